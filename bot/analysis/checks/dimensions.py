@@ -1,0 +1,33 @@
+"""Circumstantial: image sizes that generators produce by default. Always weak."""
+
+from __future__ import annotations
+
+from bot.analysis.checks import CheckContext
+from bot.analysis.findings import Evidence, Finding, Signal, Strength
+from bot.analysis.intake import Photo
+from bot.settings import load_toml
+
+NAME = "dimensions"
+ORDER = 90
+
+
+def _generator_sizes() -> set[tuple[int, int]]:
+    table = load_toml("thresholds.toml").get("dimensions", {})
+    return {(int(w), int(h)) for w, h in table.get("generator_sizes", [])}
+
+
+def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
+    size = (photo.width, photo.height)
+    if size not in _generator_sizes() and size[::-1] not in _generator_sizes():
+        return []
+    return [
+        Finding(
+            check=NAME,
+            signal=Signal.AI_GENERATED,
+            strength=Strength.WEAK,
+            title="Image size is a common AI-generator default",
+            evidence=(Evidence("dimensions", f"{photo.width}×{photo.height}"),),
+            detail="Many generators output exactly this size, but so can cropping or resizing: "
+            "on its own this says very little.",
+        )
+    ]

@@ -1,0 +1,117 @@
+"""Analyse one file: intake, every enabled check under a time budget, then the verdict.
+
+Synchronous and CPU-bound by design: it runs inside the process pool (bot.core.pool),
+never on the event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+
+from bot.analysis.checks import CheckContext, enabled_checks
+from bot.analysis.findings import CheckRun, CheckSkipped, Finding
+from bot.analysis.intake import IntakeError, Photo, open_photo
+from bot.analysis.report import Report
+from bot.analysis.verdict import decide, not_checked_note, rank_findings
+from bot.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+class CheckTimeout(Exception):
+    pass
+
+
+@contextmanager
+def _budget(seconds: float) -> Iterator[None]:
+    """Interrupt Python code that runs past its budget (only possible on the main thread)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: object) -> None:
+        raise CheckTimeout
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def analyze(data: bytes, filename: str = "photo", settings: Settings | None = None) -> Report:
+    settings = settings or get_settings()
+    started = time.perf_counter()
+    report = Report(filename=filename, sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
+    try:
+        photo = open_photo(data, filename, settings.limits)
+    except IntakeError as exc:
+        report.error_code, report.error = exc.code, exc.message
+        report.elapsed_ms = (time.perf_counter() - started) * 1000
+        return report
+    report.format, report.width, report.height = photo.format, photo.width, photo.height
+    report.frames = photo.frames
+    ctx = CheckContext(settings=settings)
+    for check in enabled_checks(settings):
+        findings, run = _run_check(check, photo, ctx, settings.limits.check_time_budget_s)
+        report.findings.extend(findings)
+        report.runs.append(run)
+        if check.NAME == "pixels" and getattr(check, "annotate", None):
+            report.annotated_png = _annotate(check, photo, findings)
+    report.findings = rank_findings(report.findings)
+    report.verdict = decide(report.findings, report.runs, _notes(photo))
+    report.elapsed_ms = (time.perf_counter() - started) * 1000
+    return report
+
+
+def _run_check(
+    check: ModuleType, photo: Photo, ctx: CheckContext, budget: float
+) -> tuple[list[Finding], CheckRun]:
+    t0 = time.perf_counter()
+
+    def took() -> float:
+        return (time.perf_counter() - t0) * 1000
+
+    try:
+        with _budget(budget):
+            findings = list(check.run(photo, ctx))
+    except CheckSkipped as exc:
+        return [], CheckRun(check.NAME, "skipped", str(exc), took())
+    except CheckTimeout:
+        return [], CheckRun(check.NAME, "timeout", f"stopped after {budget:g} s", took())
+    except MemoryError:
+        return [], CheckRun(check.NAME, "failed", "ran out of memory", took())
+    except Exception as exc:  # one broken check never sinks the report
+        log.warning("check %s failed on %s: %r", check.NAME, photo.filename, exc)
+        return [], CheckRun(check.NAME, "failed", "an internal error stopped this check", took())
+    return findings, CheckRun(check.NAME, "ran", "", took())
+
+
+def _annotate(check: ModuleType, photo: Photo, findings: list[Finding]) -> bytes | None:
+    try:
+        return check.annotate(photo, findings)
+    except Exception as exc:
+        log.warning("annotation failed: %r", exc)
+        return None
+
+
+def _notes(photo: Photo) -> list[str]:
+    notes = []
+    if not photo.exif and not photo.xmp and not photo.text_chunks and not _has_c2pa_box(photo):
+        notes.append(not_checked_note("no_metadata"))
+    if photo.animated:
+        notes.append(not_checked_note("animated"))
+    return notes
+
+
+def _has_c2pa_box(photo: Photo) -> bool:
+    return b"c2pa" in photo.data[:4096] or b"jumb" in photo.data[:65536]
