@@ -58,7 +58,9 @@ def _strongest(findings: list[Finding], signal: Signal) -> Strength | None:
     return max(ranks, key=lambda s: s.rank) if ranks else None
 
 
-def decide(findings: list[Finding], runs: list[CheckRun], notes: list[str] | None = None) -> Verdict:
+def decide(
+    findings: list[Finding], runs: list[CheckRun], notes: list[str] | None = None
+) -> Verdict:
     gen = _strongest(findings, Signal.AI_GENERATED)
     edit_ai = _strongest(findings, Signal.AI_EDITED)
     camera = _strongest(findings, Signal.CAMERA_CAPTURE)
@@ -67,7 +69,9 @@ def decide(findings: list[Finding], runs: list[CheckRun], notes: list[str] | Non
     def counts(s: Strength | None, floor: Strength) -> bool:
         return s is not None and s.rank >= floor.rank
 
-    if counts(gen, Strength.MODERATE) and not (counts(edit_ai, Strength.STRONG) and gen.rank < edit_ai.rank):
+    if counts(gen, Strength.MODERATE) and not (
+        counts(edit_ai, Strength.STRONG) and gen.rank < edit_ai.rank
+    ):
         label, strength = Label.AI_GENERATED, gen
     elif counts(edit_ai, Strength.MODERATE):
         label, strength = Label.AI_EDITED, edit_ai
@@ -81,7 +85,11 @@ def decide(findings: list[Finding], runs: list[CheckRun], notes: list[str] | Non
 
 
 def _word(
-    label: Label, strength: Strength | None, findings: list[Finding], runs: list[CheckRun], notes: list[str]
+    label: Label,
+    strength: Strength | None,
+    findings: list[Finding],
+    runs: list[CheckRun],
+    notes: list[str],
 ) -> Verdict:
     text = _wording()["labels"][label.value]
     headline = text.get(strength.value if strength else "default") or text.get("default", "")

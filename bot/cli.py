@@ -1,0 +1,196 @@
+"""`headshot-bot`: check photos, ask questions, get disclosure text, or run a chat adapter."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.guidance import CONTEXTS, get_guide
+from bot.settings import get_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="headshot-bot", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="check photo files")
+    check.add_argument("files", nargs="+", type=Path)
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument("--strip", type=Path, metavar="OUT", help="write metadata-free copies here")
+    check.add_argument("--context", choices=CONTEXTS, help="where the photo will be used")
+    check.add_argument("--more", action="store_true", help="show all findings and disclosure text")
+
+    ask = sub.add_parser("ask", help="ask a question about AI headshots")
+    ask.add_argument("question", nargs="+")
+
+    disclose = sub.add_parser("disclose", help="disclosure suggestions for a context")
+    disclose.add_argument("--context", choices=CONTEXTS, required=True)
+    disclose.add_argument("--tool", help="the AI tool you used")
+    disclose.add_argument("--edit-only", action="store_true", help="AI edited a real photo")
+
+    sub.add_parser("console", help="chat with the bot in this terminal")
+    discord = sub.add_parser("discord", help="run the Discord bot (DISCORD_TOKEN)")
+    discord.add_argument("action", nargs="?", choices=["run", "invite-url"], default="run")
+    slack = sub.add_parser("slack", help="run the Slack app")
+    slack.add_argument("--http", action="store_true", help="HTTP mode instead of Socket Mode")
+    slack.add_argument("--port", type=int, default=None)
+    ev = sub.add_parser("eval", help="evaluate the pixel detector on a labelled folder")
+    ev.add_argument("args", nargs=argparse.REMAINDER)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    handler = {
+        "check": _check,
+        "ask": _ask,
+        "disclose": _disclose,
+        "console": _console,
+        "discord": _discord,
+        "slack": _slack,
+        "eval": _eval,
+    }[args.command]
+    try:
+        return handler(args)
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+
+
+def _service(workers: int | None = None):
+    from bot.core.pool import AnalysisPool
+    from bot.core.service import HeadshotService
+
+    settings = get_settings()
+    inline = workers == 1
+    pool = AnalysisPool(
+        settings.analysis.workers, inline=inline, timeout_s=settings.limits.analysis_timeout_s
+    )
+    return HeadshotService(settings, pool=pool)
+
+
+def _check(args: argparse.Namespace) -> int:
+    return asyncio.run(_check_async(args))
+
+
+async def _check_async(args: argparse.Namespace) -> int:
+    from bot.core import compose
+    from bot.core.request import ImageInput
+    from bot.render.text import render_text
+
+    service = _service(workers=1 if len(args.files) == 1 else None)
+    try:
+        images, missing = [], []
+        for path in args.files:
+            if path.is_file():
+                images.append(ImageInput(path.name, path.read_bytes()))
+            else:
+                missing.append(path)
+        reports = await asyncio.gather(*(service.check(img) for img in images))
+        failed = len(missing) + sum(not r.ok for r in reports)
+        if args.json:
+            out = [r.to_dict() for r in reports]
+            out += [_missing_json(p) for p in missing]
+            print(json.dumps(out if len(out) > 1 else out[0], indent=2, ensure_ascii=False))
+        else:
+            for path in missing:
+                print(f"{path}: no such file\n")
+            for report in reports:
+                reply = compose.check_reply(report, service.guide, args.context)
+                print(render_text(reply, pages=args.more) + "\n")
+        if args.strip:
+            await _write_stripped(service, images, reports, args.strip)
+        return 0 if failed == 0 else 2
+    finally:
+        service.close()
+
+
+def _missing_json(path: Path) -> dict[str, object]:
+    return {
+        "file": str(path),
+        "ok": False,
+        "error": {"code": "file_not_found", "message": "No such file."},
+    }
+
+
+async def _write_stripped(service, images, reports, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for image, report in zip(images, reports, strict=True):
+        if not report.ok:
+            continue
+        copy = await service.stripped_copy(image)
+        if copy is None:
+            print("Stripping metadata is not available in this build.", file=sys.stderr)
+            return
+        (out / copy.filename).write_bytes(copy.data)
+        print(f"Wrote {out / copy.filename} (metadata removed)", file=sys.stderr)
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from bot.core import compose
+    from bot.render.text import render_text
+
+    answer = get_guide().answer(" ".join(args.question))
+    print(render_text(compose.answer_reply(answer)))
+    return 0
+
+
+def _disclose(args: argparse.Namespace) -> int:
+    from bot.core import compose
+    from bot.render.text import render_text
+
+    label = "ai_edited" if args.edit_only else "ai_generated"
+    d = get_guide().disclosure(args.context, label, args.tool, args.edit_only)
+    print(render_text(compose.disclosure_reply(d)))
+    return 0
+
+
+def _console(args: argparse.Namespace) -> int:
+    from bot.adapters.console import run_console
+
+    async def go() -> int:
+        service = _service()
+        try:
+            return await run_console(service)
+        finally:
+            service.close()
+
+    return asyncio.run(go())
+
+
+def _discord(args: argparse.Namespace) -> int:
+    try:
+        from bot.adapters.discord import invite_url, run_discord
+    except ImportError:
+        print("The Discord adapter is not part of this build yet.", file=sys.stderr)
+        return 2
+    if args.action == "invite-url":
+        print(invite_url(get_settings()))
+        return 0
+    return run_discord(get_settings())
+
+
+def _slack(args: argparse.Namespace) -> int:
+    try:
+        from bot.adapters.slack import run_slack
+    except ImportError:
+        print("The Slack adapter is not part of this build yet.", file=sys.stderr)
+        return 2
+    return run_slack(get_settings(), http=args.http, port=args.port)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    try:
+        from bot.analysis.evaluate import main as eval_main
+    except ImportError:
+        print("The pixel evaluation harness is not part of this build yet.", file=sys.stderr)
+        return 2
+    return eval_main(args.args)

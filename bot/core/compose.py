@@ -1,0 +1,174 @@
+"""Turn analysis reports and guidance into platform-neutral replies.
+
+Replies hold plain text only; renderers escape it for their platform, so user-controlled
+text (file names, prompts inside metadata) can never inject markup or mentions."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from bot.analysis.findings import Finding, Signal
+from bot.analysis.report import Report
+from bot.core.reply import Action, Attachment, Reply, Section
+from bot.guidance import Answer, Disclosure, Guide, Passage
+from bot.settings import load_toml
+
+EVIDENCE_SHOWN = 3
+PASSAGES_SHOWN = 3
+PASSAGE_CHARS = 280
+
+
+@lru_cache(maxsize=1)
+def messages() -> dict[str, Any]:
+    return load_toml("messages.toml")
+
+
+def message_reply(key: str, tone: str = "info", **fmt: object) -> Reply:
+    m = messages()[key]
+    return Reply(title=m["title"], summary=m["summary"].format(**fmt), tone=tone)
+
+
+def help_reply() -> Reply:
+    m = messages()["help"]
+    return Reply(
+        title=m["title"],
+        summary=m["summary"],
+        sections=[Section("How to use me", list(m["lines"]))],
+        footer=m["privacy"],
+    )
+
+
+def finding_line(f: Finding, with_detail: bool = False) -> str:
+    word = messages()["check"]["strength_words"][f.strength.value]
+    evidence = "; ".join(f"{e.field}: {e.value}" for e in f.evidence[:2])
+    line = f"{word} · {f.title}" + (f" — {evidence}" if evidence else "")
+    return f"{line}. {f.detail}" if with_detail and f.detail else line
+
+
+def error_reply(filename: str, message: str) -> Reply:
+    return Reply(title=f"I couldn't check {filename}", summary=message, tone="error")
+
+
+def check_reply(
+    report: Report,
+    guide: Guide,
+    context: str | None = None,
+    platform_note: str | None = None,
+    stripped: Attachment | None = None,
+) -> Reply:
+    if not report.ok or report.verdict is None:
+        return error_reply(report.filename, report.error or "The file could not be checked.")
+    v = report.verdict
+    strength = f" ({v.strength.value} evidence)" if v.strength else ""
+    reply = Reply(
+        title=f"{v.emoji} {v.title}{strength} — {report.filename}",
+        summary=v.headline,
+        tone=v.label.value,
+        footer=_footer(report),
+    )
+    reply.sections = _main_sections(report, platform_note)
+    reply.sections += _guidance_sections(report, guide, context)
+    reply.pages["details"] = _details(report)
+    reply.actions.append(Action("details", "Details"))
+    disclosure = guide.disclosure(context or "linkedin", v.label.value, report.generator)
+    if v.label.value in ("ai_generated", "ai_edited") or context == "government-id":
+        reply.pages["disclosure"] = disclosure_sections(disclosure)
+        reply.actions.insert(0, Action("disclosure", "Disclosure text"))
+        if disclosure.caption:
+            reply.sections.append(Section("Suggested disclosure", [disclosure.caption]))
+    if stripped is not None:
+        reply.offers["strip"] = stripped
+        reply.actions.append(Action("strip", "Strip metadata"))
+    if report.annotated_png:
+        reply.attachments.append(
+            Attachment("headshot-check.png", report.annotated_png, "What the pixel check looked at")
+        )
+    return reply
+
+
+def _main_sections(report: Report, platform_note: str | None) -> list[Section]:
+    v = report.verdict
+    assert v is not None
+    shown = [f for f in report.findings if f.signal != Signal.PRIVACY][:EVIDENCE_SHOWN]
+    sections = [Section("Evidence", [finding_line(f) for f in shown] or ["No signals found."])]
+    if v.conflicts:
+        sections.append(Section("Pointing the other way", v.conflicts))
+    cannot = [*([platform_note] if platform_note else []), *v.not_checked]
+    if v.label.value == "no_evidence" or cannot:
+        cannot.append(messages()["check"]["limits_note"])
+        sections.append(Section("What I could not tell", cannot))
+    if v.review:
+        sections.append(Section("Look for yourself", v.review))
+    if report.privacy:
+        sections.append(Section("Privacy", [finding_line(f, True) for f in report.privacy]))
+    return sections
+
+
+def _guidance_sections(report: Report, guide: Guide, context: str | None) -> list[Section]:
+    assert report.verdict is not None
+    passages = guide.passages_for(report.verdict.label.value, context, k=PASSAGES_SHOWN)
+    return [Section("Guidance", [passage_line(p) for p in passages])] if passages else []
+
+
+def passage_line(p: Passage, limit: int = PASSAGE_CHARS) -> str:
+    text = p.text if len(p.text) <= limit else p.text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return f"{p.title}: {text} (Source: '{p.source}')"
+
+
+def _details(report: Report) -> list[Section]:
+    findings = [finding_line(f, with_detail=True) for f in report.findings] or ["No findings."]
+    runs = [
+        f"{r.check}: {r.status}" + (f" ({r.note})" if r.note else "") + f", {r.ms:.0f} ms"
+        for r in report.runs
+    ]
+    facts = [
+        f"{report.format}, {report.width}×{report.height}, {report.size_bytes / 1000:.0f} kB"
+        + (f", {report.frames} frames" if report.frames > 1 else ""),
+        f"SHA-256 {report.sha256[:16]}…",
+    ]
+    return [Section("All findings", findings), Section("Checks", runs), Section("File", facts)]
+
+
+def _footer(report: Report) -> str:
+    ran = sum(r.status == "ran" for r in report.runs)
+    hint = messages()["check"]["more_hint"]
+    return f"{ran} of {len(report.runs)} checks ran in {report.elapsed_ms:.0f} ms · {hint}"
+
+
+def disclosure_sections(d: Disclosure) -> list[Section]:
+    if not d.needed:
+        return [Section("Disclosure", [d.advice or "No disclosure is needed for this photo."])]
+    parts = [
+        ("Caption", d.caption),
+        ("Alt text", d.alt_text),
+        ("Bio line", d.bio_line),
+        ("About this photo", d.about),
+    ]
+    sections = [Section(title, [text]) for title, text in parts if text]
+    if d.advice:
+        sections.insert(0, Section("Advice", [d.advice]))
+    return sections
+
+
+def disclosure_reply(d: Disclosure) -> Reply:
+    return Reply(
+        title=f"Disclosure suggestions — {d.context}",
+        summary=d.advice if d.advice and not d.needed else "Copy, adapt and use what fits.",
+        sections=disclosure_sections(d),
+    )
+
+
+def answer_reply(answer: Answer) -> Reply:
+    if answer.kind == "help":
+        reply = help_reply()
+        if answer.text:
+            reply.summary = answer.text
+        return reply
+    sections = []
+    if answer.passages:
+        sources = sorted({p.source for p in answer.passages})
+        sections.append(Section("Sources", [f"'{s}'" for s in sources]))
+    if answer.follow_ups:
+        sections.append(Section("You could also ask", answer.follow_ups))
+    return Reply(title="Headshot Check", summary=answer.text, sections=sections)

@@ -1,0 +1,57 @@
+"""What the core hands adapters: a platform-neutral reply that renderers turn into an
+embed (Discord), Block Kit (Slack) or plain text (console/CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Section:
+    title: str
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Attachment:
+    filename: str
+    data: bytes
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button. `id` names a page or attachment of the reply (details, disclosure, strip)."""
+
+    id: str
+    label: str
+
+
+@dataclass
+class Reply:
+    title: str
+    summary: str = ""
+    tone: str = "info"  # a verdict label, or info | error | warning
+    sections: list[Section] = field(default_factory=list)
+    # Shown on demand (buttons / "more"): name -> sections; and files offered on demand.
+    pages: dict[str, list[Section]] = field(default_factory=dict)
+    offers: dict[str, Attachment] = field(default_factory=dict)
+    attachments: list[Attachment] = field(default_factory=list)  # sent with the reply
+    actions: list[Action] = field(default_factory=list)
+    footer: str = ""
+    ephemeral: bool = True
+
+    def page_reply(self, name: str) -> Reply | None:
+        """The reply a button for page/offer `name` produces, or None if there is none."""
+        if name in self.pages:
+            label = next((a.label for a in self.actions if a.id == name), name.title())
+            return Reply(title=f"{label} — {self.title}", tone=self.tone, sections=self.pages[name])
+        if name in self.offers:
+            offer = self.offers[name]
+            return Reply(
+                title=offer.description or offer.filename,
+                summary="Here is a copy with the metadata removed. The pixels are unchanged.",
+                tone="info",
+                attachments=[offer],
+            )
+        return None

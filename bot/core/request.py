@@ -1,0 +1,36 @@
+"""What adapters hand the core: a platform-neutral request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    CHECK = "check"  # check the attached images
+    ASK = "ask"  # answer a question
+    DISCLOSE = "disclose"  # disclosure suggestions for a context
+    HELP = "help"
+    MESSAGE = "message"  # free chat (DMs, console): images are checked, text is answered
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    filename: str
+    data: bytes
+
+
+@dataclass
+class Request:
+    kind: Kind
+    platform: str  # discord | slack | console | cli
+    user_id: str = "local"
+    text: str = ""
+    images: list[ImageInput] = field(default_factory=list)
+    context: str | None = None  # where the photo will be used: linkedin, resume, …
+    tool: str | None = None  # the AI tool a person used, for disclosure text
+    edit_only: bool = False
+    # Set by adapters whose platform re-encodes uploads (so missing metadata is explained).
+    platform_note: str | None = None
+    # Errors an adapter met before the core (a failed download, say), shown like check errors.
+    intake_errors: list[tuple[str, str, str]] = field(default_factory=list)  # (file, code, message)

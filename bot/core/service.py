@@ -1,0 +1,124 @@
+"""The core service: routes platform-neutral requests to analysis and guidance, and returns
+platform-neutral replies. It knows nothing of Discord or Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from collections import OrderedDict
+from dataclasses import replace
+
+from bot.analysis.pipeline import analyze
+from bot.analysis.report import Report
+from bot.core import compose
+from bot.core.pool import AnalysisPool, PoolError
+from bot.core.ratelimit import RateLimiter
+from bot.core.reply import Attachment, Reply
+from bot.core.request import ImageInput, Kind, Request
+from bot.guidance import Guide, get_guide
+from bot.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def _strip(data: bytes, filename: str) -> tuple[bytes, str] | None:
+    """Runs in a worker: a metadata-free copy, or None if stripping is unavailable."""
+    try:
+        from bot.analysis.strip import strip_metadata
+    except ImportError:
+        return None
+    return strip_metadata(data, filename)
+
+
+class HeadshotService:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        pool: AnalysisPool | None = None,
+        guide: Guide | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.pool = pool or AnalysisPool(
+            self.settings.analysis.workers, timeout_s=self.settings.limits.analysis_timeout_s
+        )
+        self.guide = guide or get_guide()
+        self.limiter = RateLimiter(self.settings.rate_limit.per_user_per_minute)
+        self._cache: OrderedDict[str, Report] = OrderedDict()
+
+    # -- requests --------------------------------------------------------------------------
+    async def handle(self, req: Request) -> list[Reply]:
+        """Answer one request. Never raises: failures become an apology with an error id."""
+        try:
+            return await self._route(req)
+        except Exception:
+            error_id = secrets.token_hex(4)
+            log.exception("request failed (error id %s, platform %s)", error_id, req.platform)
+            return [compose.message_reply("internal_error", "error", error_id=error_id)]
+
+    async def _route(self, req: Request) -> list[Reply]:
+        if req.kind == Kind.HELP:
+            return [compose.help_reply()]
+        if req.kind == Kind.DISCLOSE:
+            context = req.context or "linkedin"
+            label = "ai_edited" if req.edit_only else "ai_generated"
+            d = self.guide.disclosure(context, label, req.tool, req.edit_only)
+            return [compose.disclosure_reply(d)]
+        if req.images or req.intake_errors or req.kind == Kind.CHECK:
+            return await self._check(req)
+        return [compose.answer_reply(self.guide.answer(req.text))]
+
+    async def _check(self, req: Request) -> list[Reply]:
+        errors = [compose.error_reply(name, msg) for name, _code, msg in req.intake_errors]
+        if not req.images:
+            return errors or [compose.message_reply("no_images", "warning")]
+        wait = self.limiter.retry_after(f"{req.platform}:{req.user_id}", len(req.images))
+        if wait:
+            return [compose.message_reply("rate_limited", "warning", seconds=round(wait))]
+        replies = await asyncio.gather(*(self._check_one(img, req) for img in req.images))
+        return [*replies, *errors]
+
+    async def _check_one(self, image: ImageInput, req: Request) -> Reply:
+        report = await self.check(image)
+        stripped = await self.stripped_copy(image) if report.ok and report.privacy else None
+        return compose.check_reply(report, self.guide, req.context, req.platform_note, stripped)
+
+    # -- building blocks (also used by the audit runner) ------------------------------------
+    async def check(self, image: ImageInput) -> Report:
+        """Analyse one image in the pool; results are cached by content hash."""
+        key = hashlib.sha256(image.data).hexdigest()
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            cached = self._cache[key]
+            return _renamed(cached, image.filename)
+        try:
+            report = await self.pool.run(analyze, image.data, image.filename)
+        except PoolError as exc:
+            return Report(
+                image.filename, key, len(image.data), error_code=exc.code, error=exc.message
+            )
+        if report.ok:
+            self._cache[key] = report
+            while len(self._cache) > self.settings.analysis.cache_entries:
+                self._cache.popitem(last=False)
+        return report
+
+    async def stripped_copy(self, image: ImageInput) -> Attachment | None:
+        try:
+            result = await self.pool.run(_strip, image.data, image.filename)
+        except PoolError:
+            return None
+        if result is None:
+            return None
+        data, name = result
+        return Attachment(name, data, "Copy without metadata")
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def _renamed(report: Report, filename: str) -> Report:
+    if report.filename == filename:
+        return report
+    return replace(report, filename=filename)
