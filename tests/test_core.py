@@ -1,0 +1,141 @@
+"""The platform-neutral core: service routing, pool, cache, rate limit, button pages."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.core.pool import AnalysisPool
+from bot.core.ratelimit import RateLimiter
+from bot.core.reply import Action, Reply, Section
+from bot.core.request import ImageInput, Kind, Request
+from bot.core.service import HeadshotService
+from bot.core.sessions import ReplyCache, button_id, parse_button_id
+from tests.conftest import jpeg_bytes, png_bytes
+
+
+@pytest.fixture
+def service():
+    svc = HeadshotService(pool=AnalysisPool(inline=True))
+    yield svc
+    svc.close()
+
+
+async def test_check_request_gives_one_reply_per_image(service):
+    req = Request(
+        Kind.CHECK,
+        "test",
+        images=[ImageInput("a.png", png_bytes()), ImageInput("b.jpg", jpeg_bytes())],
+    )
+    replies = await service.handle(req)
+    assert [r.tone for r in replies] == ["no_evidence", "no_evidence"]
+    assert "a.png" in replies[0].title and "b.jpg" in replies[1].title
+    assert any(a.id == "details" for a in replies[0].actions)
+
+
+async def test_non_image_becomes_error_reply(service):
+    replies = await service.handle(
+        Request(Kind.CHECK, "test", images=[ImageInput("x.pdf", b"%PDF-1.4")])
+    )
+    assert replies[0].tone == "error"
+    assert "PDF" in replies[0].summary
+
+
+async def test_check_without_images_says_so(service):
+    replies = await service.handle(Request(Kind.CHECK, "test"))
+    assert replies[0].title == "No photo found"
+
+
+async def test_adapter_download_errors_are_shown(service):
+    req = Request(Kind.CHECK, "test", intake_errors=[("big.jpg", "too_large", "Too big.")])
+    replies = await service.handle(req)
+    assert replies[0].tone == "error" and replies[0].summary == "Too big."
+
+
+async def test_results_are_cached_by_content(service):
+    data = png_bytes((80, 80))
+    first = await service.check(ImageInput("one.png", data))
+    second = await service.check(ImageInput("two.png", data))
+    assert second.sha256 == first.sha256
+    assert second.filename == "two.png"
+    assert len(service._cache) == 1
+
+
+async def test_rate_limit_is_per_user(service):
+    service.limiter = RateLimiter(per_minute=2)
+    img = [ImageInput("a.png", png_bytes())]
+    for _ in range(2):
+        await service.handle(Request(Kind.CHECK, "t", user_id="u1", images=img))
+    limited = await service.handle(Request(Kind.CHECK, "t", user_id="u1", images=img))
+    assert limited[0].title == "Slow down a little"
+    other = await service.handle(Request(Kind.CHECK, "t", user_id="u2", images=img))
+    assert other[0].tone == "no_evidence"
+
+
+async def test_help_and_disclose_route(service):
+    (help_reply,) = await service.handle(Request(Kind.HELP, "test"))
+    assert "how to use" in help_reply.title.lower()
+    (d,) = await service.handle(Request(Kind.DISCLOSE, "test", context="linkedin"))
+    assert "linkedin" in d.title.lower()
+
+
+async def test_internal_errors_become_an_apology_with_an_id(service, caplog):
+    async def boom(req):
+        raise RuntimeError("secret detail")
+
+    service._route = boom
+    (reply,) = await service.handle(Request(Kind.ASK, "test", text="hi"))
+    assert reply.tone == "error"
+    assert "secret detail" not in reply.summary
+    assert "error id" in reply.summary
+
+
+async def test_process_pool_keeps_the_loop_free():
+    pool = AnalysisPool(workers=2, timeout_s=30)
+    svc = HeadshotService(pool=pool)
+    try:
+        await pool.warm_up()
+        big = jpeg_bytes((3000, 2000), quality=95)
+        lags: list[float] = []
+
+        async def ticker() -> None:
+            loop = asyncio.get_running_loop()
+            while True:
+                t = loop.time()
+                await asyncio.sleep(0.01)
+                lags.append(loop.time() - t - 0.01)
+
+        tick = asyncio.create_task(ticker())
+        imgs = [ImageInput(f"{i}.jpg", big + bytes([i])) for i in range(6)]
+        reports = await asyncio.gather(*(svc.check(i) for i in imgs))
+        tick.cancel()
+        assert all(r.ok for r in reports)
+        assert max(lags) < 0.1, f"event loop stalled for {max(lags) * 1000:.0f} ms"
+    finally:
+        svc.close()
+
+
+def test_reply_cache_pages_and_expiry():
+    now = [0.0]
+    cache = ReplyCache(ttl_s=10, clock=lambda: now[0])
+    reply = Reply(
+        title="T",
+        pages={"details": [Section("All", ["x"])]},
+        actions=[Action("details", "Details")],
+    )
+    token = cache.put(reply)
+    assert parse_button_id(button_id(token, "details")) == (token, "details")
+    assert cache.page(token, "details").sections[0].lines == ["x"]
+    now[0] = 11
+    assert cache.page(token, "details").title == "This result has expired"
+    assert parse_button_id("other:thing") is None
+
+
+def test_rate_limiter_window():
+    now = [0.0]
+    rl = RateLimiter(3, clock=lambda: now[0])
+    assert [rl.retry_after("k") for _ in range(3)] == [0, 0, 0]
+    assert rl.retry_after("k") > 0
+    now[0] = 61
+    assert rl.retry_after("k") == 0
