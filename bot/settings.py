@@ -52,6 +52,14 @@ class Download(BaseModel):
     chunk_bytes: int = 65536
 
 
+class Audit(BaseModel):
+    concurrency: int = 16  # avatar downloads in flight
+    progress_interval_s: float = 3.0
+    flag_min_strength: str = "moderate"  # weakest evidence that puts an avatar in the report
+    dup_max_distance: int = 4  # perceptual-hash bits two "same" avatars may differ by
+    retention_days: float = 30.0
+
+
 class RateLimit(BaseModel):
     per_user_per_minute: int = 6
 
@@ -69,6 +77,7 @@ class Settings(BaseSettings):
     c2pa: C2PA = Field(default_factory=C2PA)
     download: Download = Field(default_factory=Download)
     rate_limit: RateLimit = Field(default_factory=RateLimit)
+    audit: Audit = Field(default_factory=Audit)
     data_dir: Path = ROOT / "data"
     log_level: str = "INFO"
 

@@ -1,0 +1,73 @@
+"""What the audit needs from one avatar, computed in a worker process."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import imagehash
+from PIL import Image
+
+from bot.analysis.pipeline import analyze
+from bot.analysis.report import Report
+
+THUMB_SIDE = 96
+
+
+@dataclass(frozen=True)
+class AvatarResult:
+    sha256: str
+    phash: str | None
+    label: str
+    strength: str | None
+    evidence: str
+    error: str | None
+    thumb_jpeg: bytes | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """What is cached by content hash (never the picture)."""
+        return {
+            "label": self.label,
+            "strength": self.strength,
+            "evidence": self.evidence,
+            "error": self.error,
+        }
+
+
+def analyze_avatar(data: bytes, filename: str = "avatar") -> AvatarResult:
+    report = analyze(data, filename)
+    if not report.ok:
+        return AvatarResult(report.sha256, None, "error", None, "", report.error)
+    phash, thumb = hash_and_thumb(data)
+    return AvatarResult(
+        report.sha256,
+        phash,
+        report.verdict.label.value if report.verdict else "no_evidence",
+        report.verdict.strength.value if report.verdict and report.verdict.strength else None,
+        _top_evidence(report),
+        None,
+        thumb,
+    )
+
+
+def _top_evidence(report: Report) -> str:
+    for f in report.findings:
+        if f.signal.value in ("ai_generated", "ai_edited", "camera_capture"):
+            ev = "; ".join(f"{e.field}: {e.value}" for e in f.evidence[:1])
+            return f"{f.title} ({f.strength.value})" + (f" — {ev}" if ev else "")
+    return ""
+
+
+def hash_and_thumb(data: bytes) -> tuple[str | None, bytes | None]:
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.seek(0)
+            rgb = im.convert("RGB")
+        phash = str(imagehash.phash(rgb))
+        rgb.thumbnail((THUMB_SIDE, THUMB_SIDE))
+        buf = io.BytesIO()
+        rgb.save(buf, "JPEG", quality=80)
+        return phash, buf.getvalue()
+    except Exception:
+        return None, None

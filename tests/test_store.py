@@ -1,0 +1,97 @@
+"""Both storage backends against real servers: SQLite always, PostgreSQL when reachable
+(CI sets HEADSHOT_REQUIRE_POSTGRES=1 where a server runs, so there it must not skip)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from bot.store import AuditRow
+from bot.store.postgres import PostgresStore, to_dollar
+from bot.store.sqlite import SQLiteStore
+
+PG_ADMIN = os.environ.get("HEADSHOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def _postgres_store():
+    asyncpg = pytest.importorskip("asyncpg")
+    try:
+        admin = await asyncpg.connect(PG_ADMIN, timeout=3)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if os.environ.get("HEADSHOT_REQUIRE_POSTGRES"):
+            raise
+        pytest.skip(f"no PostgreSQL server at {PG_ADMIN}: {exc}")
+    name = f"hc_test_{uuid.uuid4().hex[:10]}"
+    await admin.execute(f"CREATE DATABASE {name}")
+    store = await PostgresStore.open(PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
+
+    async def cleanup() -> None:
+        await store.close()
+        await admin.execute(f"DROP DATABASE {name}")
+        await admin.close()
+
+    return store, cleanup
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request, tmp_path):
+    if request.param == "sqlite":
+        s = await SQLiteStore.open(tmp_path / "t.sqlite3")
+        yield s
+        await s.close()
+    else:
+        s, cleanup = await _postgres_store()
+        yield s
+        await cleanup()
+
+
+def test_placeholder_translation():
+    assert to_dollar("a = ? AND b IN (?, ?)") == "a = $1 AND b IN ($2, $3)"
+
+
+async def test_migrations_are_idempotent(store):
+    await store.migrate()
+    rows = await store.fetch("SELECT COUNT(*) FROM schema_version")
+    assert rows[0][0] == 1
+
+
+async def test_settings_roundtrip(store):
+    assert await store.get_settings("discord", "g1") == {}
+    await store.set_settings("discord", "g1", {"watch": True, "modlog": "c9"})
+    await store.set_settings("discord", "g1", {"watch": False})
+    assert await store.get_settings("discord", "g1") == {"watch": False}
+
+
+async def test_result_cache(store):
+    assert await store.get_result("abc") is None
+    await store.put_result("abc", {"label": "no_evidence"}, "ff00")
+    await store.put_result("abc", {"label": "changed"}, "ff00")  # first write wins
+    assert await store.get_result("abc") == ({"label": "no_evidence"}, "ff00")
+
+
+async def test_audit_run_lifecycle_and_forget(store):
+    run = await store.create_run("discord", "g1", "mod1", {"only_new": False})
+    rows = [
+        AuditRow("m1", "Ann", "s1", "00", "no_evidence", None),
+        AuditRow("m2", "Bob", "s2", "01", "ai_generated", "strong", "parameters chunk"),
+    ]
+    await store.add_results(run.id, rows)
+    await store.add_results(run.id, rows[:1])  # a resumed run re-adding is harmless
+    assert await store.done_members(run.id) == {"m1", "m2"}
+    assert [r.id for r in await store.unfinished_runs("discord")] == [run.id]
+    await store.update_run(run.id, status="done", total=2)
+    assert await store.unfinished_runs("discord") == []
+    await store.remember_avatar("discord", "g1", "m2", "s2", "01", "ai_generated")
+    await store.forget_member("discord", "m2")
+    assert [r.member_id for r in await store.run_results(run.id)] == ["m1"]
+    assert await store.server_phashes("discord", "g1") == []
+
+
+async def test_retention_purge(store):
+    run = await store.create_run("slack", "T1", "U1", {})
+    await store.add_results(run.id, [AuditRow("U2", "x", None, None, "error", None)])
+    await store.update_run(run.id, status="done")
+    await store.purge_older_than(days=-1)  # everything is "older" than tomorrow
+    assert await store.run_results(run.id) == []
