@@ -121,7 +121,7 @@ class AuditRunner:
 
         async def worker() -> None:
             while (member := await queue.get()) is not None:
-                row, thumb, cached = await self._audit_member(member)
+                row, thumb, cached = await self._audit_member(run.platform, member)
                 batch.append(row)
                 progress.done += 1
                 progress.cached += cached
@@ -162,34 +162,47 @@ class AuditRunner:
         if rows:
             await self.store.add_results(run_id, rows)
 
-    async def _audit_member(self, member: Member) -> tuple[AuditRow, bytes | None, int]:
+    async def _audit_member(
+        self, platform: str, member: Member
+    ) -> tuple[AuditRow, bytes | None, int]:
         if not member.avatar_url:
             return AuditRow(member.id, member.name, None, None, "default_avatar", None), None, 0
+        if member.avatar_key:  # an avatar id we have seen: no download, no analysis
+            sha = await self.store.sha_for_avatar_key(platform, member.avatar_key)
+            row = await self._cached_row(member, sha) if sha else None
+            if row and not is_flagged(row.label, row.strength, self.min_strength):
+                return row, None, 1
         try:
             data = await self.fetch(member)
         except DownloadError as exc:
             return self._error_row(member, exc.message), None, 0
-        return await self._analyse(member, data)
+        row, thumb, cached = await self._analyse(member, data)
+        if member.avatar_key and row.sha256:
+            await self.store.put_avatar_key(platform, member.avatar_key, row.sha256)
+        return row, thumb, cached
+
+    async def _cached_row(self, member: Member, sha: str) -> AuditRow | None:
+        cached = await self.store.get_result(sha)
+        if cached is None:
+            return None
+        summary, phash = cached
+        return AuditRow(
+            member.id,
+            member.name,
+            sha,
+            phash,
+            summary["label"],
+            summary["strength"],
+            summary["evidence"],
+            summary["error"],
+        )
 
     async def _analyse(self, member: Member, data: bytes) -> tuple[AuditRow, bytes | None, int]:
         sha = hashlib.sha256(data).hexdigest()
-        cached = await self.store.get_result(sha)
-        if cached is not None:
-            summary, phash = cached
-            row = AuditRow(
-                member.id,
-                member.name,
-                sha,
-                phash,
-                summary["label"],
-                summary["strength"],
-                summary["evidence"],
-                summary["error"],
-            )
-            thumb = None
-            if is_flagged(row.label, row.strength, self.min_strength):
-                thumb = await self._thumb(data)
-            return row, thumb, 1
+        row = await self._cached_row(member, sha)
+        if row is not None:
+            flagged = is_flagged(row.label, row.strength, self.min_strength)
+            return row, await self._thumb(data) if flagged else None, 1
         try:
             result: AvatarResult = await self.pool.run(analyze_avatar, data, f"{member.id}.img")
         except PoolError as exc:

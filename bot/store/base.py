@@ -98,6 +98,23 @@ class Store(ABC):
             time.time(),
         )
 
+    async def sha_for_avatar_key(self, platform: str, avatar_key: str) -> str | None:
+        rows = await self.fetch(
+            "SELECT sha256 FROM avatar_keys WHERE platform = ? AND avatar_key = ?",
+            platform,
+            avatar_key,
+        )
+        return rows[0][0] if rows else None
+
+    async def put_avatar_key(self, platform: str, avatar_key: str, sha256: str) -> None:
+        await self.execute(
+            "INSERT INTO avatar_keys (platform, avatar_key, sha256) VALUES (?, ?, ?) "
+            "ON CONFLICT (platform, avatar_key) DO NOTHING",
+            platform,
+            avatar_key,
+            sha256,
+        )
+
     # -- audits ----------------------------------------------------------------------------
     async def create_run(
         self, platform: str, server_id: str, requested_by: str, options: dict[str, Any]

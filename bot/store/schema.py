@@ -41,6 +41,12 @@ MIGRATIONS: list[list[str]] = [
             created_at DOUBLE PRECISION NOT NULL,
             PRIMARY KEY (run_id, member_id))""",
         "CREATE INDEX IF NOT EXISTS audit_results_member ON audit_results (member_id)",
+        # A platform's avatar id names one picture: an unchanged avatar needs no download.
+        """CREATE TABLE IF NOT EXISTS avatar_keys (
+            platform TEXT NOT NULL,
+            avatar_key TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            PRIMARY KEY (platform, avatar_key))""",
         """CREATE TABLE IF NOT EXISTS member_avatars (
             platform TEXT NOT NULL,
             server_id TEXT NOT NULL,

@@ -1,0 +1,148 @@
+"""Audit benchmark: a synthetic server of N members whose 256-px avatars a local CDN serves.
+
+Prints avatars/second for a cold audit, for a re-audit (all cached), and for a baseline
+measured in the same run (download + bare Pillow decode, no analysis), with ratios, and the
+peak RSS of the bot process and of its workers.
+
+    python benchmarks/bench_audit.py [--members 10000] [--workers 2] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+from aiohttp import web
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.audit import AuditRunner, Member
+from bot.core.download import fetch
+from bot.core.pool import AnalysisPool
+from bot.store.sqlite import SQLiteStore
+
+
+def make_avatars(n_unique: int, side: int = 256) -> list[bytes]:
+    """Distinct smooth-noise avatars, JPEG q85 like a CDN would serve."""
+    rng = np.random.default_rng(7)
+    out = []
+    for _ in range(n_unique):
+        small = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+        im = Image.fromarray(small).resize((side, side), Image.Resampling.BICUBIC)
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=85)
+        out.append(buf.getvalue())
+    return out
+
+
+async def serve(avatars: list[bytes]) -> tuple[web.AppRunner, str]:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=avatars[int(request.match_info["i"])], content_type="image/jpeg")
+
+    app = web.Application()
+    app.add_routes([web.get("/avatars/{i}.jpg", handler)])
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+
+
+def decode_only(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        im.getexif()
+        return im.size
+
+
+def own_peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def members(host: str, n: int):
+    for i in range(n):
+        yield Member(str(i), f"member {i}", f"http://{host}/avatars/{i}.jpg", str(i))
+
+
+async def main(args: argparse.Namespace) -> dict[str, float]:
+    print(f"Generating {args.members} avatars…", file=sys.stderr)
+    avatars = make_avatars(args.members)
+    cdn, host = await serve(avatars)
+    pool = AnalysisPool(workers=args.workers, timeout_s=120)
+    await pool.warm_up()
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
+
+    async def get(member: Member) -> bytes:
+        return await fetch(session, member.avatar_url, allowed_hosts=[host], max_bytes=5_000_000)
+
+    results: dict[str, float] = {}
+    try:
+        # Baseline: the same downloads and a bare decode in the same pool.
+        sem = asyncio.Semaphore(16)
+
+        async def base_one(i: int) -> None:
+            async with sem:
+                data = await get(Member(str(i), "", f"http://{host}/avatars/{i}.jpg"))
+                await pool.run(decode_only, data)
+
+        t = time.perf_counter()
+        await asyncio.gather(*(base_one(i) for i in range(args.members)))
+        results["baseline_per_s"] = args.members / (time.perf_counter() - t)
+
+        with tempfile.TemporaryDirectory() as tmp:
+            store = await SQLiteStore.open(Path(tmp) / "bench.sqlite3")
+            runner = AuditRunner(store, pool, get, concurrency=16)
+            for name in ("cold", "reaudit"):
+                run = await store.create_run("bench", "g", "m", {})
+                t = time.perf_counter()
+                report = await runner.run(run, members(host, args.members), total=args.members)
+                results[f"{name}_per_s"] = len(report.rows) / (time.perf_counter() - t)
+            await store.close()
+        results["peak_rss_main_mb"] = own_peak_rss_mb()
+        # Workers are forkserver children, invisible to RUSAGE_CHILDREN: ask each of them.
+        peaks = await asyncio.gather(*(pool.run(own_peak_rss_mb) for _ in range(8 * args.workers)))
+        results["peak_rss_worker_mb"] = max(peaks)
+    finally:
+        await session.close()
+        pool.close()
+        await cdn.cleanup()
+    return results
+
+
+def report(r: dict[str, float], n: int, workers: int) -> None:
+    print(f"Audit benchmark: {n} members, 256-px JPEG avatars, {workers} workers")
+    print(f"  baseline (download + decode)   {r['baseline_per_s']:8.0f} avatars/s")
+    print(
+        f"  cold audit                     {r['cold_per_s']:8.0f} avatars/s"
+        f"   ({r['cold_per_s'] / r['baseline_per_s']:.2f}× baseline; goal ≥ 100/s)"
+    )
+    print(
+        f"  re-audit (all cached)          {r['reaudit_per_s']:8.0f} avatars/s"
+        f"   ({r['reaudit_per_s'] / r['cold_per_s']:.1f}× cold; goal ≥ 2000/s)"
+    )
+    print(
+        f"  peak RSS: bot {r['peak_rss_main_mb']:.0f} MB, largest worker "
+        f"{r['peak_rss_worker_mb']:.0f} MB (goal ≤ 400 MB)"
+    )
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--members", type=int, default=10_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    random.seed(0)
+    res = asyncio.run(main(a))
+    print(json.dumps(res, indent=2)) if a.json else report(res, a.members, a.workers)
