@@ -26,7 +26,7 @@ setup() {
 cmd=${1:-demo}
 shift || true
 case "$cmd" in
-  demo) setup; exec "$VENV/bin/headshot-bot" check samples/* "$@" ;;
+  demo) setup; shopt -s nullglob; exec "$VENV/bin/headshot-bot" check samples/*.{jpg,png,webp,heic} "$@" ;;
   console) setup; exec "$VENV/bin/headshot-bot" console "$@" ;;
   test) setup; exec "$PY" -m pytest -q "$@" ;;
   lint) setup; "$VENV/bin/ruff" check . && exec "$VENV/bin/ruff" format --check . ;;
