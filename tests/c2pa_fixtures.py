@@ -44,6 +44,7 @@ IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 C2PA_CLAIM_SIGNING = ObjectIdentifier("1.3.6.1.4.1.62558.2.1")  # c2pa-kp-claimSigning
 JPEG = "image/jpeg"
 ROOT_ORG = "Headshot Check Test Root CA"
+ROOT_DIR = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)

@@ -324,3 +324,11 @@ def test_remote_manifest_is_fetched_only_when_configured(manifest_server) -> Non
     findings = run_check(image, settings)
     assert hits == ["/m.c2pa"]
     assert one(findings, Signal.AI_GENERATED).strength == Strength.CONCLUSIVE
+
+
+def test_demo_sample_reads_as_valid_but_untrusted_ai() -> None:
+    data = (fx.ROOT_DIR / "samples" / "c2pa-ai-generated.jpg").read_bytes()
+    report = analyze(data, "c2pa-ai-generated.jpg", settings=only_c2pa())
+    assert report.verdict.label == "ai_generated"
+    assert report.verdict.strength == Strength.STRONG
+    assert one(c2pa_findings(report), Signal.INFO).data["validation_state"] == "Valid"
