@@ -332,3 +332,28 @@ def test_demo_sample_reads_as_valid_but_untrusted_ai() -> None:
     assert report.verdict.label == "ai_generated"
     assert report.verdict.strength == Strength.STRONG
     assert one(c2pa_findings(report), Signal.INFO).data["validation_state"] == "Valid"
+
+
+def test_multi_picture_jpeg_without_credentials() -> None:
+    # Phones write multi-picture JPEGs (MPO, Ultra HDR gain maps): no manifest, no error.
+    im = Image.open(io.BytesIO(fx.plain_jpeg(128))).convert("RGB")
+    buf = io.BytesIO()
+    im.save(buf, "MPO", save_all=True, append_images=[im.resize((64, 64))])
+    assert run_check(buf.getvalue()) == []
+
+
+def test_real_face_photos_without_credentials_give_no_finding(shared_dir) -> None:
+    files = sorted((shared_dir / "data" / "faces").rglob("*.jpg"))[::60]
+    assert len(files) > 10
+    for path in files:
+        assert run_check(path.read_bytes()) == [], path
+
+
+def test_missing_operator_trust_file_skips_with_a_reason(tmp_path) -> None:
+    settings = Settings(c2pa=C2PA(extra_trust_anchors=str(tmp_path / "missing.pem")))
+    report = analyze(fx.signed_ai_jpeg(), "ai.jpg", settings=only_c2pa(settings))
+    (run,) = report.runs
+    assert (run.status, run.note) == (
+        "skipped",
+        "the Content Credentials trust settings could not be loaded",
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +27,8 @@ from bot.settings import C2PA, config_path, load_toml
 
 NAME = "c2pa"
 ORDER = 10
+
+log = logging.getLogger(__name__)
 
 # Pillow's format name → the MIME type the SDK expects. Formats absent here cannot carry C2PA.
 _MIME = {
@@ -152,6 +155,11 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     mime = _MIME.get(photo.format)
     if mime is None:
         return []
+    try:
+        context(ctx.settings.c2pa)
+    except (c2pa.C2paError, OSError) as exc:  # an operator's trust file is missing or broken
+        log.warning("c2pa trust settings could not be loaded: %r", exc)
+        raise CheckSkipped("the Content Credentials trust settings could not be loaded") from exc
     try:
         store = read_store(photo.data, mime, ctx.settings.c2pa)
     except c2pa.C2paError.NotSupported:
@@ -292,7 +300,7 @@ def walk(store: dict[str, Any], label: str, role: str, strength: Strength) -> li
         for action in _actions(manifest):
             kind, dst = _classify(action)
             agent = _agent(action.get("softwareAgent")) or generator
-            name = str(action.get("action", ""))
+            name, dst = excerpt(action.get("action", ""), 80), excerpt(dst, 80)
             claims.append(Claim(kind, role, name, dst, agent, strength, signer))
         for ing in manifest.get("ingredients", []) or []:
             child = ing.get("active_manifest")
