@@ -357,3 +357,12 @@ def test_missing_operator_trust_file_skips_with_a_reason(tmp_path) -> None:
         "skipped",
         "the Content Credentials trust settings could not be loaded",
     )
+
+
+def test_trust_check_turned_off_is_said_plainly() -> None:
+    settings = Settings(c2pa=C2PA(verify_trust=False))
+    findings = run_check(fx.signed_ai_jpeg(), settings)
+    assert one(findings, Signal.AI_GENERATED).strength == Strength.STRONG
+    summary = one(findings, Signal.INFO)
+    assert summary.data["status"] == "unchecked"
+    assert "trust list is turned off" in summary.title

@@ -60,7 +60,7 @@ _TRUSTED = "signingCredential.trusted"
 class Status:
     """What the validation codes of one manifest add up to."""
 
-    kind: str  # trusted | valid | cert_problem | tampered | invalid
+    kind: str  # trusted | valid | unchecked (trust not checked) | cert_problem | tampered | invalid
     strength: Strength
     problem: str = ""  # for cert_problem: what is wrong with the certificate
 
@@ -170,7 +170,7 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
         raise CheckSkipped(_unreadable_reason(photo)) from exc
     if not store or not store.get("manifests"):
         return []
-    return findings_from_store(store)
+    return findings_from_store(store, trust_checked=ctx.settings.c2pa.verify_trust)
 
 
 def _is_remote(exc: Exception) -> bool:
@@ -322,13 +322,15 @@ def _signer(manifest: dict[str, Any]) -> str:
     return str(info.get("issuer") or info.get("common_name") or "an unknown signer")
 
 
-def findings_from_store(store: dict[str, Any]) -> list[Finding]:
+def findings_from_store(store: dict[str, Any], trust_checked: bool = True) -> list[Finding]:
     """All findings for one manifest store (the Reader's JSON)."""
     manifests = store.get("manifests") or {}
     label = store.get("active_manifest") or next(iter(manifests), "")
     active = manifests.get(label) or {}
     failures, successes = _codes(store.get("validation_results"), store.get("validation_status"))
     status = status_from_codes(store.get("validation_state"), failures, successes)
+    if status.kind == "valid" and not trust_checked:
+        status = Status("unchecked", status.strength)
     claims = walk(store, label, "self", status.strength)
     signer = excerpt(_signer(active), 80)
     summary = _summary(store, active, status, signer, claims)
@@ -337,7 +339,7 @@ def findings_from_store(store: dict[str, Any]) -> list[Finding]:
 
 def _status_line(status: Status, signer: str) -> str:
     text = _vocab()["text"]
-    if status.kind in ("trusted", "valid"):
+    if status.kind in ("trusted", "valid", "unchecked"):
         return text[status.kind].format(signer=signer)
     return text["invalid"]
 
