@@ -45,6 +45,7 @@ class C2PA(BaseModel):
     verify_trust: bool = True
     remote_manifest_fetch: bool = False  # would make the bot fetch URLs named inside user files
     ocsp_fetch: bool = False
+    extra_trust_anchors: str = ""  # PEM path (absolute or under config/): added trust anchors
 
 
 class Download(BaseModel):
