@@ -222,6 +222,25 @@ def test_exif_software_naming_a_generator_is_strong():
     assert report.generator == "Adobe Firefly"
 
 
+def test_generator_named_in_a_full_camera_capture_reads_as_ai_editing():
+    # A generator's name on a file that is otherwise a full camera capture: it worked on a real
+    # photo, so the careful reading is AI editing, not "AI-generated".
+    exif = phone_exif(gps=None, serial=None, software="Adobe Firefly")
+    report = analyze(save(scene(), "JPEG", exif=exif), "ff.jpg")
+    assert report.verdict.label == "ai_edited"
+    assert signals(report, "exif") >= {("ai_edited", "strong"), ("camera_capture", "moderate")}
+
+
+def test_generator_later_in_the_edit_history_is_ai_editing():
+    later = history(("created", "Adobe Photoshop 25.1 (Windows)"), ("saved", "Adobe Firefly"))
+    report = analyze(png_with_xmp(scene(), xmp_packet(body=later)), "x.png")
+    assert report.verdict.label == "ai_edited"
+    first = history(("created", "Adobe Firefly"), ("saved", "Adobe Photoshop 25.1 (Windows)"))
+    report = analyze(png_with_xmp(scene(), xmp_packet(body=first)), "x.png")
+    assert report.verdict.label == "ai_generated"
+    assert report.generator == "Adobe Firefly"
+
+
 def test_exif_image_description_credit():
     exif = Image.Exif()
     exif[0x010E] = "Made with Google AI"

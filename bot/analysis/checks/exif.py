@@ -39,10 +39,19 @@ def _config() -> dict[str, Any]:
 def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     if not photo.exif:
         return []
-    ai_composite = bool(photo_packets(photo)) and declares_ai_edit(
-        photo_xmp(photo, ctx.settings.limits.max_xmp_bytes)
+    camera = _camera(photo.exif)
+    # A generator named in a file that is otherwise a full camera capture, or that declares an
+    # AI composite, most likely edited a real photo: read its name as AI editing, the careful way.
+    ai_edit = full_camera_exif(photo.exif) or (
+        bool(photo_packets(photo))
+        and declares_ai_edit(photo_xmp(photo, ctx.settings.limits.max_xmp_bytes))
     )
-    return [*_camera(photo.exif), *_software(photo.exif, ai_composite), *_credits(photo.exif)]
+    return [*camera, *_software(photo.exif, ai_edit), *_credits(photo.exif)]
+
+
+def full_camera_exif(exif: dict[str, Any]) -> bool:
+    """Whether the EXIF holds the fuller camera set (moderate camera evidence)."""
+    return any(f.strength == Strength.MODERATE for f in _camera(exif))
 
 
 # ---- values ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.analysis.checks import CheckContext
+from bot.analysis.checks.exif import full_camera_exif
 from bot.analysis.findings import CheckSkipped, Evidence, Finding, excerpt
 from bot.analysis.intake import Photo
 from bot.analysis.metadata_rules import (
@@ -18,6 +19,7 @@ from bot.analysis.metadata_rules import (
     credit_fields,
     declares_ai_edit,
     match_credit,
+    match_software,
     plausible_camera_name,
     software_finding,
     source_type_rule,
@@ -41,7 +43,9 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     xmp = photo_xmp(photo, ctx.settings.limits.max_xmp_bytes)
     if xmp.unreadable:
         raise CheckSkipped(_config()["wording"]["unreadable"].format(problems=_problems(xmp)))
-    ai_composite = declares_ai_edit(xmp)
+    # Generator names mean AI editing when the file declares an AI composite, or when it is
+    # otherwise a full camera capture (a real photo a generator worked on).
+    ai_composite = declares_ai_edit(xmp) or full_camera_exif(photo.exif)
     findings = [
         *_source_types(xmp),
         *_tools(xmp, ai_composite),
@@ -79,11 +83,22 @@ def _tool_values(xmp: XmpData) -> list[tuple[str, str]]:
     return pairs
 
 
+def _created_elsewhere(xmp: XmpData) -> bool:
+    """True when the edit history starts with a tool that is not a generator: a generator named
+    later in the history worked on an existing picture."""
+    first = xmp.history[0].get("stEvt:softwareAgent") if xmp.history else None
+    tool = match_software(first) if first else None
+    return first is not None and (tool is None or tool.kind != "generator")
+
+
 def _tools(xmp: XmpData, ai_composite: bool) -> list[Finding]:
     """One finding per tool named, however often it appears (Photoshop saves many times)."""
     seen: dict[str, Finding] = {}
+    edited_later = _created_elsewhere(xmp)
     for field, value in _tool_values(xmp):
-        finding = software_finding(NAME, field, value, ai_composite=ai_composite)
+        from_history = field.startswith("xmpMM:History")
+        as_edit = ai_composite or (from_history and edited_later)
+        finding = software_finding(NAME, field, value, ai_composite=as_edit)
         if finding is None and field == "Iptc4xmpExt:AISystemUsed":
             finding = _ai_system(value, ai_composite)
         if finding is not None and finding.title not in seen:
