@@ -24,6 +24,7 @@ class Rule:
     title: str
     detail: str
     generator: str | None = None
+    edit_detail: str = ""  # the detail when a generator's name is read as AI editing
 
     def finding(
         self,
@@ -53,13 +54,15 @@ class Rule:
             title=str(table["title"]),
             detail=str(table.get("detail", "")),
             generator=table.get("generator", generator),
+            edit_detail=str(table.get("edit_detail", "")),
         )
 
     def as_ai_edit(self) -> Rule:
         """The same rule, read as AI editing (the file also declares an AI composite)."""
         if self.signal != Signal.AI_GENERATED:
             return self
-        return Rule(Signal.AI_EDITED, self.strength, self.title, self.detail, self.generator)
+        detail = self.edit_detail or self.detail
+        return Rule(Signal.AI_EDITED, self.strength, self.title, detail, self.generator)
 
 
 def _rule(table: dict[str, Any], generator: str | None = None) -> Rule:

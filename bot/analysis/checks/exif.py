@@ -42,7 +42,7 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     camera = _camera(photo.exif)
     # A generator named in a file that is otherwise a full camera capture, or that declares an
     # AI composite, most likely edited a real photo: read its name as AI editing, the careful way.
-    ai_edit = full_camera_exif(photo.exif) or (
+    ai_edit = any(f.strength == Strength.MODERATE for f in camera) or (
         bool(photo_packets(photo))
         and declares_ai_edit(photo_xmp(photo, ctx.settings.limits.max_xmp_bytes))
     )
