@@ -284,6 +284,20 @@ def test_southern_western_gps_and_xmp_names_and_contact():
     assert "sam@example.org" not in json.dumps(privacy["contact"].to_dict())
 
 
+def test_names_from_utf16_xp_tags_and_owner_and_user_comment_credit():
+    from PIL import ExifTags
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.XPAuthor] = "Zoë Ødegaard".encode("utf-16-le") + b"\x00\x00"
+    ifd = exif.get_ifd(ExifTags.IFD.Exif)
+    ifd[ExifTags.Base.CameraOwnerName] = "Sam Roe"
+    ifd[ExifTags.Base.UserComment] = b"ASCII\x00\x00\x00Portrait generated with AI"
+    report = analyze(save(scene(), "JPEG", exif=exif), "x.jpg")
+    (names,) = report.privacy
+    assert {e.value for e in names.evidence} == {"Zoë Ødegaard", "Sam Roe"}
+    assert signals(report, "exif") == {("ai_generated", "strong")}
+
+
 def test_placeholder_names_and_zero_gps_are_ignored():
     exif = phone_exif(gps=(0.0, 0.0), serial=None, artist="Unknown")
     report = analyze(save(scene(), "JPEG", exif=exif), "x.jpg")
@@ -335,6 +349,33 @@ def test_xxe_in_jpeg_xmp_is_skipped_and_reads_nothing():
     text = json.dumps(report.to_dict())
     assert "root:" not in text and "/bin/" not in text
     assert run_status(report, "privacy")[0] == "ran"
+
+
+@pytest.mark.parametrize(
+    ("packet", "words"),
+    [
+        (
+            '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+            + "".join(f'<!ENTITY a{i} "{"&a;" * 10}">' for i in range(1, 4))
+            + ']><x:xmpmeta xmlns:x="adobe:ns:meta/">&a3;</x:xmpmeta>',
+            "document type declaration",
+        ),
+        (
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+            + "<a>" * 10_000
+            + "</a>" * 10_000
+            + "</x:xmpmeta>",
+            "nested",
+        ),
+    ],
+    ids=["billion_laughs", "deep_10k"],
+)
+def test_hostile_xmp_in_png_never_fails_a_check(packet, words):
+    report = analyze(png_with_xmp(scene(), packet), "evil.png")
+    assert report.ok
+    assert all(r.status in ("ran", "skipped") for r in report.runs)
+    status, note = run_status(report, "xmp")
+    assert status == "skipped" and words in note
 
 
 def test_huge_xmp_packet_in_webp_is_refused_not_parsed():
