@@ -61,6 +61,11 @@ def test_bytes_packet_and_struct_in_description_element():
     assert data.get("stRef:documentID") == ["xmp.did:1234"]
 
 
+def test_utf16_bytes_packet():
+    packet = xmp_packet({"xmp:CreatorTool": "Zoë's Editor"}).encode("utf-16")
+    assert parse_xmp(packet, LIMIT).get("xmp:CreatorTool") == ["Zoë's Editor"]
+
+
 def test_by_local_name_finds_any_namespace():
     data = parse_xmp(
         xmp_packet({"plus:DigitalSourceType": "x", "photoshop:DigitalSourceType": "y"}), LIMIT

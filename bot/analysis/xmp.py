@@ -209,7 +209,9 @@ def parse_xmp(packet: str | bytes, max_bytes: int | None = None) -> XmpData:
     if len(packet) >= limit:  # intake cuts packets at the limit: that length means cut
         return XmpData(problems=("too_large",), packets=1)
     if isinstance(packet, bytes):
-        packet = packet.decode("utf-8", "replace")
+        # XMP may be UTF-16 (with a BOM); the XML declaration is ignored for decoded text
+        codec = "utf-16" if packet[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+        packet = packet.decode(codec, "replace")
     text = _trim(packet)
     if not text:
         return XmpData(problems=("malformed",), packets=1)
