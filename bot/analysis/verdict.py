@@ -98,7 +98,10 @@ def _word(
     )
     verdict.conflicts = _conflicts(label, findings)
     verdict.not_checked = [*notes, *(f"{r.check}: {r.note}" for r in runs if r.status != "ran")]
-    if label in (Label.NO_EVIDENCE,) or (strength and strength.rank <= Strength.MODERATE.rank):
+    # Where the file cannot settle it, a person's eyes can help: no evidence, or AI signals
+    # that are only statistical.
+    ai_label = label in (Label.AI_GENERATED, Label.AI_EDITED)
+    if label == Label.NO_EVIDENCE or (ai_label and strength and strength.rank <= 1):
         verdict.review = list(_wording()["review"]["checklist"])
     return verdict
 
