@@ -8,7 +8,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-_STOP_TEXT = """a an the and or but if of to in on at by for from with as is are was were be been being
+_STOP_TEXT = """a an the and or but if of to in on at by for from with as is are was were be
+been being
 am do does did doing have has had having i me my mine we our us you your yours he she it its
 they them their this that these those there here so than then too very just also only own
 same other such into about over under again further once all any both each few more most some
