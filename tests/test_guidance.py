@@ -259,7 +259,8 @@ def test_answer_leads_with_the_answer_cites_titles_and_fits_a_chat(guide: Guide)
     elapsed = time.perf_counter() - started
     assert answer.passages[0].id == "disclose-when"
     assert answer.text.startswith(answer.passages[0].text)
-    assert f"'{DOC_A}'" in answer.text
+    assert answer.sources == [DOC_A]
+    assert answer.cite() == f"Source: '{DOC_A}'"
     assert len(answer.text) <= 900
     assert 1 <= len(answer.follow_ups) <= 3
     assert elapsed < 0.2
@@ -269,7 +270,14 @@ def test_bot_limits_answer_cites_headshot_check(guide: Guide) -> None:
     answer = guide.answer("does no evidence mean the photo is real?")
     assert answer.passages[0].id == "bot-no-evidence"
     assert answer.text.startswith("No.")
-    assert "'Headshot Check'" in answer.text
+    assert "Headshot Check" in answer.sources
+
+
+def test_answer_cites_every_document_a_passage_draws_on(guide: Guide) -> None:
+    answer = guide.answer("how much cheaper is ai than a photographer")
+    assert answer.passages[0].id == "benefit-cost"
+    assert set(DOCUMENTS) <= set(answer.sources)
+    assert answer.cite().startswith("Sources: ")
 
 
 # --- passages for a verdict -----------------------------------------------------------------
@@ -284,6 +292,9 @@ def test_passages_for_put_the_context_first(guide: Guide, label: str, context: s
     assert len({p.id for p in chosen}) == 3
     assert all(label in p.labels for p in chosen)
     assert all(p.context in (None, context) for p in chosen)
+    for p in chosen:  # trimmed at sentence ends to fit the reply, never mid-sentence
+        assert len(p.text) <= 280 and p.text.endswith((".", "!", "?", '"'))
+        assert p.text in get_knowledge().by_id(p.id).text
 
 
 @pytest.mark.parametrize(
@@ -298,6 +309,7 @@ def test_passages_for_put_the_context_first(guide: Guide, label: str, context: s
 def test_passages_for_without_context(guide: Guide, label: str, first: str) -> None:
     chosen = guide.passages_for(label, None, k=2)
     assert [p.id for p in chosen][:1] == [first]
+    assert not chosen[0].text.startswith(("No.", "Yes."))
     assert all(p.kind == "info" for p in chosen)
 
 

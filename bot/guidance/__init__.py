@@ -55,7 +55,8 @@ class Guide:
 
     def passages_for(self, label: str, context: str | None, k: int = 3) -> list[Passage]:
         ctx = normalise_context(context, self.templates) if context else None
-        return passages_for(self.knowledge.passages, label, ctx, k)
+        limit = int(self.knowledge.settings["verdict"]["max_chars"])
+        return passages_for(self.knowledge.passages, label, ctx, k, limit)
 
     def disclosure(
         self,

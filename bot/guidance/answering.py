@@ -52,6 +52,7 @@ class Answerer:
                 passages=[self.scope],
                 follow_ups=[self.help.ask],
                 kind="off_topic",
+                sources=list(self.scope.sources),
             )
         top = found.hits[0]
         if top.passage.kind == "help":
@@ -64,6 +65,7 @@ class Answerer:
             used.append(second.passage)
         return Answer(
             text=self._compose(used),
+            sources=_titles(used),
             passages=used,
             follow_ups=self._follow_ups(used, [h.passage for h in found.hits]),
             kind="answer",
@@ -72,21 +74,24 @@ class Answerer:
 
     def _help(self) -> Answer:
         asks = [p.ask for p in self.kb.passages if p.id in self.cfg["answer"].get("help_asks", [])]
-        return Answer(text=self.help.text, passages=[self.help], follow_ups=asks, kind="help")
+        return Answer(
+            text=self.help.text,
+            passages=[self.help],
+            follow_ups=asks,
+            kind="help",
+            sources=list(self.help.sources),
+        )
 
     def _compose(self, used: list[Passage]) -> str:
-        """Lead with the best passage; add the first sentence of a close second; cite both."""
+        """Lead with the best passage; add the first sentence of a close second.
+
+        Citations travel in Answer.sources (the core renders them as a Sources section), so
+        the text does not repeat them."""
         parts = [used[0].text]
         if len(used) > 1:
             parts.append(f"See also — {used[1].title}: {_lead(used[1])}")
-        titles: list[str] = []
-        for p in used:
-            titles += [t for t in p.sources if t not in titles]
-        word = "Source" if len(titles) == 1 else "Sources"
-        cite = f"{word}: " + "; ".join(f"'{t}'" for t in titles)
-        text = "\n\n".join([*parts, cite])
-        limit = int(self.cfg["answer"]["max_chars"])
-        return text if len(text) <= limit else "\n\n".join([parts[0], cite])
+        text = "\n\n".join(parts)
+        return text if len(text) <= int(self.cfg["answer"]["max_chars"]) else parts[0]
 
     def _follow_ups(self, used: list[Passage], ranked: list[Passage]) -> list[str]:
         n = int(self.cfg["answer"]["follow_ups"])
@@ -94,6 +99,13 @@ class Answerer:
         if used[0].context:
             asks.insert(0, f"Suggest disclosure text for {used[0].context}")
         return asks[:n]
+
+
+def _titles(used: list[Passage]) -> list[str]:
+    titles: list[str] = []
+    for p in used:
+        titles += [t for t in p.sources if t not in titles]
+    return titles
 
 
 def _plain(text: str) -> str:

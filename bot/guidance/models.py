@@ -47,6 +47,11 @@ class Answer:
     follow_ups: list[str] = field(default_factory=list)
     kind: str = "answer"  # answer | help | off_topic
     context: str | None = None  # set when the question was about one context
+    sources: list[str] = field(default_factory=list)  # titles of every document cited
+
+    def cite(self) -> str:
+        word = "Source" if len(self.sources) == 1 else "Sources"
+        return f"{word}: " + "; ".join(f"'{t}'" for t in self.sources) if self.sources else ""
 
 
 @dataclass

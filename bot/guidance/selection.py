@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.guidance.models import Passage
 
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+_BARE_REPLY = re.compile(r"^(yes|no)[.!]$", re.IGNORECASE)
+
+
+def brief(p: Passage, limit: int) -> Passage:
+    """The passage cut at a sentence boundary to fit `limit` characters, for showing under a
+    verdict. A bare "Yes." / "No." lead answers a question nobody asked there, so it goes."""
+    sentences = [s for s in _SENTENCES.split(p.text) if s]
+    if len(sentences) > 1 and _BARE_REPLY.match(sentences[0]):
+        sentences = sentences[1:]
+    text = sentences[0]
+    for s in sentences[1:]:
+        if len(text) + 1 + len(s) > limit:
+            break
+        text = f"{text} {s}"
+    return p if text == p.text else replace(p, text=text)
+
 
 def passages_for(
-    passages: Sequence[Passage], label: str, context: str | None, k: int = 3
+    passages: Sequence[Passage], label: str, context: str | None, k: int = 3, limit: int = 0
 ) -> list[Passage]:
     """The context's own advice first, then passages that lead for this verdict, then those
-    written for this context, then by weight (file order breaks ties)."""
+    written for this context, then by weight (file order breaks ties). With `limit`, each
+    passage is trimmed to whole sentences within that many characters."""
 
     def fits(p: Passage) -> bool:
         if p.kind in ("help", "scope") or label not in p.labels:
@@ -28,5 +48,5 @@ def passages_for(
             p.weight,
         )
 
-    chosen = sorted((p for p in passages if fits(p)), key=key, reverse=True)
-    return chosen[: max(k, 0)]
+    chosen = sorted((p for p in passages if fits(p)), key=key, reverse=True)[: max(k, 0)]
+    return [brief(p, limit) for p in chosen] if limit else chosen
