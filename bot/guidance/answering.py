@@ -67,7 +67,7 @@ class Answerer:
             text=self._compose(used),
             sources=_titles(used),
             passages=used,
-            follow_ups=self._follow_ups(used, [h.passage for h in found.hits]),
+            follow_ups=self._follow_ups(used, found),
             kind="answer",
             context=top.passage.context,
         )
@@ -93,12 +93,20 @@ class Answerer:
         text = "\n\n".join(parts)
         return text if len(text) <= int(self.cfg["answer"]["max_chars"]) else parts[0]
 
-    def _follow_ups(self, used: list[Passage], ranked: list[Passage]) -> list[str]:
-        n = int(self.cfg["answer"]["follow_ups"])
-        asks = [p.ask for p in ranked if p not in used and p.ask and p.kind != "help"]
-        if used[0].context:
-            asks.insert(0, f"Suggest disclosure text for {used[0].context}")
-        return asks[:n]
+    def _follow_ups(self, used: list[Passage], found: Search) -> list[str]:
+        """Questions the next-best passages answer, if they are reasonably close matches."""
+        cfg = self.cfg["answer"]
+        floor = float(cfg["follow_up_min_ratio"]) * found.hits[0].score
+        asks = [
+            h.passage.ask
+            for h in found.hits
+            if h.passage not in used and h.passage.ask and h.passage.kind != "help"
+            if h.score >= floor
+        ]
+        context = used[0].context
+        if context and context not in cfg["no_disclosure_contexts"]:
+            asks.insert(0, cfg["disclose_follow_up"].format(context=context))
+        return asks[: int(cfg["follow_ups"])]
 
 
 def _titles(used: list[Passage]) -> list[str]:
