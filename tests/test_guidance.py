@@ -193,11 +193,12 @@ def test_question_set_accuracy() -> None:
     assert score.ms < 20
 
 
-def test_heldout_questions_stay_reasonable() -> None:
-    """Questions never used for tuning: reported, with a looser floor."""
-    questions = load_questions(DATA / "guidance_heldout.toml")
+@pytest.mark.parametrize("name", ["guidance_heldout.toml", "guidance_heldout2.toml"])
+def test_heldout_questions_stay_reasonable(name: str) -> None:
+    """Questions not used for tuning (see docs/guidance.md): reported, with a looser floor."""
+    questions = load_questions(DATA / name)
     score = evaluate(questions, get_knowledge())
-    print(f"\nheld-out: top-1 {score.top1:.1%}, top-3 {score.top3:.1%} ({len(questions)} q)")
+    print(f"\n{name}: top-1 {score.top1:.1%}, top-3 {score.top3:.1%} ({len(questions)} q)")
     assert score.top1 >= 0.6
     assert score.top3 >= 0.85
 
