@@ -282,6 +282,20 @@ def test_answer_cites_every_document_a_passage_draws_on(guide: Guide) -> None:
     assert answer.cite().startswith("Sources: ")
 
 
+def test_huge_or_strange_input_is_answered_quickly(guide: Guide) -> None:
+    started = time.perf_counter()
+    for text in [
+        "x" * 50_000,
+        "linkedin " * 10_000,
+        "ａｉ　ｐｆｐ？？ \u0000\u202e résumé",
+        "🤖" * 500,
+    ]:
+        answer = guide.answer(text)
+        assert answer.kind in ("answer", "help", "off_topic")
+    assert time.perf_counter() - started < 2
+    assert guide.answer("Résumé photo made by AI?").passages[0].id == "ctx-resume"
+
+
 # --- passages for a verdict -----------------------------------------------------------------
 
 

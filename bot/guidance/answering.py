@@ -26,6 +26,10 @@ class Answerer:
         self.scope = knowledge.of_kind("scope")[0]
         self.help_phrases = {_plain(s) for s in self.cfg["help"]["phrases"]}
 
+    def _clip(self, question: str) -> str:
+        """Chat messages can be huge; the first few hundred characters carry the question."""
+        return question[: int(self.cfg["answer"]["max_question_chars"])]
+
     def wants_help(self, question: str) -> bool:
         return not _WORDY.search(question) or _plain(question) in self.help_phrases
 
@@ -35,6 +39,7 @@ class Answerer:
 
     def rank(self, question: str, k: int = 3, method: str | None = None) -> list[Passage]:
         """Passages in answer order; [help] for empty input, [scope note] when off topic."""
+        question = self._clip(question)
         if self.wants_help(question):
             return [self.help]
         found = self.retriever.search(question, k=k, method=method)
@@ -43,6 +48,7 @@ class Answerer:
         return [h.passage for h in found.hits]
 
     def answer(self, question: str) -> Answer:
+        question = self._clip(question)
         if self.wants_help(question):
             return self._help()
         found = self.retriever.search(question, k=4)

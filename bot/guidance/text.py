@@ -19,6 +19,7 @@ who whom whose when where why how up out off down still yet really actually plea
 gonna wanna kinda like lol well even much many one either neither"""
 STOPWORDS = frozenset(_STOP_TEXT.split())
 
+MAX_WORD = 24  # longer "words" are not spell-corrected: deletes grow fast with length
 _TOKEN = re.compile(r"[a-z0-9$]+(?:'[a-z]+)?")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 _DOUBLE = re.compile(r"([b-df-hj-km-np-rt-y])\1$")
@@ -111,7 +112,7 @@ class SpellFixer:
         return 1 if len(word) < 7 else self.max_edits
 
     def fix(self, word: str) -> str:
-        if word in self.counts or len(word) < 5 or word.isdigit():
+        if word in self.counts or not 5 <= len(word) <= MAX_WORD or word.isdigit():
             return word
         depth = self._depth(word)
         candidates: set[str] = set()
