@@ -42,11 +42,13 @@ def _matrix(docs: Sequence[Iterable[str]]) -> tuple[dict[str, int], np.ndarray]:
     return vocab, tf
 
 
-def _vector(terms: Iterable[str], vocab: dict[str, int]) -> np.ndarray:
+def _vector(
+    terms: Iterable[str], vocab: dict[str, int], weights: dict[str, float] | None = None
+) -> np.ndarray:
     v = np.zeros(len(vocab))
     for t in terms:
         if (i := vocab.get(t)) is not None:
-            v[i] += 1
+            v[i] += weights.get(t, 1.0) if weights else 1.0
     return v
 
 
@@ -69,7 +71,10 @@ class _Tfidf:
 
 
 class _BM25:
-    def __init__(self, docs: Sequence[list[str]], k1: float, b: float) -> None:
+    def __init__(
+        self, docs: Sequence[list[str]], k1: float, b: float, weights: dict[str, float]
+    ) -> None:
+        self.weights = weights  # query-term weights: the domain's everyday words count less
         self.vocab, self.tf = _matrix(docs)
         n = len(docs)
         df = (self.tf > 0).sum(axis=0)
@@ -78,8 +83,8 @@ class _BM25:
         self.norm = k1 * (1 - b + b * lengths / lengths.mean())
         self.k1 = k1
 
-    def scores(self, terms: list[str]) -> np.ndarray:
-        q = _vector(terms, self.vocab)
+    def scores(self, terms: list[str], weighted: bool = True) -> np.ndarray:
+        q = _vector(terms, self.vocab, self.weights if weighted else None)
         sat = self.tf * (self.k1 + 1) / (self.tf + self.norm[:, None])
         return sat @ (self.idf * q)
 
@@ -102,7 +107,9 @@ class Retriever:
         self.speller = self._speller(texts) if use_speller else None
         docs = [analyse(t, self.synonyms) for t in texts]
         self.n_range = (int(cfg["ngram_min"]), int(cfg["ngram_max"]))
-        self.bm25 = _BM25(docs, float(cfg["k1"]), float(cfg["b"]))
+        common = float(cfg.get("common_weight", 1.0))
+        weights = {t: common for w in cfg.get("common_terms", []) for t in analyse(w, Synonyms({}))}
+        self.bm25 = _BM25(docs, float(cfg["k1"]), float(cfg["b"]), weights)
         self.words = _Tfidf(docs)
         self.chars = _Tfidf([char_ngrams(d, *self.n_range) for d in docs])
         self.domain = self._domain(settings.get("off_topic", {}).get("generic", []))
@@ -153,7 +160,9 @@ class Retriever:
         scores = self.scores(terms, method)
         order = np.argsort(-scores, kind="stable")[:k]
         hits = [Hit(self.passages[i], float(scores[i])) for i in order if scores[i] > 0]
-        lexical = float(self.bm25.scores(terms).max()) if terms else 0.0
+        # Off-topic test: plain BM25, so a question made only of everyday domain words
+        # ("what even is an AI headshot") still counts as on topic.
+        lexical = float(self.bm25.scores(terms, weighted=False).max()) if terms else 0.0
         return Search(hits, lexical, sum(t in self.domain for t in terms))
 
 
