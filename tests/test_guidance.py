@@ -193,7 +193,9 @@ def test_question_set_accuracy() -> None:
     assert score.ms < 20
 
 
-@pytest.mark.parametrize("name", ["guidance_heldout.toml", "guidance_heldout2.toml", "guidance_heldout3.toml"])
+@pytest.mark.parametrize(
+    "name", ["guidance_heldout.toml", "guidance_heldout2.toml", "guidance_heldout3.toml"]
+)
 def test_heldout_questions_stay_reasonable(name: str) -> None:
     """Questions not used for tuning (see docs/guidance.md): reported, with a looser floor."""
     questions = load_questions(DATA / name)

@@ -121,7 +121,7 @@ class SpellFixer:
         scored = [
             (dist, -self.counts[c], c)
             for c in candidates
-            if c[0] == word[0] and (dist := _edit_distance(word, c)) <= max(depth, self._depth(c))
+            if c[0] == word[0] and (dist := _edit_distance(word, c)) <= depth
         ]
         return min(scored)[2] if scored else word
 
