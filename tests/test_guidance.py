@@ -96,7 +96,7 @@ def _hash(gram: str) -> str:
 
 
 def _shown_text(p) -> str:
-    return " ".join([p.title, p.text, p.ask])
+    return " ".join([p.title, p.text, p.ask, p.brief])
 
 
 # --- knowledge base -------------------------------------------------------------------------
@@ -105,6 +105,9 @@ def _shown_text(p) -> str:
 def test_knowledge_base_is_valid_and_complete(guide: Guide) -> None:
     kb = get_knowledge()
     assert len(kb.passages) >= 40
+    assert all(len(p.brief) <= 280 for p in kb.passages)
+    for context in CONTEXTS:  # the first passage under every verdict with a context
+        assert kb.context_passage(context).brief, context
     assert len({p.id for p in kb.passages}) == len(kb.passages)
     for context in CONTEXTS:
         p = kb.context_passage(context)
@@ -270,6 +273,15 @@ def test_answer_leads_with_the_answer_cites_titles_and_fits_a_chat(guide: Guide)
     assert elapsed < 0.2
 
 
+def test_every_answer_offers_follow_ups(guide: Guide) -> None:
+    questions = load_questions(DATA / "guidance_questions.toml")
+    for q in questions:
+        answer = guide.answer(q["text"])
+        assert answer.follow_ups, q["text"]
+        assert all(f and f not in answer.text for f in answer.follow_ups)
+        assert len(answer.text) <= 900
+
+
 def test_bot_limits_answer_cites_headshot_check(guide: Guide) -> None:
     answer = guide.answer("does no evidence mean the photo is real?")
     assert answer.passages[0].id == "bot-no-evidence"
@@ -310,9 +322,10 @@ def test_passages_for_put_the_context_first(guide: Guide, label: str, context: s
     assert len({p.id for p in chosen}) == 3
     assert all(label in p.labels for p in chosen)
     assert all(p.context in (None, context) for p in chosen)
-    for p in chosen:  # trimmed at sentence ends to fit the reply, never mid-sentence
+    for p in chosen:  # the short form, or trimmed at sentence ends; never mid-sentence
+        full = get_knowledge().by_id(p.id)
         assert len(p.text) <= 280 and p.text.endswith((".", "!", "?", '"'))
-        assert p.text in get_knowledge().by_id(p.id).text
+        assert p.text == full.brief or p.text in full.text
 
 
 @pytest.mark.parametrize(

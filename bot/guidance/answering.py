@@ -112,6 +112,12 @@ class Answerer:
         context = used[0].context
         if context and context not in cfg["no_disclosure_contexts"]:
             asks.insert(0, cfg["disclose_follow_up"].format(context=context))
+        if not asks:  # nothing close: offer the general questions most people go on to ask
+            asks = [
+                p.ask
+                for p in self.kb.passages
+                if p.id in cfg["default_follow_ups"] and p not in used
+            ]
         return asks[: int(cfg["follow_ups"])]
 
 

@@ -63,6 +63,7 @@ def _passage(raw: dict[str, Any], where: str) -> Passage:
         contexts=tuple(raw.get("contexts", ("*",))),
         labels=tuple(raw.get("labels", ())),
         ask=raw.get("ask", ""),
+        brief=" ".join(raw.get("brief", "").split()),
         kind=kind,
         context=raw.get("context"),
         weight=int(raw.get("weight", 0)),

@@ -29,6 +29,7 @@ class Passage:
     contexts: tuple[str, ...] = ("*",)
     labels: tuple[str, ...] = ()
     ask: str = ""  # a question this passage answers, offered as a follow-up
+    brief: str = ""  # optional short form (<= 280 chars) shown under a verdict
     kind: str = "info"  # info | context | help | scope
     context: str | None = None  # for kind == "context": which context it advises on
     weight: int = 0  # order among passages that fit a verdict equally well

@@ -13,8 +13,11 @@ _BARE_REPLY = re.compile(r"^(yes|no)[.!]$", re.IGNORECASE)
 
 
 def brief(p: Passage, limit: int) -> Passage:
-    """The passage cut at a sentence boundary to fit `limit` characters, for showing under a
-    verdict. A bare "Yes." / "No." lead answers a question nobody asked there, so it goes."""
+    """The passage's short form, or its text cut at a sentence boundary to fit `limit`
+    characters, for showing under a verdict. A bare "Yes." / "No." lead answers a question
+    nobody asked there, so it goes."""
+    if p.brief and len(p.brief) <= limit:
+        return replace(p, text=p.brief)
     sentences = [s for s in _SENTENCES.split(p.text) if s]
     if len(sentences) > 1 and _BARE_REPLY.match(sentences[0]):
         sentences = sentences[1:]
