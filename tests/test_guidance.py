@@ -296,6 +296,16 @@ def test_answer_cites_every_document_a_passage_draws_on(guide: Guide) -> None:
     assert answer.cite().startswith("Sources: ")
 
 
+def test_sentences_do_not_break_at_abbreviations() -> None:
+    from bot.guidance.text import sentences
+
+    assert sentences('Say it, e.g. "made with AI". Then stop. Really?') == [
+        'Say it, e.g. "made with AI".',
+        "Then stop.",
+        "Really?",
+    ]
+
+
 def test_huge_or_strange_input_is_answered_quickly(guide: Guide) -> None:
     started = time.perf_counter()
     for text in [

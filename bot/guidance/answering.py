@@ -9,10 +9,9 @@ from typing import Any
 from bot.guidance.knowledge import Knowledge
 from bot.guidance.models import Answer, Passage
 from bot.guidance.retrieval import Retriever, Search
-from bot.guidance.text import fold
+from bot.guidance.text import fold, sentences
 
 _WORDY = re.compile(r"[A-Za-z0-9]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
 class Answerer:
@@ -134,4 +133,4 @@ def _plain(text: str) -> str:
 
 def _lead(p: Passage) -> str:
     """A passage's first sentence: its direct answer."""
-    return _SENTENCE.split(p.text)[0]
+    return sentences(p.text)[0]

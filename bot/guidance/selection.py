@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.guidance.models import Passage
+from bot.guidance.text import sentences
 
-_SENTENCES = re.compile(r"(?<=[.!?])\s+")
 _BARE_REPLY = re.compile(r"^(yes|no)[.!]$", re.IGNORECASE)
 
 
@@ -18,11 +18,11 @@ def brief(p: Passage, limit: int) -> Passage:
     nobody asked there, so it goes."""
     if p.brief and len(p.brief) <= limit:
         return replace(p, text=p.brief)
-    sentences = [s for s in _SENTENCES.split(p.text) if s]
-    if len(sentences) > 1 and _BARE_REPLY.match(sentences[0]):
-        sentences = sentences[1:]
-    text = sentences[0]
-    for s in sentences[1:]:
+    parts = sentences(p.text)
+    if len(parts) > 1 and _BARE_REPLY.match(parts[0]):
+        parts = parts[1:]
+    text = parts[0]
+    for s in parts[1:]:
         if len(text) + 1 + len(s) > limit:
             break
         text = f"{text} {s}"

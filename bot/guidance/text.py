@@ -25,6 +25,14 @@ _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": 
 _DOUBLE = re.compile(r"([b-df-hj-km-np-rt-y])\1$")
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """Split at sentence ends, not after "e.g." / "i.e." / "etc."."""
+    return [s for s in _SENTENCE_END.split(text) if s]
+
+
 def fold(text: str) -> str:
     """Lower-case, unify quotes and dashes, remove accents (résumé -> resume)."""
     text = unicodedata.normalize("NFKD", text.translate(_QUOTES).lower())
