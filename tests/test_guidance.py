@@ -420,8 +420,9 @@ def test_camera_capture_privacy_notes(guide: Guide) -> None:
 
 
 def test_tool_names_from_metadata_are_cleaned(guide: Guide) -> None:
-    d = guide.disclosure("linkedin", "ai_generated", "Evil`<@everyone>`\n" + "x" * 200)
+    d = guide.disclosure("linkedin", "ai_generated", "Evil`<@everyone>`\n{made}" + "x" * 200)
     assert "`" not in d.caption and "<" not in d.caption and "\n" not in d.caption
+    assert "@" not in d.caption and "{" not in d.caption
     assert len(d.caption) < 120
 
 

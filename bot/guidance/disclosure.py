@@ -9,7 +9,7 @@ from typing import Any
 from bot.guidance.models import CONTEXTS, Disclosure
 
 AI_LABELS = ("ai_generated", "ai_edited")
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f`*_~<>|\[\]{}]")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f`*_~<>|\[\]{}@]")  # markup, mentions, control chars
 
 
 def normalise_context(context: str | None, templates: dict[str, Any]) -> str:
