@@ -7,69 +7,67 @@ Public interface used by the core (bot.core.compose) and the CLI:
     guide.passages_for(label, context, k=3) -> list[Passage]
     guide.disclosure(context, label, generator=None, edit_only=False) -> Disclosure
     CONTEXTS: tuple[str, ...]
+
+The content lives in config/guidance/ (see docs/guidance.md); modules: knowledge (loader),
+text + retrieval (search), answering, selection (passages for a verdict), disclosure.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import Any
 
-CONTEXTS = (
-    "linkedin",
-    "resume",
-    "company-page",
-    "dating",
-    "newsletter",
-    "conference",
-    "chat-avatar",
-    "government-id",
-)
+from bot.guidance.answering import Answerer
+from bot.guidance.disclosure import build_disclosure, normalise_context
+from bot.guidance.knowledge import Knowledge, load_knowledge
+from bot.guidance.models import CONTEXTS, LABELS, Answer, Disclosure, Passage
+from bot.guidance.selection import passages_for
+from bot.settings import load_toml
 
-
-@dataclass(frozen=True)
-class Passage:
-    id: str
-    title: str
-    text: str
-    source: str  # the source document's title, cited in replies
-
-
-@dataclass
-class Answer:
-    text: str
-    passages: list[Passage] = field(default_factory=list)
-    follow_ups: list[str] = field(default_factory=list)
-    kind: str = "answer"  # answer | help | off_topic
-
-
-@dataclass
-class Disclosure:
-    context: str
-    caption: str = ""
-    alt_text: str = ""
-    bio_line: str = ""
-    about: str = ""
-    advice: str = ""  # e.g. "Do not use an AI image for a government ID."
-    needed: bool = True
+__all__ = [
+    "CONTEXTS",
+    "LABELS",
+    "Answer",
+    "Disclosure",
+    "Guide",
+    "Passage",
+    "get_guide",
+]
 
 
 class Guide:
-    """Placeholder until the knowledge base lands (issue 3)."""
+    def __init__(
+        self, knowledge: Knowledge | None = None, templates: dict[str, Any] | None = None
+    ) -> None:
+        self.knowledge = knowledge or load_knowledge()
+        self.templates = templates or load_toml("guidance", "disclosure.toml")
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        return Answerer(self.knowledge)
+
+    @property
+    def passages(self) -> tuple[Passage, ...]:
+        return self.knowledge.passages
 
     def answer(self, question: str) -> Answer:
-        return Answer(
-            text="I can't answer questions yet — that part is being built. "
-            "Send me a photo (or a file path in the console) and I'll check it.",
-            kind="help",
-        )
+        return self.answerer.answer(question)
 
     def passages_for(self, label: str, context: str | None, k: int = 3) -> list[Passage]:
-        return []
+        ctx = normalise_context(context, self.templates) if context else None
+        limit = int(self.knowledge.settings["verdict"]["max_chars"])
+        return passages_for(self.knowledge.passages, label, ctx, k, limit)
 
     def disclosure(
-        self, context: str, label: str, generator: str | None = None, edit_only: bool = False
+        self,
+        context: str,
+        label: str,
+        generator: str | None = None,
+        edit_only: bool = False,
+        gps: bool = False,
+        serial: bool = False,
     ) -> Disclosure:
-        return Disclosure(context=context, needed=False)
+        return build_disclosure(self.templates, context, label, generator, edit_only, gps, serial)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,136 @@
+"""Answer free-text questions: route greetings and off-topic questions, retrieve passages,
+and compose a chat-sized answer that leads with the direct answer and cites its sources."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.guidance.knowledge import Knowledge
+from bot.guidance.models import Answer, Passage
+from bot.guidance.retrieval import Retriever, Search
+from bot.guidance.text import fold, sentences
+
+_WORDY = re.compile(r"[A-Za-z0-9]")
+
+
+class Answerer:
+    def __init__(self, knowledge: Knowledge, retriever: Retriever | None = None) -> None:
+        self.kb = knowledge
+        self.retriever = retriever or Retriever(
+            knowledge.passages, knowledge.synonyms, knowledge.settings
+        )
+        self.cfg: dict[str, Any] = knowledge.settings
+        self.help = knowledge.of_kind("help")[0]
+        self.scope = knowledge.of_kind("scope")[0]
+        self.help_phrases = {_plain(s) for s in self.cfg["help"]["phrases"]}
+
+    def _clip(self, question: str) -> str:
+        """Chat messages can be huge; the first few hundred characters carry the question."""
+        return question[: int(self.cfg["answer"]["max_question_chars"])]
+
+    def wants_help(self, question: str) -> bool:
+        return not _WORDY.search(question) or _plain(question) in self.help_phrases
+
+    def is_off_topic(self, found: Search) -> bool:
+        min_score = float(self.cfg["off_topic"]["min_score"])
+        return not found.hits or found.domain_words == 0 or found.lexical < min_score
+
+    def rank(self, question: str, k: int = 3, method: str | None = None) -> list[Passage]:
+        """Passages in answer order; [help] for empty input, [scope note] when off topic."""
+        question = self._clip(question)
+        if self.wants_help(question):
+            return [self.help]
+        found = self.retriever.search(question, k=k, method=method)
+        if self.is_off_topic(found):
+            return [self.scope]
+        return [h.passage for h in found.hits]
+
+    def answer(self, question: str) -> Answer:
+        question = self._clip(question)
+        if self.wants_help(question):
+            return self._help()
+        found = self.retriever.search(question, k=4)
+        if self.is_off_topic(found):
+            return Answer(
+                text=self.scope.text,
+                passages=[self.scope],
+                follow_ups=[self.help.ask],
+                kind="off_topic",
+                sources=list(self.scope.sources),
+            )
+        top = found.hits[0]
+        if top.passage.kind == "help":
+            return self._help()
+        used = [top.passage]
+        ratio = float(self.cfg["answer"]["second_ratio"])
+        second = found.hits[1] if len(found.hits) > 1 else None
+        close = second is not None and second.score >= ratio * top.score
+        if close and second.passage.kind == "info" and len(_lead(second.passage)) >= 40:
+            used.append(second.passage)
+        return Answer(
+            text=self._compose(used),
+            sources=_titles(used),
+            passages=used,
+            follow_ups=self._follow_ups(used, found),
+            kind="answer",
+            context=top.passage.context,
+        )
+
+    def _help(self) -> Answer:
+        asks = [p.ask for p in self.kb.passages if p.id in self.cfg["answer"].get("help_asks", [])]
+        return Answer(
+            text=self.help.text,
+            passages=[self.help],
+            follow_ups=asks,
+            kind="help",
+            sources=list(self.help.sources),
+        )
+
+    def _compose(self, used: list[Passage]) -> str:
+        """Lead with the best passage; add the first sentence of a close second.
+
+        Citations travel in Answer.sources (the core renders them as a Sources section), so
+        the text does not repeat them."""
+        parts = [used[0].text]
+        if len(used) > 1:
+            parts.append(f"See also — {used[1].title}: {_lead(used[1])}")
+        text = "\n\n".join(parts)
+        return text if len(text) <= int(self.cfg["answer"]["max_chars"]) else parts[0]
+
+    def _follow_ups(self, used: list[Passage], found: Search) -> list[str]:
+        """Questions the next-best passages answer, if they are reasonably close matches."""
+        cfg = self.cfg["answer"]
+        floor = float(cfg["follow_up_min_ratio"]) * found.hits[0].score
+        asks = [
+            h.passage.ask
+            for h in found.hits
+            if h.passage not in used and h.passage.ask and h.passage.kind != "help"
+            if h.score >= floor
+        ]
+        context = used[0].context
+        if context and context not in cfg["no_disclosure_contexts"]:
+            asks.insert(0, cfg["disclose_follow_up"].format(context=context))
+        if not asks:  # nothing close: offer the general questions most people go on to ask
+            asks = [
+                p.ask
+                for p in self.kb.passages
+                if p.id in cfg["default_follow_ups"] and p not in used
+            ]
+        return asks[: int(cfg["follow_ups"])]
+
+
+def _titles(used: list[Passage]) -> list[str]:
+    titles: list[str] = []
+    for p in used:
+        titles += [t for t in p.sources if t not in titles]
+    return titles
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+
+
+def _lead(p: Passage) -> str:
+    """A passage's first sentence: its direct answer."""
+    return sentences(p.text)[0]

@@ -1,0 +1,67 @@
+"""Data types shared by the guidance modules (re-exported by bot.guidance)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CONTEXTS = (
+    "linkedin",
+    "resume",
+    "company-page",
+    "dating",
+    "newsletter",
+    "conference",
+    "chat-avatar",
+    "government-id",
+)
+LABELS = ("ai_generated", "ai_edited", "camera_edited", "camera_capture", "no_evidence")
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    title: str
+    text: str
+    source: str  # the first source document's title, cited in replies
+    sources: tuple[str, ...] = ()  # every document the passage draws on
+    tags: tuple[str, ...] = ()
+    keywords: str = ""  # paraphrases for retrieval only, never shown
+    contexts: tuple[str, ...] = ("*",)
+    labels: tuple[str, ...] = ()
+    ask: str = ""  # a question this passage answers, offered as a follow-up
+    brief: str = ""  # optional short form (<= 280 chars) shown under a verdict
+    kind: str = "info"  # info | context | help | scope
+    context: str | None = None  # for kind == "context": which context it advises on
+    weight: int = 0  # order among passages that fit a verdict equally well
+    lead_for: tuple[str, ...] = ()  # verdict labels for which this passage is shown first
+
+    def cite(self) -> str:
+        titles = self.sources or (self.source,)
+        word = "Source" if len(titles) == 1 else "Sources"
+        return f"{word}: " + "; ".join(f"'{t}'" for t in titles)
+
+
+@dataclass
+class Answer:
+    text: str
+    passages: list[Passage] = field(default_factory=list)
+    follow_ups: list[str] = field(default_factory=list)
+    kind: str = "answer"  # answer | help | off_topic
+    context: str | None = None  # set when the question was about one context
+    sources: list[str] = field(default_factory=list)  # titles of every document cited
+
+    def cite(self) -> str:
+        word = "Source" if len(self.sources) == 1 else "Sources"
+        return f"{word}: " + "; ".join(f"'{t}'" for t in self.sources) if self.sources else ""
+
+
+@dataclass
+class Disclosure:
+    context: str
+    caption: str = ""
+    alt_text: str = ""
+    bio_line: str = ""
+    about: str = ""
+    advice: str = ""  # e.g. "Do not use an AI image for a government ID."
+    needed: bool = True
+    privacy: list[str] = field(default_factory=list)  # notes when GPS or serials were found

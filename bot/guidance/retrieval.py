@@ -1,0 +1,171 @@
+"""Lexical retrieval over the passages: BM25, TF-IDF on words, TF-IDF on character n-grams,
+and the hybrid the answerer uses (BM25 + character n-grams). NumPy only, built in ~50 ms.
+
+All methods see the same analysed text (synonyms, spelling fixes, light stemming), so the
+comparison in bot.guidance.evaluate measures the scoring, not the preprocessing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bot.guidance.models import Passage
+from bot.guidance.text import SpellFixer, Synonyms, analyse, char_ngrams, fold, raw_tokens, stem
+
+METHODS = ("bm25", "tfidf_words", "tfidf_chars", "hybrid")
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float
+
+
+@dataclass(frozen=True)
+class Search:
+    hits: list[Hit]
+    lexical: float  # best raw BM25 score: how much the question overlaps the knowledge base
+    domain_words: int  # question words that are topic words of some passage
+
+
+def _matrix(docs: Sequence[Iterable[str]]) -> tuple[dict[str, int], np.ndarray]:
+    counts = [Counter(d) for d in docs]
+    vocab = {t: i for i, t in enumerate(sorted({t for c in counts for t in c}))}
+    tf = np.zeros((len(docs), len(vocab)), dtype=np.float64)
+    for row, c in enumerate(counts):
+        for term, n in c.items():
+            tf[row, vocab[term]] = n
+    return vocab, tf
+
+
+def _vector(
+    terms: Iterable[str], vocab: dict[str, int], weights: dict[str, float] | None = None
+) -> np.ndarray:
+    v = np.zeros(len(vocab))
+    for t in terms:
+        if (i := vocab.get(t)) is not None:
+            v[i] += weights.get(t, 1.0) if weights else 1.0
+    return v
+
+
+class _Tfidf:
+    """Sublinear TF-IDF with L2-normalised rows; scores are cosine similarities."""
+
+    def __init__(self, docs: Sequence[list[str]]) -> None:
+        self.vocab, tf = _matrix(docs)
+        df = (tf > 0).sum(axis=0)
+        self.idf = np.log((1 + len(docs)) / (1 + df)) + 1
+        self.rows = self._weigh(tf)
+
+    def _weigh(self, tf: np.ndarray) -> np.ndarray:
+        w = np.where(tf > 0, 1 + np.log(np.maximum(tf, 1)), 0) * self.idf
+        norms = np.linalg.norm(w, axis=-1, keepdims=True)
+        return w / np.where(norms == 0, 1, norms)
+
+    def scores(self, terms: list[str]) -> np.ndarray:
+        return self.rows @ self._weigh(_vector(terms, self.vocab)[None, :])[0]
+
+
+class _BM25:
+    def __init__(
+        self, docs: Sequence[list[str]], k1: float, b: float, weights: dict[str, float]
+    ) -> None:
+        self.weights = weights  # query-term weights: the domain's everyday words count less
+        self.vocab, self.tf = _matrix(docs)
+        n = len(docs)
+        df = (self.tf > 0).sum(axis=0)
+        self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+        lengths = self.tf.sum(axis=1)
+        self.norm = k1 * (1 - b + b * lengths / lengths.mean())
+        self.k1 = k1
+
+    def scores(self, terms: list[str], weighted: bool = True) -> np.ndarray:
+        q = _vector(terms, self.vocab, self.weights if weighted else None)
+        sat = self.tf * (self.k1 + 1) / (self.tf + self.norm[:, None])
+        return sat @ (self.idf * q)
+
+
+class Retriever:
+    def __init__(
+        self,
+        passages: Sequence[Passage],
+        synonyms: dict[str, str],
+        settings: dict[str, Any],
+        use_synonyms: bool = True,
+        use_speller: bool = True,
+    ) -> None:
+        cfg = settings["retrieval"]
+        self.cfg = cfg
+        self.method = cfg["method"]
+        self.passages = [p for p in passages if p.kind != "scope"]
+        self.synonyms = Synonyms(synonyms if use_synonyms else {})
+        texts = [self._document(p, int(cfg["title_repeat"])) for p in self.passages]
+        self.speller = self._speller(texts) if use_speller else None
+        docs = [analyse(t, self.synonyms) for t in texts]
+        self.n_range = (int(cfg["ngram_min"]), int(cfg["ngram_max"]))
+        common = float(cfg.get("common_weight", 1.0))
+        weights = {t: common for w in cfg.get("common_terms", []) for t in analyse(w, Synonyms({}))}
+        self.bm25 = _BM25(docs, float(cfg["k1"]), float(cfg["b"]), weights)
+        self.words = _Tfidf(docs)
+        self.chars = _Tfidf([char_ngrams(d, *self.n_range) for d in docs])
+        self.domain = self._domain(settings.get("off_topic", {}).get("generic", []))
+
+    @staticmethod
+    def _document(p: Passage, repeat: int) -> str:
+        topic = " ".join([p.title, *p.tags, p.keywords])
+        if p.kind == "help":  # its text mentions every topic; match it on its keywords only
+            return " ".join([topic] * repeat)
+        return " ".join([topic] * repeat + [p.ask, p.text])
+
+    def _speller(self, texts: list[str]) -> SpellFixer:
+        counts: Counter[str] = Counter()
+        for t in texts:
+            counts.update(raw_tokens(fold(t)))
+        counts.update(self.synonyms.words())
+        counts.update(raw_tokens(" ".join(self.synonyms.table)))
+        return SpellFixer(counts, int(self.cfg["typo_max_edits"]))
+
+    def _domain(self, generic: list[str]) -> set[str]:
+        """Topic words: what passages' titles, tags and keywords are about, minus generic ones."""
+        skip = {stem(fold(g)) for g in generic}
+        words: set[str] = set()
+        for p in self.passages:
+            words |= set(analyse(" ".join([p.title, *p.tags, p.keywords]), self.synonyms))
+        return words - skip
+
+    def terms(self, question: str) -> list[str]:
+        return analyse(question, self.synonyms, self.speller)
+
+    def scores(self, terms: list[str], method: str | None = None) -> np.ndarray:
+        method = method or self.method
+        if method == "bm25":
+            return self.bm25.scores(terms)
+        if method == "tfidf_words":
+            return self.words.scores(terms)
+        chars = self.chars.scores(char_ngrams(terms, *self.n_range))
+        if method == "tfidf_chars":
+            return chars
+        if method != "hybrid":
+            raise ValueError(f"unknown retrieval method {method!r}")
+        lexical = self.bm25.scores(terms)
+        w = float(self.cfg["char_weight"])
+        return (1 - w) * _unit(lexical) + w * _unit(chars)
+
+    def search(self, question: str, k: int = 3, method: str | None = None) -> Search:
+        terms = self.terms(question)
+        scores = self.scores(terms, method)
+        order = np.argsort(-scores, kind="stable")[:k]
+        hits = [Hit(self.passages[i], float(scores[i])) for i in order if scores[i] > 0]
+        # Off-topic test: plain BM25, so a question made only of everyday domain words
+        # ("what even is an AI headshot") still counts as on topic.
+        lexical = float(self.bm25.scores(terms, weighted=False).max()) if terms else 0.0
+        return Search(hits, lexical, sum(t in self.domain for t in terms))
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    top = float(x.max()) if x.size else 0.0
+    return x / top if top > 0 else x
