@@ -71,7 +71,14 @@ def check_reply(
     reply.sections += _guidance_sections(report, guide, context)
     reply.pages["details"] = _details(report)
     reply.actions.append(Action("details", "Details"))
-    disclosure = guide.disclosure(context or "linkedin", v.label.value, report.generator)
+    kinds = {f.data.get("kind") for f in report.privacy}
+    disclosure = guide.disclosure(
+        context or "linkedin",
+        v.label.value,
+        report.generator,
+        gps="gps" in kinds,
+        serial="serials" in kinds,
+    )
     if v.label.value in ("ai_generated", "ai_edited") or context == "government-id":
         reply.pages["disclosure"] = disclosure_sections(disclosure)
         reply.actions.insert(0, Action("disclosure", "Disclosure text"))
@@ -112,8 +119,10 @@ def _guidance_sections(report: Report, guide: Guide, context: str | None) -> lis
 
 
 def passage_line(p: Passage, limit: int = PASSAGE_CHARS) -> str:
-    text = p.text if len(p.text) <= limit else p.text[: limit - 1].rsplit(" ", 1)[0] + "…"
-    return f"{p.title}: {text} (Source: '{p.source}')"
+    text = p.brief or p.text
+    if len(text) > limit:
+        text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return f"{p.title}: {text} ({p.cite()})"
 
 
 def _details(report: Report) -> list[Section]:
@@ -138,7 +147,8 @@ def _footer(report: Report) -> str:
 
 def disclosure_sections(d: Disclosure) -> list[Section]:
     if not d.needed:
-        return [Section("Disclosure", [d.advice or "No disclosure is needed for this photo."])]
+        lines = [d.advice or "No disclosure is needed for this photo.", *d.privacy]
+        return [Section("Disclosure", lines)]
     parts = [
         ("Caption", d.caption),
         ("Alt text", d.alt_text),
@@ -148,6 +158,8 @@ def disclosure_sections(d: Disclosure) -> list[Section]:
     sections = [Section(title, [text]) for title, text in parts if text]
     if d.advice:
         sections.insert(0, Section("Advice", [d.advice]))
+    if d.privacy:
+        sections.append(Section("Privacy", list(d.privacy)))
     return sections
 
 
@@ -166,9 +178,8 @@ def answer_reply(answer: Answer) -> Reply:
             reply.summary = answer.text
         return reply
     sections = []
-    if answer.passages:
-        sources = sorted({p.source for p in answer.passages})
-        sections.append(Section("Sources", [f"'{s}'" for s in sources]))
+    if answer.sources:
+        sections.append(Section("Sources", [f"'{s}'" for s in answer.sources]))
     if answer.follow_ups:
         sections.append(Section("You could also ask", answer.follow_ups))
     return Reply(title="Headshot Check", summary=answer.text, sections=sections)
