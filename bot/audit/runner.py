@@ -121,7 +121,7 @@ class AuditRunner:
 
         async def worker() -> None:
             while (member := await queue.get()) is not None:
-                row, thumb, cached = await self._audit_member(run.platform, member)
+                row, thumb, cached = await self.audit_member(run.platform, member)
                 batch.append(row)
                 progress.done += 1
                 progress.cached += cached
@@ -162,7 +162,7 @@ class AuditRunner:
         if rows:
             await self.store.add_results(run_id, rows)
 
-    async def _audit_member(
+    async def audit_member(
         self, platform: str, member: Member
     ) -> tuple[AuditRow, bytes | None, int]:
         if not member.avatar_url:

@@ -1,0 +1,217 @@
+"""Audits and watch mode as the adapters see them: start, progress, cancel, resume, watch,
+settings, forget and retention. Adapters supply members, a fetch function and a way to
+show a Reply; everything else is decided here, the same for Discord and Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.audit.duplicates import duplicate_groups
+from bot.audit.reports import summary_lines, to_csv, to_html
+from bot.audit.runner import AuditReport, AuditRunner, Fetch, Member, Progress, is_flagged
+from bot.core.pool import AnalysisPool
+from bot.core.reply import Action, Attachment, Reply, Section
+from bot.core.sessions import button_id
+from bot.settings import Settings
+from bot.store import AuditRun, Store
+
+log = logging.getLogger(__name__)
+
+ShowReply = Callable[[Reply], Awaitable[None]]
+
+
+@dataclass
+class ServerSettings:
+    """Per-server settings moderators change with /headshot-settings."""
+
+    modlog_channel: str | None = None
+    watch: bool = False
+    min_strength: str = "moderate"
+    retention_days: float = 30.0
+    moderator_role: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], defaults: Settings) -> ServerSettings:
+        base = cls(
+            min_strength=defaults.audit.flag_min_strength,
+            retention_days=defaults.audit.retention_days,
+        )
+        known = {k: v for k, v in data.items() if k in base.__dataclass_fields__}
+        return cls(**{**asdict(base), **known})
+
+
+def progress_reply(run_id: str, p: Progress, final: bool = False) -> Reply:
+    total = f" of {p.total:,}" if p.total else ""
+    eta = p.eta_s
+    left = f" About {_duration(eta)} left." if eta and not final else ""
+    reply = Reply(
+        title="Avatar audit finished" if final else "Avatar audit in progress",
+        summary=f"Checked {p.done:,}{total} avatars… {p.flagged} with signals so far.{left}",
+        tone="info",
+    )
+    if not final:
+        reply.actions.append(Action(button_id(run_id, "cancel"), "Cancel"))
+    return reply
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    return f"{round(seconds / 60)} min"
+
+
+def report_reply(report: AuditReport, server_name: str, min_strength: str) -> Reply:
+    """The summary, with the CSV and the HTML report attached."""
+    title = f"Avatar audit of {server_name}"
+    flagged = report.flagged(min_strength)
+    reply = Reply(
+        title=title + (" (cancelled)" if report.cancelled else ""),
+        summary=summary_lines(report, min_strength)[0],
+        tone="info",
+        sections=[Section("Summary", summary_lines(report, min_strength)[1:])],
+        attachments=[
+            Attachment("headshot-audit.csv", to_csv(report), "All members, one row each"),
+            Attachment(
+                "headshot-audit.html", to_html(report, title, min_strength), "Visual report"
+            ),
+        ],
+    )
+    if flagged:
+        names = [f"{r.member_name} — {r.evidence or r.label}" for r in flagged[:10]]
+        reply.sections.append(Section("First avatars to review", names))
+    return reply
+
+
+class AuditService:
+    def __init__(self, store: Store, pool: AnalysisPool, settings: Settings) -> None:
+        self.store = store
+        self.pool = pool
+        self.settings = settings
+        self._cancels: dict[str, asyncio.Event] = {}
+
+    def runner(self, fetch: Fetch, min_strength: str) -> AuditRunner:
+        a = self.settings.audit
+        return AuditRunner(
+            self.store,
+            self.pool,
+            fetch,
+            concurrency=a.concurrency,
+            progress_interval_s=a.progress_interval_s,
+            min_strength=min_strength,
+            dup_max_distance=a.dup_max_distance,
+        )
+
+    async def server_settings(self, platform: str, server_id: str) -> ServerSettings:
+        data = await self.store.get_settings(platform, server_id)
+        return ServerSettings.from_dict(data, self.settings)
+
+    async def update_settings(
+        self, platform: str, server_id: str, **changes: Any
+    ) -> ServerSettings:
+        current = await self.server_settings(platform, server_id)
+        updated = ServerSettings(**{**asdict(current), **changes})
+        await self.store.set_settings(platform, server_id, asdict(updated))
+        return updated
+
+    async def start(
+        self,
+        platform: str,
+        server_id: str,
+        server_name: str,
+        requested_by: str,
+        members: AsyncIterator[Member],
+        fetch: Fetch,
+        show: ShowReply,
+        *,
+        total: int | None = None,
+        options: dict[str, Any] | None = None,
+        run: AuditRun | None = None,
+    ) -> Reply:
+        """Run an audit (or resume `run`), showing progress through `show`; returns the report."""
+        prefs = await self.server_settings(platform, server_id)
+        run = run or await self.store.create_run(platform, server_id, requested_by, options or {})
+        cancel = self._cancels.setdefault(run.id, asyncio.Event())
+
+        async def on_progress(p: Progress) -> None:
+            try:
+                await show(progress_reply(run.id, p))
+            except Exception as exc:  # a failed progress edit never stops the audit
+                log.warning("progress update failed: %r", exc)
+
+        try:
+            report = await self.runner(fetch, prefs.min_strength).run(
+                run, members, total=total, on_progress=on_progress, cancel=cancel
+            )
+        finally:
+            self._cancels.pop(run.id, None)
+        return report_reply(report, server_name, prefs.min_strength)
+
+    def cancel(self, run_id: str) -> bool:
+        event = self._cancels.get(run_id)
+        if event is None:
+            return False
+        event.set()
+        return True
+
+    async def unfinished(self, platform: str) -> list[AuditRun]:
+        return await self.store.unfinished_runs(platform)
+
+    async def watch(
+        self, platform: str, server_id: str, member: Member, fetch: Fetch
+    ) -> Reply | None:
+        """Check a joining member or a changed avatar; a note for the mod-log, or None."""
+        prefs = await self.server_settings(platform, server_id)
+        if not prefs.watch or not member.avatar_url:
+            return None
+        runner = self.runner(fetch, prefs.min_strength)
+        row, _thumb, _cached = await runner.audit_member(platform, member)
+        if row.sha256 is None:
+            return None
+        await self.store.remember_avatar(
+            platform, server_id, member.id, row.sha256, row.phash, row.label
+        )
+        others = await self.store.server_phashes(platform, server_id)
+        group = next(
+            (
+                g
+                for g in duplicate_groups(others, self.settings.audit.dup_max_distance)
+                if member.id in g
+            ),
+            [],
+        )
+        flagged = is_flagged(row.label, row.strength, prefs.min_strength)
+        if not flagged and not group:
+            return None
+        return watch_reply(member, row.label, row.strength, row.evidence, group)
+
+    async def forget(self, platform: str, member_id: str, server_id: str | None = None) -> None:
+        await self.store.forget_member(platform, member_id, server_id)
+
+    async def purge(self) -> None:
+        await self.store.purge_older_than(self.settings.audit.retention_days)
+
+
+def watch_reply(
+    member: Member, label: str, strength: str | None, evidence: str, group: list[str]
+) -> Reply:
+    lines = []
+    if label in ("ai_generated", "ai_edited"):
+        what = "AI generation" if label == "ai_generated" else "AI editing"
+        lines.append(f"The avatar shows {strength} signals of {what}: {evidence}")
+    if group:
+        lines.append(
+            f"The same or a near-identical avatar is used by {len(group) - 1} other members."
+        )
+    lines.append("No action was taken. Review before doing anything: signals are not proof.")
+    return Reply(
+        title=f"Avatar note: {member.name}",
+        summary=f"Member {member.name} ({member.id}) joined or changed their avatar.",
+        tone=label if label in ("ai_generated", "ai_edited") else "warning",
+        sections=[Section("What I noticed", lines)],
+        ephemeral=False,
+    )
