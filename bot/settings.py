@@ -70,6 +70,7 @@ class SlackSettings(BaseModel):
     api_timeout_s: int = 30
     ratelimit_retries: int = 1  # Web API calls answered 429 are retried after Retry-After
     max_files: int = 5  # photos checked from one message
+    max_jobs: int = 32  # requests worked on at once; more wait their turn
     reply_ttl_s: float = 900  # how long buttons keep working
     dedupe_ttl_s: float = 900  # Slack retries an event for up to ~5 minutes
 

@@ -566,6 +566,26 @@ async def test_expired_button_says_so(slack: Harness) -> None:
     assert "expired" in header_of(resp["blocks"])
 
 
+async def test_url_verification_challenge(slack: Harness) -> None:
+    body = json.dumps({"token": "legacy", "challenge": "c-123", "type": "url_verification"})
+    status, text = await slack.post(body.encode(), "application/json")
+    assert status == 200 and json.loads(text)["challenge"] == "c-123"
+
+
+async def test_per_user_rate_limit(slack: Harness) -> None:
+    first = [
+        slack.fake.add_file(f"p{i}.png", png_bytes(color=(i, 9, 9)), "image/png") for i in range(5)
+    ]
+    await slack.event(dm_event(files=first))
+    await slack.fake.wait_for("chat.postMessage", 5)
+    more = [
+        slack.fake.add_file(f"q{i}.png", png_bytes(color=(9, i, 9)), "image/png") for i in range(2)
+    ]
+    await slack.event(dm_event(files=more))
+    posts = await slack.fake.wait_for("chat.postMessage", 6)
+    assert "Slow down" in header_of(posts[5].params["blocks"])
+
+
 async def test_health_route(slack: Harness) -> None:
     assert slack.http is not None
     resp = await slack.http.get("/health")

@@ -49,16 +49,22 @@ class Target:
 
 class Jobs:
     """Background tasks started after `ack()`. Keeps references (bare tasks can be garbage
-    collected mid-flight), logs failures, and can be drained at shutdown and in tests."""
+    collected mid-flight), bounds how many run at once (a burst of events waits its turn
+    instead of opening hundreds of downloads), logs failures, and can be drained."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_running: int = 32) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._slots = asyncio.Semaphore(max_running)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
+        task = asyncio.get_running_loop().create_task(self._run(coro))
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task
+
+    async def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        async with self._slots:
+            return await coro
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -80,7 +86,7 @@ class Bridge:
         self.settings = settings
         self.service = service
         self.cache = ReplyCache(ttl_s=settings.slack.reply_ttl_s)
-        self.jobs = Jobs()
+        self.jobs = Jobs(settings.slack.max_jobs)
         self._session: aiohttp.ClientSession | None = None
 
     # -- plumbing ------------------------------------------------------------------------
