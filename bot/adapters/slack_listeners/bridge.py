@@ -127,9 +127,11 @@ class Bridge:
         text = fallback_text(reply)
         if target.response_url:
             hook = AsyncWebhookClient(target.response_url, session=self.session())
-            await hook.send(
+            resp = await hook.send(
                 text=text, blocks=blocks, response_type="ephemeral", replace_original=False
             )
+            if resp.status != 200:  # response URLs expire after 30 minutes or 5 uses
+                log.warning("response_url answered %s: %s", resp.status, resp.body[:200])
             return
         if target.channel is None:
             target = replace(target, channel=await self.dm_channel(client, target.user))
