@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -145,6 +146,7 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 def make_settings(fake: FakeSlack) -> Settings:
     return Settings(
+        _env_file=None,
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_APP_TOKEN=APP_TOKEN,
@@ -155,11 +157,15 @@ def make_settings(fake: FakeSlack) -> Settings:
 
 
 @pytest.fixture
-async def slack(fake: FakeSlack) -> AsyncIterator[Harness]:
+async def slack(fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Harness]:
     h = Harness(fake, make_settings(fake))
     await h.start()
     yield h
     await h.close()
+    # A listener or job that crashed would only show in the log: fail the test on it.
+    records = caplog.get_records("call") + caplog.get_records("teardown")
+    errors = [r for r in records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
 
 
 # -- helpers to read what the app sent ----------------------------------------------------
@@ -234,19 +240,7 @@ async def test_details_button_answers_in_the_thread(slack: Harness) -> None:
     f = slack.fake.add_file("me.png", png_bytes((200, 200)), "image/png")
     await slack.event(dm_event(files=[f]))
     [post] = await slack.fake.wait_for("chat.postMessage")
-    action_id = buttons(post.params["blocks"])["Details"]
-    status, _ = await slack.interactive(
-        {
-            "type": "block_actions",
-            "container": {"type": "message", "message_ts": "111.222", "is_ephemeral": False},
-            "channel": {"id": DM},
-            "message": {"ts": "111.222", "text": "x"},
-            "response_url": slack.fake.response_url(),
-            "trigger_id": "1.2.3",
-            "actions": [{"action_id": action_id, "value": action_id, "type": "button"}],
-        }
-    )
-    assert status == 200
+    await press(slack, buttons(post.params["blocks"])["Details"], ephemeral=False)
     posts = await slack.fake.wait_for("chat.postMessage", 2)
     details = posts[1].params
     assert details["thread_ts"] == "111.222"
@@ -299,6 +293,22 @@ async def test_files_outside_slack_hosts_are_not_downloaded(slack: Harness) -> N
     assert slack.fake.downloads == []  # and the bot token went nowhere
 
 
+async def press(slack: Harness, action_id: str, *, ephemeral: bool) -> None:
+    """Press a button on a result, as Slack reports it."""
+    status, _ = await slack.interactive(
+        {
+            "type": "block_actions",
+            "container": {"type": "message", "message_ts": "111.222", "is_ephemeral": ephemeral},
+            "channel": {"id": "C0GENERAL1" if ephemeral else DM},
+            **({} if ephemeral else {"message": {"ts": "111.222", "text": "x"}}),
+            "response_url": slack.fake.response_url(),
+            "trigger_id": "1.2.3",
+            "actions": [{"action_id": action_id, "value": action_id, "type": "button"}],
+        }
+    )
+    assert status == 200
+
+
 # -- message shortcut ----------------------------------------------------------------------
 def shortcut_payload(fake: FakeSlack, files: list[dict[str, Any]]) -> dict[str, Any]:
     return {
@@ -328,6 +338,22 @@ async def test_shortcut_on_a_camera_photo_with_gps_is_private(slack: Harness) ->
     if (ROOT / "bot/analysis/checks/privacy.py").exists():
         shown = texts(blocks)
         assert "Privacy" in shown and ("GPS" in shown or "location" in shown.lower())
+    if "Strip metadata" in buttons(blocks):  # once the privacy check and stripping are merged
+        await press(slack, buttons(blocks)["Strip metadata"], ephemeral=True)
+        await slack.fake.wait_for("files.completeUploadExternal")
+        [copy] = slack.fake.uploads.values()
+        assert not Image.open(io.BytesIO(copy)).getexif().get_ifd(0x8825)  # no GPS left
+
+
+async def test_buttons_on_a_private_result_answer_privately(slack: Harness) -> None:
+    f = slack.fake.add_file("quiet.png", png_bytes(), "image/png")
+    await slack.interactive(shortcut_payload(slack.fake, [f]))
+    [eph] = await slack.fake.wait_for("chat.postEphemeral")
+    await press(slack, buttons(eph.params["blocks"])["Details"], ephemeral=True)
+    [resp] = await slack.fake.wait_for("response")
+    assert resp["response_type"] == "ephemeral" and resp["replace_original"] is False
+    assert header_of(resp["blocks"]).startswith("Details")
+    assert slack.fake.calls_to("chat.postMessage") == []
 
 
 async def test_shortcut_falls_back_to_dm_when_ephemeral_is_impossible(slack: Harness) -> None:

@@ -130,8 +130,8 @@ class Bridge:
             resp = await hook.send(
                 text=text, blocks=blocks, response_type="ephemeral", replace_original=False
             )
-            if resp.status != 200:  # response URLs expire after 30 minutes or 5 uses
-                log.warning("response_url answered %s: %s", resp.status, resp.body[:200])
+            if resp.status_code != 200:  # response URLs expire after 30 minutes or 5 uses
+                log.warning("response_url answered %s: %s", resp.status_code, resp.body[:200])
             return
         if target.channel is None:
             target = replace(target, channel=await self.dm_channel(client, target.user))
