@@ -26,7 +26,7 @@ from bot.core.service import HeadshotService
 from bot.core.sessions import button_id
 from bot.settings import Settings, SlackSettings
 from tests.conftest import jpeg_bytes, png_bytes
-from tests.fakes.slack_fake import APP_TOKEN, BOT_TOKEN, TEAM_ID, FakeSlack
+from tests.fakes.slack_fake import APP_TOKEN, BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-signing-secret-not-a-real-one"
@@ -254,6 +254,26 @@ async def test_dm_text_is_answered(slack: Harness) -> None:
     assert post.params["channel"] == DM
     assert "thread_ts" not in post.params or post.params["thread_ts"] is None
     assert texts(post.params["blocks"]).strip()
+
+
+async def test_the_apps_own_posts_are_ignored(slack: Harness) -> None:
+    f = slack.fake.add_file("a-clean.jpg", png_bytes(), "image/png")
+    own = {**dm_event(files=[f]), "user": BOT_USER_ID}  # e.g. the copy it uploaded itself
+    bot = {**dm_event("a result"), "user": "U0OTHERBOT", "bot_id": "B0OTHER001"}
+    assert await slack.event(own) == 200 and await slack.event(bot) == 200
+    await slack.settle()
+    assert slack.fake.calls_to("chat.postMessage") == [] and slack.fake.downloads == []
+
+
+async def test_too_many_files_in_one_message(slack: Harness) -> None:
+    slack.settings.slack.max_files = 2
+    files = [
+        slack.fake.add_file(f"m{i}.png", png_bytes(color=(i, 1, 1)), "image/png") for i in range(3)
+    ]
+    await slack.event(dm_event(files=files))
+    posts = await slack.fake.wait_for("chat.postMessage", 3)
+    assert "up to 2 photos" in texts(posts[2].params["blocks"])
+    assert len(slack.fake.downloads) == 2
 
 
 async def test_c2pa_signed_ai_photo_by_dm(slack: Harness) -> None:
