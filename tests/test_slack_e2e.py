@@ -378,15 +378,20 @@ async def test_buttons_on_a_private_result_answer_privately(slack: Harness) -> N
 
 async def test_shortcut_falls_back_to_dm_when_ephemeral_is_impossible(slack: Harness) -> None:
     slack.fake.fail("chat.postEphemeral", "channel_not_found")
-    f = slack.fake.add_file("face.png", png_bytes(), "image/png")
-    await slack.interactive(shortcut_payload(slack.fake, [f]))
-    posts = await slack.fake.wait_for("chat.postMessage", 2)
+    files = [
+        slack.fake.add_file(f"face{i}.png", png_bytes(color=(i, 2, 2)), "image/png") for i in (1, 2)
+    ]
+    await slack.interactive(shortcut_payload(slack.fake, files))
+    posts = await slack.fake.wait_for("chat.postMessage", 3)
+    await slack.settle()
+    assert len(slack.fake.calls_to("chat.postMessage")) == 3  # one note, then both results
+    assert len(slack.fake.calls_to("chat.postEphemeral")) == 1
     assert {p.params["channel"] for p in posts} == {DM}
-    assert any(
-        "face.png"
-        in header_of(p.params.get("blocks") or [{"type": "header", "text": {"text": ""}}])
-        for p in posts
-    )
+    assert "privately" in posts[0].params["text"] and "blocks" not in posts[0].params
+    assert {header_of(p.params["blocks"]).rsplit(" ", 1)[-1] for p in posts[1:]} == {
+        "face1.png",
+        "face2.png",
+    }
 
 
 async def test_shortcut_on_a_message_without_photos(slack: Harness) -> None:

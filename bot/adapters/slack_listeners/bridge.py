@@ -116,7 +116,16 @@ class Bridge:
     async def send(self, client: AsyncWebClient, target: Target, replies: list[Reply]) -> None:
         for reply in replies:
             try:
-                await self._send_one(client, target, reply)
+                try:
+                    await self._send_one(client, target, reply)
+                except _EphemeralImpossible:
+                    # Not in that conversation: say so once in the DM, and send the rest there.
+                    target = Target(
+                        user=target.user, channel=await self.dm_channel(client, target.user)
+                    )
+                    note = escape(messages()["shortcut"]["dm_note"])
+                    await client.chat_postMessage(channel=target.channel, text=note)
+                    await self._send_one(client, target, reply)
             except SlackApiError as exc:
                 # Nowhere left to tell the person: log it with Slack's own error code.
                 log.warning("could not deliver a reply to Slack: %s", _error_code(exc))
@@ -136,6 +145,7 @@ class Bridge:
         if target.channel is None:
             target = replace(target, channel=await self.dm_channel(client, target.user))
         if target.ephemeral:
+            # Ephemeral messages cannot carry files; the buttons still work.
             try:
                 await client.chat_postEphemeral(
                     channel=target.channel,
@@ -144,14 +154,11 @@ class Bridge:
                     text=text,
                     thread_ts=target.thread_ts,
                 )
-                return
             except SlackApiError as exc:
-                if _error_code(exc) not in EPHEMERAL_IMPOSSIBLE:
-                    raise
-            target = Target(user=target.user, channel=await self.dm_channel(client, target.user))
-            await client.chat_postMessage(
-                channel=target.channel, text=escape(messages()["shortcut"]["dm_note"])
-            )
+                if _error_code(exc) in EPHEMERAL_IMPOSSIBLE:
+                    raise _EphemeralImpossible from exc
+                raise
+            return
         await client.chat_postMessage(
             channel=target.channel, blocks=blocks, text=text, thread_ts=target.thread_ts
         )
@@ -175,6 +182,10 @@ class Bridge:
         if target.channel and target.channel.startswith("D") and not target.ephemeral:
             return replace(target, response_url=None)
         return Target(user=target.user, channel=await self.dm_channel(client, target.user))
+
+
+class _EphemeralImpossible(Exception):
+    pass
 
 
 def _error_code(exc: SlackApiError) -> str:
