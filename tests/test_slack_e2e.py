@@ -457,6 +457,25 @@ async def test_modal_without_a_file_is_refused_in_place(slack: Harness) -> None:
     assert json.loads(body)["response_action"] == "errors"
 
 
+async def test_modal_that_cannot_open_is_explained(slack: Harness) -> None:
+    slack.fake.fail("views.open", "expired_trigger_id")
+    await slack.command("/headshot-check")
+    [resp] = await slack.fake.wait_for("response")
+    assert "couldn't open the form" in header_of(resp["blocks"])
+    assert "expired_trigger_id" in texts(resp["blocks"])
+
+
+async def test_oversized_files_are_refused_before_download(slack: Harness) -> None:
+    slack.settings.limits.max_bytes = 1000
+    f = slack.fake.add_file(
+        "huge.png", png_bytes((400, 400), color=(1, 2, 3)) + b"\0" * 2000, "image/png"
+    )
+    await slack.event(dm_event(files=[f]))
+    [post] = await slack.fake.wait_for("chat.postMessage")
+    assert "larger than" in texts(post.params["blocks"])
+    assert slack.fake.downloads == []
+
+
 async def test_check_command_with_a_file_link(slack: Harness) -> None:
     f = slack.fake.add_file("linked.png", png_bytes((128, 128)), "image/png")
     await slack.command("/headshot-check", f"<{f['permalink']}>")
