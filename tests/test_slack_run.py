@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
+from tests.conftest import png_bytes
 from tests.fakes.slack_fake import APP_TOKEN, BOT_TOKEN, TEAM_ID, FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +106,8 @@ async def test_http_mode_serves_health_and_signed_commands(fake: FakeSlack) -> N
     assert fake.calls_to("auth.test")  # the token was checked at start-up
 
 
-async def test_socket_mode_connects_and_answers(fake: FakeSlack) -> None:
+async def test_socket_mode_connects_and_checks_a_photo(fake: FakeSlack) -> None:
+    photo = fake.add_file("me.png", png_bytes((256, 256)), "image/png")
     proc = await start_bot(fake)
     try:
         await fake.wait_socket(timeout=30)
@@ -122,13 +124,18 @@ async def test_socket_mode_connects_and_answers(fake: FakeSlack) -> None:
                     "channel": "D0ALICE001",
                     "channel_type": "im",
                     "user": "U0ALICE001",
-                    "text": "help",
+                    "subtype": "file_share",
+                    "text": "",
+                    "files": [photo],
                     "ts": "1700000000.000200",
                 },
             },
         }
         await fake.send_envelope(envelope)
-        await fake.wait_for("chat.postMessage", timeout=30)
+        [post] = await fake.wait_for("chat.postMessage", timeout=30)
+        # Checked in the process pool, answered in the photo's thread.
+        assert "me.png" in json.dumps(post.params["blocks"])
+        assert post.params["thread_ts"] == "1700000000.000200"
     finally:
         code, out = await stop_bot(proc)
     assert code == 0, out
