@@ -123,7 +123,7 @@ def test_home_view_and_modal_fit_slack() -> None:
 def test_file_ids_from_links() -> None:
     assert file_ids("<https://acme.slack.com/files/U01ABC/F0ABCDEF12/me.png>") == ["F0ABCDEF12"]
     assert file_ids("https://files.slack.com/files-pri/T0AAA-F0BBBCCC1/x.jpg") == ["F0BBBCCC1"]
-    assert file_ids("hello there FOO") == []
+    assert file_ids("hello there FOO FACEBOOK") == []
 
 
 def test_parse_disclose() -> None:

@@ -17,9 +17,10 @@ from bot.render.slack import IMAGE_FILETYPES, messages
 
 IntakeError = tuple[str, str, str]  # (file, code, message), as Request.intake_errors
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
-NOT_FOUND = frozenset({"file_not_found", "file_deleted", "channel_not_found"})
+NOT_FOUND = frozenset({"file_not_found", "file_deleted", "channel_not_found", "access_denied"})
 # Slack file IDs in a file link (…/files/U123/F0ABC12345/name or …/files-pri/T123-F0ABC12345/…).
-FILE_ID = re.compile(r"(?<![A-Z0-9])(F[A-Z0-9]{6,})(?![A-Z0-9])")
+# IDs contain a digit, so words like FACEBOOK are not taken for one.
+FILE_ID = re.compile(r"(?<![A-Z0-9])(F(?=[A-Z]*[0-9])[A-Z0-9]{6,})(?![A-Z0-9])")
 
 
 def api_error_message(exc: SlackApiError) -> tuple[str, str]:
