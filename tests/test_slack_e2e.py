@@ -514,6 +514,20 @@ async def test_app_home_tab_is_published(slack: Harness) -> None:
     assert pub.params["user_id"] == USER
     shown = texts(pub.params["view"]["blocks"])
     assert "Privacy" in shown and "/headshot-check" in shown
+    # Its button opens the upload form.
+    action_id = buttons(pub.params["view"]["blocks"])["Check a photo"]
+    await slack.interactive(
+        {
+            "type": "block_actions",
+            "container": {"type": "view", "view_id": "V1"},
+            "view": {"id": "V1", "type": "home"},
+            "trigger_id": "9.8.7",
+            "actions": [{"action_id": action_id, "type": "button"}],
+        }
+    )
+    [opened] = await slack.fake.wait_for("views.open")
+    assert opened.params["trigger_id"] == "9.8.7"
+    assert opened.params["view"]["callback_id"] == "headshot_check_modal"
 
 
 # -- security and robustness ---------------------------------------------------------------

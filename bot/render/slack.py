@@ -135,12 +135,26 @@ def fallback_text(reply: Reply) -> str:
     return truncate(escape(text), MAX_FALLBACK)
 
 
+HOME_CHECK_ACTION = "home_open_check_modal"
+
+
 # -- surfaces ------------------------------------------------------------------------------
 def home_view() -> dict[str, Any]:
     m = messages()["home"]
     blocks: list[Block] = [
         header(m["title"]),
         section(escape(m["intro"])),
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "style": "primary",
+                    "text": plain(m["check_button"], MAX_BUTTON),
+                    "action_id": HOME_CHECK_ACTION,
+                }
+            ],
+        },
         {"type": "divider"},
         section(f"*{escape(m['how_title'])}*\n" + "\n".join(f"• {escape(x)}" for x in m["how"])),
         section(f"*{escape(m['limits_title'])}*\n{escape(m['limits'])}"),

@@ -34,15 +34,7 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         if ids:
             bridge.jobs.spawn(_check_files(bridge, client, command["user_id"], ids, target))
             return
-        # The trigger_id expires 3 s after the command, so the modal opens now, not in a job.
-        try:
-            modal = check_modal(CONTEXTS, bridge.settings.slack.max_files)
-            await client.views_open(trigger_id=command["trigger_id"], view=modal)
-        except SlackApiError as exc:
-            code, message = api_error_message(exc)
-            log.warning("views.open failed: %s", code)
-            reply = Reply(title="I couldn't open the form", summary=message, tone="error")
-            bridge.jobs.spawn(bridge.send(client, target, [reply]))
+        await open_check_modal(bridge, client, command["trigger_id"], target)
 
     @app.command(ASK)
     async def headshot_ask(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
@@ -63,6 +55,21 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
             bridge.jobs.spawn(bridge.send(client, target, [_disclose_usage()]))
         else:
             bridge.jobs.spawn(bridge.answer(client, req, target))
+
+
+async def open_check_modal(
+    bridge: Bridge, client: AsyncWebClient, trigger_id: str, target: Target
+) -> None:
+    """Open the upload form. A trigger_id expires 3 s after the click or command, so this runs
+    right after ack(), not in a background job."""
+    try:
+        modal = check_modal(CONTEXTS, bridge.settings.slack.max_files)
+        await client.views_open(trigger_id=trigger_id, view=modal)
+    except SlackApiError as exc:
+        code, message = api_error_message(exc)
+        log.warning("views.open failed: %s", code)
+        reply = Reply(title="I couldn't open the form", summary=message, tone="error")
+        bridge.jobs.spawn(bridge.send(client, target, [reply]))
 
 
 def _target(command: dict[str, Any]) -> Target:
