@@ -4,6 +4,7 @@ errors into messages people understand."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -63,25 +64,30 @@ def _needs_info(f: dict[str, Any]) -> bool:
 async def collect(
     bridge: Bridge, client: AsyncWebClient, files: list[dict[str, Any]]
 ) -> tuple[list[ImageInput], list[IntakeError]]:
-    """Download the images among `files`; everything that cannot be checked becomes an
-    intake error with a clear message."""
+    """Download the images among `files` (at the same time); everything that cannot be
+    checked becomes an intake error with a clear message."""
     limit = bridge.settings.slack.max_files
-    images: list[ImageInput] = []
-    errors: list[IntakeError] = []
-    for f in files[:limit]:
-        name = _display_name(f)
-        try:
-            images.append(await _one(bridge, client, f))
-        except SlackApiError as exc:
-            errors.append((name, *api_error_message(exc)))
-        except DownloadError as exc:
-            errors.append((name, exc.code, exc.message))
-        except _NotImage as exc:
-            errors.append((name, "not_an_image", str(exc)))
+    results = await asyncio.gather(*(_one_or_error(bridge, client, f) for f in files[:limit]))
+    images = [r for r in results if isinstance(r, ImageInput)]
+    errors = [r for r in results if not isinstance(r, ImageInput)]
     if len(files) > limit:
         too_many = messages()["errors"]["too_many"].format(limit=limit)
         errors.append((f"{len(files) - limit} more files", "too_many", too_many))
     return images, errors
+
+
+async def _one_or_error(
+    bridge: Bridge, client: AsyncWebClient, f: dict[str, Any]
+) -> ImageInput | IntakeError:
+    name = _display_name(f)
+    try:
+        return await _one(bridge, client, f)
+    except SlackApiError as exc:
+        return (name, *api_error_message(exc))
+    except DownloadError as exc:
+        return (name, exc.code, exc.message)
+    except _NotImage as exc:
+        return (name, "not_an_image", str(exc))
 
 
 class _NotImage(Exception):
