@@ -65,6 +65,25 @@ class RateLimit(BaseModel):
     per_user_per_minute: int = 6
 
 
+class SlackSettings(BaseModel):
+    """The Slack adapter. Tests point api_base_url and file_hosts at a local fake."""
+
+    api_base_url: str = "https://slack.com/api/"
+    # Only these hosts get the bot token and are downloaded from (subdomains included).
+    file_hosts: list[str] = Field(
+        default_factory=lambda: ["files.slack.com", "files.slack-gov.com"]
+    )
+    http_host: str = "0.0.0.0"
+    http_port: int = 3000  # HTTP mode; the PORT environment variable wins when set
+    events_path: str = "/slack/events"
+    api_timeout_s: int = 30
+    ratelimit_retries: int = 1  # Web API calls answered 429 are retried after Retry-After
+    max_files: int = 5  # photos checked from one message
+    max_jobs: int = 32  # requests worked on at once; more wait their turn
+    reply_ttl_s: float = 900  # how long buttons keep working
+    dedupe_ttl_s: float = 900  # Slack retries an event for up to ~5 minutes
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HEADSHOT_",
@@ -79,6 +98,7 @@ class Settings(BaseSettings):
     download: Download = Field(default_factory=Download)
     rate_limit: RateLimit = Field(default_factory=RateLimit)
     audit: Audit = Field(default_factory=Audit)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
     data_dir: Path = ROOT / "data"
     log_level: str = "INFO"
 

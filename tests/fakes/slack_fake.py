@@ -1,0 +1,313 @@
+"""A local fake of the Slack platform for end-to-end tests, on 127.0.0.1.
+
+It serves what the Headshot Check app uses: the Web API methods (auth.test, files.info by
+GET or POST, chat.postMessage, chat.postEphemeral, views.open, views.publish,
+conversations.open, files.getUploadURLExternal, files.completeUploadExternal,
+apps.connections.open), the private file download (checking the bot token), the upload URL,
+response_url webhooks, and a Socket Mode websocket. It records every call, and answers
+`ratelimited` (HTTP 429 + Retry-After), `invalid_auth`, `file_not_found` and other errors on
+demand with `fail()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+BOT_TOKEN = "xoxb-fake-bot-token"
+APP_TOKEN = "xapp-fake-app-token"
+TEAM_ID = "T0FAKE0001"
+BOT_USER_ID = "U0BOTUSER1"
+BOT_ID = "B0BOTID001"
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    http_method: str = "POST"
+
+
+@dataclass
+class Failure:
+    error: str
+    retry_after: int | None = None
+    status: int = 200
+
+
+@dataclass
+class StoredFile:
+    meta: dict[str, Any]
+    data: bytes
+
+
+@dataclass
+class FakeSlack:
+    bot_token: str = BOT_TOKEN
+    app_token: str = APP_TOKEN
+    calls: list[Call] = field(default_factory=list)
+    downloads: list[tuple[str, str | None]] = field(default_factory=list)  # (path, auth header)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    responses: list[dict[str, Any]] = field(default_factory=list)  # response_url posts
+    socket_received: list[dict[str, Any]] = field(default_factory=list)  # acks from the app
+    files: dict[str, StoredFile] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._ws: web.WebSocketResponse | None = None
+        self._ws_ready = asyncio.Event()
+        self._changed = asyncio.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> FakeSlack:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_get("/files-pri/{key}/{name}", self._download)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/api/"
+
+    @property
+    def host(self) -> str:
+        """The file host entry for settings.slack.file_hosts."""
+        return f"127.0.0.1:{self.port}"
+
+    def response_url(self, key: str = "r1") -> str:
+        return f"{self.base_url}/response/{key}"
+
+    # -- test controls ---------------------------------------------------------------------
+    def add_file(
+        self,
+        name: str,
+        data: bytes,
+        mimetype: str = "image/jpeg",
+        *,
+        filetype: str | None = None,
+        file_id: str | None = None,
+        url: str | None = None,
+    ) -> dict[str, Any]:
+        """Store a file and return its Slack file object (as events and files.info show it)."""
+        file_id = file_id or f"F0FAKE{next(self._ids):04d}"
+        private = url or f"{self.base_url}/files-pri/{TEAM_ID}-{file_id}/{name}"
+        meta = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": filetype or name.rsplit(".", 1)[-1].lower(),
+            "pretty_type": (filetype or name.rsplit(".", 1)[-1]).upper(),
+            "size": len(data),
+            "user": "U0ALICE001",
+            "url_private": private,
+            "url_private_download": private + "?download=1" if url is None else private,
+            "permalink": f"https://fake.slack.com/files/U0ALICE001/{file_id}/{name}",
+        }
+        self.files[file_id] = StoredFile(meta, data)
+        return dict(meta)
+
+    def fail(
+        self, method: str, error: str, *, times: int = 1, retry_after: int | None = None
+    ) -> None:
+        """Answer the next `times` calls to `method` with `error`."""
+        status = 429 if error == "ratelimited" else 200
+        for _ in range(times):
+            self._failures[method].append(Failure(error, retry_after, status))
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, n: int = 1, timeout: float = 15.0) -> list[Call]:
+        """Wait until `method` was called at least n times (response_url posts: "response")."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.responses if method == "response" else self.calls_to(method)
+            if len(found) >= n:
+                return list(found)  # type: ignore[arg-type]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                seen = sorted({c.method for c in self.calls})
+                raise AssertionError(f"{method} was not called {n} time(s); calls: {seen}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(left, 0.2))
+
+    async def wait_socket(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._ws_ready.wait(), timeout)
+
+    async def send_envelope(self, envelope: dict[str, Any]) -> None:
+        assert self._ws is not None, "no Socket Mode connection"
+        await self._ws.send_json(envelope)
+
+    def _record(self) -> None:
+        self._changed.set()
+
+    # -- Web API ---------------------------------------------------------------------------
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.method == "POST" and request.can_read_body:
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                params.update({k: v for k, v in (await request.post()).items()})
+        for key in ("blocks", "view", "files"):  # form posts carry these as JSON strings
+            if isinstance(params.get(key), str):
+                with contextlib.suppress(ValueError):
+                    params[key] = json.loads(params[key])
+        return params
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth else params.get("token")
+        self.calls.append(Call(method, params, token, request.method))
+        self._record()
+        if self._failures[method]:
+            f = self._failures[method].popleft()
+            headers = {"Retry-After": str(f.retry_after)} if f.retry_after is not None else {}
+            return _json({"ok": False, "error": f.error}, f.status, headers)
+        expected = self.app_token if method in APP_TOKEN_METHODS else self.bot_token
+        if not token:
+            return _json({"ok": False, "error": "not_authed"})
+        if token != expected:
+            return _json({"ok": False, "error": "invalid_auth"})
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return _json({"ok": False, "error": "unknown_method"})
+        return _json(handler(params))
+
+    def _ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ids):06d}"
+
+    def _m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://fake.slack.com/",
+            "team": "Fake Team",
+            "user": "headshot-check",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _m_files_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        stored = self.files.get(str(p.get("file")))
+        if stored is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": dict(stored.meta)}
+
+    def _m_chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        if not p.get("channel"):
+            return {"ok": False, "error": "channel_not_found"}
+        ts = self._ts()
+        return {"ok": True, "channel": p["channel"], "ts": ts, "message": {"ts": ts}}
+
+    def _m_chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
+        if not (p.get("channel") and p.get("user")):
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "message_ts": self._ts()}
+
+    def _m_conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        user = str(p.get("users") or "").split(",")[0]
+        return {"ok": True, "channel": {"id": "D" + user.removeprefix("U")}}
+
+    def _m_views_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        if not p.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        return {"ok": True, "view": {"id": f"V{next(self._ids)}", **(p.get("view") or {})}}
+
+    def _m_views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "view": {"id": f"V{next(self._ids)}", **(p.get("view") or {})}}
+
+    def _m_files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F0UPLOAD{next(self._ids):03d}"
+        return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _m_files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        files = p.get("files") or []
+        if any(f.get("id") not in self.uploads for f in files):
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+
+    def _m_apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+
+    # -- files, webhooks, socket -----------------------------------------------------------
+    async def _download(self, request: web.Request) -> web.Response:
+        auth = request.headers.get("Authorization")
+        self.downloads.append((request.path, auth))
+        self._record()
+        file_id = request.match_info["key"].rsplit("-", 1)[-1]
+        stored = self.files.get(file_id)
+        if auth != f"Bearer {self.bot_token}":
+            return web.Response(status=403, text="forbidden")
+        if stored is None:
+            return web.Response(status=404, text="not found")
+        return web.Response(body=stored.data, content_type=stored.meta["mimetype"])
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        self._record()
+        return web.Response(text=f"OK - {len(self.uploads[request.match_info['file_id']])}")
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        self.responses.append(await request.json())
+        self._record()
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._ws = ws
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {"host": "fake", "approximate_connection_time": 3600},
+                "connection_info": {"app_id": "A0FAKEAPP1"},
+            }
+        )
+        self._ws_ready.set()
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                self.socket_received.append(json.loads(msg.data))
+                self._record()
+        return ws
+
+
+def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None):
+    return web.json_response(body, status=status, headers=headers)
