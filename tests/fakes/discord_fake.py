@@ -91,7 +91,7 @@ class FakeDiscord:
         self.callbacks: dict[str, dict[str, Any]] = {}  # interaction id -> callback payload
         self.command_syncs: list[tuple[str, list[dict[str, Any]]]] = []  # (scope, commands)
         self.gateway_ops: list[dict[str, Any]] = []  # everything the bot sent on the gateway
-        self.heartbeat_acks: list[float] = []
+        self.heartbeats: list[float] = []  # when each heartbeat arrived (each is ACKed at once)
         self.identifies = 0
         self.resumes = 0
         self._cdn: dict[str, tuple[bytes, str]] = {}
@@ -307,10 +307,16 @@ class FakeDiscord:
         return payload
 
     async def press(self, user: dict[str, Any], custom_id: str, sent: Sent) -> dict[str, Any]:
+        """A button press on a message the bot sent. Discord only sends presses of buttons
+        that are on the message, so a custom id not on `sent` is added to it as a new row."""
+        components = list(sent.payload.get("components") or [])
+        if custom_id not in sent.custom_ids:
+            button = {"type": 2, "style": 2, "label": "button", "custom_id": custom_id}
+            components.append({"type": 1, "components": [button]})
         message = self.channel_message(self.bot_user)
         message |= {
             "embeds": sent.embeds,
-            "components": sent.payload.get("components", []),
+            "components": components,
             "flags": sent.payload.get("flags", 0),
         }
         data = {"component_type": 2, "custom_id": custom_id}
@@ -340,6 +346,10 @@ class FakeDiscord:
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what or predicate}")
             await asyncio.sleep(0.02)
+
+    async def wait_callback(self, interaction: dict[str, Any], timeout: float = 10.0) -> dict:
+        await self.wait_until(lambda: interaction["id"] in self.callbacks, timeout, "callback")
+        return self.callbacks[interaction["id"]]
 
     def replies_to(self, interaction: dict[str, Any]) -> list[Sent]:
         return [s for s in self.sent if s.key == interaction["token"]]
@@ -377,7 +387,7 @@ class FakeDiscord:
         self.gateway_ops.append(payload)
         op = payload.get("op")
         if op == 1:  # heartbeat
-            self.heartbeat_acks.append(time.monotonic())
+            self.heartbeats.append(time.monotonic())
             await ws.send_str(json.dumps({"op": 11}))
         elif op == 2:  # identify
             self.identifies += 1
