@@ -72,6 +72,7 @@ class DiscordSettings(BaseModel):
     dev_guild_id: int | None = None  # sync commands to this guild only (instant; for development)
     sync_commands: bool = True  # sync when the command payload changed since the last sync
     max_images: int = 10  # images checked from one message
+    max_concurrent_downloads: int = 4
     guild_ready_timeout: float = 2.0
     invite_permissions: int = 51200  # Embed Links + Attach Files
     platform_note: str = ""  # shown with JPEG uploads (Discord removes their EXIF)

@@ -84,6 +84,9 @@ class HeadshotBot(commands.Bot):
         self.session = session
         self.settings = settings
         self.replies = ReplyCache()
+        # A burst of big uploads is downloaded a few at a time, so the event loop (and the
+        # gateway heartbeat) never has dozens of large transfers to serve at once.
+        self._download_slots = asyncio.Semaphore(max(1, d.max_concurrent_downloads))
         self.cog_modules = tuple(cogs)
         self.tree.on_error = self.on_app_command_error
         self.synced: bool | None = None  # None: sync not attempted; False: unchanged
@@ -167,6 +170,10 @@ class HeadshotBot(commands.Bot):
             return None, [(name, exc.code, exc.message)]
 
     async def download(self, url: str) -> bytes:
+        async with self._download_slots:
+            return await self._fetch(url)
+
+    async def _fetch(self, url: str) -> bytes:
         return await fetch(
             self.session,
             url,

@@ -1,6 +1,7 @@
 """A small fake Discord for end-to-end tests of the real discord.py client.
 
-One aiohttp server on 127.0.0.1 serves:
+One aiohttp server on 127.0.0.1 (on its own thread and event loop by default, as Discord is not
+in the bot's process: the bot's event-loop lag is then the bot's alone) serves:
 - the REST routes the bot uses, under /api/v10 (login, application info, gateway discovery,
   command sync, interaction callbacks and follow-ups (JSON or multipart with files), channel
   messages, typing, DM channels);
@@ -17,6 +18,7 @@ import asyncio
 import itertools
 import json
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,6 +105,29 @@ class FakeDiscord:
         self.port = 0
 
     # -- server ------------------------------------------------------------------------------
+    async def start_in_thread(self) -> FakeDiscord:
+        """Run the server on a thread with its own event loop."""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        await self._on_server(self.start())
+        return self
+
+    async def _on_server(self, coro):
+        """Run a coroutine on the server's loop, from whichever loop calls."""
+        loop = getattr(self, "_loop", None)
+        if loop is None or loop is asyncio.get_running_loop():
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+    async def stop(self) -> None:
+        await self._on_server(self.close())
+        loop = getattr(self, "_loop", None)
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(5)
+            loop.close()
+
     async def start(self) -> FakeDiscord:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
@@ -212,6 +237,9 @@ class FakeDiscord:
 
     # -- driving the bot -------------------------------------------------------------------------
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        await self._on_server(self._dispatch(event, data))
+
+    async def _dispatch(self, event: str, data: dict[str, Any]) -> None:
         await asyncio.wait_for(self._ready.wait(), 10)
         assert self._ws is not None
         self._seq += 1
@@ -335,6 +363,9 @@ class FakeDiscord:
 
     async def drop_connection(self, code: int = 4000) -> None:
         """Close the gateway socket as Discord does when it restarts a node."""
+        await self._on_server(self._drop(code))
+
+    async def _drop(self, code: int) -> None:
         self._ready.clear()
         if self._ws is not None:
             await self._ws.close(code=code, message=b"fake closed the socket")
