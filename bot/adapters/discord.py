@@ -47,6 +47,8 @@ def configure_endpoints(d: DiscordSettings) -> None:
     """Point discord.py's REST client and asset URLs at the configured hosts (a REST proxy in
     production, a local fake in tests). discord.py keeps these as class attributes."""
     discord.http.Route.BASE = d.api_base.rstrip("/")
+    # The bot never joins voice: no warnings about voice libraries it does not need.
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
     discord.asset.Asset.BASE = d.cdn_base.rstrip("/")
     if d.gateway_url:
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(d.gateway_url)
@@ -321,6 +323,13 @@ def run_discord(settings: Settings) -> int:
     except discord.LoginFailure:
         print("Discord rejected DISCORD_TOKEN. Check the token and try again.", file=sys.stderr)
         return 2
+    except (aiohttp.ClientError, OSError) as exc:
+        api = settings.discord.api_base
+        print(f"Could not reach the Discord API at {api}: {exc}", file=sys.stderr)
+        return 1
+    except discord.PrivilegedIntentsRequired:
+        print("Discord refused the gateway intents this bot asked for.", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     return 0
