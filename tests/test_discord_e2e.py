@@ -463,3 +463,4 @@ async def test_reconnect_after_socket_closed(fake: FakeDiscord, bot: HeadshotBot
     beats = len(fake.heartbeats)
     await asyncio.sleep(HEARTBEAT_MS / 1000 * 2.5)
     assert len(fake.heartbeats) > beats
+    assert fake.unknown == []  # the bot used no REST route the fake does not know

@@ -35,12 +35,15 @@ log = logging.getLogger(__name__)
 
 COGS = ("cogs.check", "cogs.ask", "cogs.dm", "cogs.buttons")
 DISCORD_API = "https://discord.com/api/v10"
+# Replies kept for their buttons; some hold a stripped copy of a photo, so keep the count modest.
+REPLY_CACHE_ENTRIES = 256
 # User-installed apps may send at most 5 follow-ups to one interaction.
 MAX_FOLLOWUPS = 5
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif", ".avif", ".tif")
 JPEG_TYPES = ("image/jpeg", "image/jpg")
 
 IntakeError = tuple[str, str, str]
+_DISCORD_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY
 
 
 def configure_endpoints(d: DiscordSettings) -> None:
@@ -50,8 +53,8 @@ def configure_endpoints(d: DiscordSettings) -> None:
     # The bot never joins voice: no warnings about voice libraries it does not need.
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
     discord.asset.Asset.BASE = d.cdn_base.rstrip("/")
-    if d.gateway_url:
-        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(d.gateway_url)
+    gateway = d.gateway_url or str(_DISCORD_GATEWAY)
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
 
 
 class HeadshotBot(commands.Bot):
@@ -85,7 +88,7 @@ class HeadshotBot(commands.Bot):
         self.service = service
         self.session = session
         self.settings = settings
-        self.replies = ReplyCache()
+        self.replies = ReplyCache(max_entries=REPLY_CACHE_ENTRIES)
         # A burst of big uploads is downloaded a few at a time, so the event loop (and the
         # gateway heartbeat) never has dozens of large transfers to serve at once.
         self._download_slots = asyncio.Semaphore(max(1, d.max_concurrent_downloads))
