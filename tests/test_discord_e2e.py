@@ -273,6 +273,21 @@ async def test_mention_injection_in_filename_and_prompt(
         assert "everyone" in page.text()  # shown, but defused
 
 
+async def test_rate_limit_is_friendly(fake: FakeDiscord, bot: HeadshotBot) -> None:
+    eve = fake.user("eve")
+    limiter = bot.service.limiter
+    saved, limiter.per_minute = limiter.per_minute, 1
+    try:
+        first = fake.attachment("one.png", png_bytes((90, 90)), "image/png")
+        only(await fake.wait_replies(await fake.check_attachment(eve, first)))
+        second = fake.attachment("two.png", png_bytes((91, 91)), "image/png")
+        sent = only(await fake.wait_replies(await fake.check_attachment(eve, second)))
+    finally:
+        limiter.per_minute = saved
+    assert "Slow down" in sent.embeds[0]["title"] and sent.ephemeral
+    assert sent.embeds[0]["color"] == bot.settings.discord.colours["warning"]
+
+
 # -- buttons ----------------------------------------------------------------------------------
 async def test_buttons_details_disclosure_strip(fake: FakeDiscord, bot: HeadshotBot, alice: dict):
     att = fake.attachment("face.png", png_bytes((300, 300)), "image/png")
@@ -464,3 +479,5 @@ async def test_reconnect_after_socket_closed(fake: FakeDiscord, bot: HeadshotBot
     await asyncio.sleep(HEARTBEAT_MS / 1000 * 2.5)
     assert len(fake.heartbeats) > beats
     assert fake.unknown == []  # the bot used no REST route the fake does not know
+    # Every message the bot sent in this module went out with mentions off.
+    assert fake.sent and all(s.payload.get("allowed_mentions") == {"parse": []} for s in fake.sent)
