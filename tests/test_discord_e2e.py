@@ -239,6 +239,11 @@ async def test_download_failures_are_reported(fake: FakeDiscord, bot: HeadshotBo
     elsewhere["url"] = "http://198.51.100.7/x.png"  # not an allowed host: never fetched
     sent = only(await fake.wait_replies(await fake.check_attachment(alice, elsewhere)))
     assert "only download files from the platform" in sent.embeds[0]["description"]
+    huge = fake.attachment("huge.png", png_bytes(), "image/png")
+    huge["size"] = bot.settings.limits.max_bytes + 1  # refused before downloading
+    sent = only(await fake.wait_replies(await fake.check_attachment(alice, huge)))
+    assert "MB limit" in sent.embeds[0]["description"]
+    assert not any(p.endswith("/huge.png") for _, p in fake.requests)
 
 
 async def test_adapter_failure_becomes_apology_with_error_id(
