@@ -17,12 +17,12 @@ import pytest_asyncio
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from bot.adapters.discord import HeadshotBot, invite_url
+from bot.adapters.discord import HeadshotBot, configure_endpoints, invite_url
 from bot.core.pool import AnalysisPool
 from bot.core.reply import Action, Attachment, Reply, Section
 from bot.core.service import HeadshotService
 from bot.core.sessions import parse_button_id
-from bot.settings import get_settings
+from bot.settings import DiscordSettings, get_settings
 from tests.conftest import jpeg_bytes, png_bytes
 from tests.fakes.discord_fake import FakeDiscord, Sent
 
@@ -80,6 +80,7 @@ async def bot(fake: FakeDiscord, tmp_path_factory):
         await client.close()
         await asyncio.wait_for(task, 10)
     service.close()
+    configure_endpoints(DiscordSettings())  # discord.py keeps these process-wide
 
 
 @pytest.fixture
