@@ -481,6 +481,13 @@ async def test_reconnect_after_socket_closed(fake: FakeDiscord, bot: HeadshotBot
     assert fake.identifies == identifies  # resumed, not a fresh login
     sent = only(await fake.wait_replies(await fake.slash("headshot-help", alice)))
     assert sent.embeds
+    # A session the gateway no longer knows: RESUME is refused (INVALID_SESSION), so the bot
+    # identifies afresh, on the gateway it discovered from the REST API.
+    fake.session_id = "forgotten"
+    await fake.drop_connection(code=4000)
+    await fake.wait_until(lambda: fake.identifies > identifies, what="a fresh IDENTIFY")
+    sent = only(await fake.wait_replies(await fake.slash("headshot-help", alice)))
+    assert sent.embeds
     beats = len(fake.heartbeats)
     await asyncio.sleep(HEARTBEAT_MS / 1000 * 2.5)
     assert len(fake.heartbeats) > beats
