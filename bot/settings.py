@@ -82,6 +82,28 @@ class SlackSettings(BaseModel):
     max_jobs: int = 32  # requests worked on at once; more wait their turn
     reply_ttl_s: float = 900  # how long buttons keep working
     dedupe_ttl_s: float = 900  # Slack retries an event for up to ~5 minutes
+class DiscordSettings(BaseModel):
+    """The Discord adapter. The token is not here: DISCORD_TOKEN, from the environment."""
+
+    # REST base: point at a REST proxy (nirn-proxy, twilight-http-proxy) or a local fake.
+    api_base: str = "https://discord.com/api/v10"
+    # Empty: ask the REST API (GET /gateway/bot) when api_base is not Discord's own.
+    gateway_url: str = ""
+    cdn_base: str = "https://cdn.discordapp.com"
+    # Files are downloaded only from these hosts (subdomains included).
+    attachment_hosts: list[str] = Field(
+        default_factory=lambda: ["cdn.discordapp.com", "media.discordapp.net"]
+    )
+    application_id: int | None = None  # only needed for invite-url without logging in
+    dev_guild_id: int | None = None  # sync commands to this guild only (instant; for development)
+    sync_commands: bool = True  # sync when the command payload changed since the last sync
+    max_images: int = 10  # images checked from one message
+    max_concurrent_downloads: int = 4
+    guild_ready_timeout: float = 2.0
+    invite_permissions: int = 51200  # Embed Links + Attach Files
+    platform_note: str = ""  # shown with JPEG uploads (Discord removes their EXIF)
+    avatar_note: str = ""  # shown with avatar checks (Discord re-encodes avatars)
+    colours: dict[str, int] = Field(default_factory=dict)  # reply tone -> embed colour
 
 
 class Settings(BaseSettings):
@@ -99,6 +121,7 @@ class Settings(BaseSettings):
     rate_limit: RateLimit = Field(default_factory=RateLimit)
     audit: Audit = Field(default_factory=Audit)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
     data_dir: Path = ROOT / "data"
     log_level: str = "INFO"
 

@@ -1,0 +1,351 @@
+"""The Discord adapter: builds the bot, loads the cogs, and translates between Discord and
+the core. Commands live in cogs/; rendering in bot/render/discord.py. No analysis or wording
+logic here: events become `Request`s, `Reply`s become messages."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import mimetypes
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+from discord.gateway import DiscordWebSocket
+
+from bot.core import compose
+from bot.core.download import DownloadError, fetch
+from bot.core.reply import Reply
+from bot.core.request import ImageInput, Request
+from bot.core.service import HeadshotService
+from bot.core.sessions import ReplyCache
+from bot.render.discord import render_replies
+from bot.settings import DiscordSettings, Settings
+
+log = logging.getLogger(__name__)
+
+COGS = ("cogs.check", "cogs.ask", "cogs.dm", "cogs.buttons")
+DISCORD_API = "https://discord.com/api/v10"
+# Replies kept for their buttons; some hold a stripped copy of a photo, so keep the count modest.
+REPLY_CACHE_ENTRIES = 256
+# User-installed apps may send at most 5 follow-ups to one interaction.
+MAX_FOLLOWUPS = 5
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif", ".avif", ".tif")
+JPEG_TYPES = ("image/jpeg", "image/jpg")
+
+IntakeError = tuple[str, str, str]
+_DISCORD_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY
+
+
+def configure_endpoints(d: DiscordSettings) -> None:
+    """Point discord.py's REST client and asset URLs at the configured hosts (a REST proxy in
+    production, a local fake in tests). discord.py keeps these as class attributes."""
+    discord.http.Route.BASE = d.api_base.rstrip("/")
+    # The bot never joins voice: no warnings about voice libraries it does not need.
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+    discord.asset.Asset.BASE = d.cdn_base.rstrip("/")
+    gateway = d.gateway_url or str(_DISCORD_GATEWAY)
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+
+
+class HeadshotBot(commands.Bot):
+    """Receives its service, HTTP session and settings from outside (tests build their own)."""
+
+    def __init__(
+        self,
+        *,
+        service: HeadshotService,
+        session: aiohttp.ClientSession,
+        settings: Settings,
+        cogs: Sequence[str] = COGS,
+    ) -> None:
+        d = settings.discord
+        configure_endpoints(d)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=discord.Intents.default(),  # no message content, no members: DMs need neither
+            allowed_mentions=discord.AllowedMentions.none(),
+            application_id=d.application_id,
+            chunk_guilds_at_startup=False,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            max_messages=None,
+            guild_ready_timeout=d.guild_ready_timeout,
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=True, private_channel=True
+            ),
+        )
+        self.service = service
+        self.session = session
+        self.settings = settings
+        self.replies = ReplyCache(max_entries=REPLY_CACHE_ENTRIES)
+        # A burst of big uploads is downloaded a few at a time, so the event loop (and the
+        # gateway heartbeat) never has dozens of large transfers to serve at once.
+        self._download_slots = asyncio.Semaphore(max(1, d.max_concurrent_downloads))
+        self.cog_modules = tuple(cogs)
+        self.tree.on_error = self.on_app_command_error
+        self.synced: bool | None = None  # None: sync not attempted; False: unchanged
+
+    # -- start-up ------------------------------------------------------------------------
+    async def setup_hook(self) -> None:
+        await self._discover_gateway()
+        for module in self.cog_modules:
+            await self.load_extension(module)
+        if self.settings.discord.sync_commands:
+            self.synced = await self.sync_commands()
+
+    async def _discover_gateway(self) -> None:
+        """discord.py connects an unsharded bot to Discord's gateway directly; when the REST
+        API is not Discord's own (a proxy or a fake), ask it where the gateway is."""
+        d = self.settings.discord
+        if d.gateway_url or d.api_base.rstrip("/") == DISCORD_API:
+            return
+        _, url, _ = await self.http.get_bot_gateway()
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+
+    def _command_payload(self, guild: discord.Object | None) -> list[dict[str, Any]]:
+        commands_ = self.tree.get_commands(guild=guild)
+        return sorted((c.to_dict(self.tree) for c in commands_), key=lambda c: c["name"])
+
+    async def sync_commands(self) -> bool:
+        """Sync the command tree only when its payload changed since the last sync (a hash
+        under data_dir): global, or to the dev guild when one is set."""
+        guild_id = self.settings.discord.dev_guild_id
+        guild = discord.Object(guild_id) if guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = json.dumps(self._command_payload(guild), sort_keys=True, default=str)
+        digest = hashlib.sha256(payload.encode()).hexdigest()
+        scope = f"guild-{guild_id}" if guild_id else "global"
+        marker = Path(self.settings.data_dir) / f"discord-commands-{self.application_id}-{scope}"
+        if marker.exists() and marker.read_text().strip() == digest:
+            log.info("application commands unchanged (%s); not syncing", scope)
+            return False
+        synced = await self.tree.sync(guild=guild)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(digest)
+        log.info("synced %d application commands (%s)", len(synced), scope)
+        return True
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s (%s) to %d servers", self.user, self.user.id, len(self.guilds))
+
+    # -- Discord → core ------------------------------------------------------------------
+    async def fetch_images(
+        self, attachments: Iterable[discord.Attachment], *, images_only: bool = False
+    ) -> tuple[list[ImageInput], list[IntakeError]]:
+        """Download attachments (at once: their signed URLs expire). `images_only` skips files
+        that are plainly not images (a message's other attachments)."""
+        chosen = [a for a in attachments if not images_only or is_image(a)]
+        chosen = chosen[: self.settings.discord.max_images]
+        results = await asyncio.gather(*(self._fetch_one(a) for a in chosen))
+        images = [r for r in results if isinstance(r, ImageInput)]
+        errors = [r for r in results if isinstance(r, tuple)]
+        return images, errors
+
+    async def _fetch_one(self, attachment: discord.Attachment) -> ImageInput | IntakeError:
+        limit = self.settings.limits.max_bytes
+        if attachment.size > limit:
+            msg = f"The file is larger than the {limit / 1e6:g} MB limit."
+            return (attachment.filename, "too_large", msg)
+        try:
+            # .url, not .proxy_url: the media proxy recompresses images.
+            data = await self.download(attachment.url)
+        except DownloadError as exc:
+            log.info("download of %s failed: %s", attachment.filename, exc.code)
+            return (attachment.filename, exc.code, exc.message)
+        return ImageInput(attachment.filename, data)
+
+    async def fetch_avatar(self, user: discord.abc.User) -> tuple[ImageInput | None, list]:
+        asset = user.display_avatar.replace(size=1024, static_format="png")
+        name = f"avatar-{user.name}.{'gif' if asset.is_animated() else 'png'}"
+        try:
+            return ImageInput(name, await self.download(asset.url)), []
+        except DownloadError as exc:
+            return None, [(name, exc.code, exc.message)]
+
+    async def download(self, url: str) -> bytes:
+        async with self._download_slots:
+            return await self._fetch(url)
+
+    async def _fetch(self, url: str) -> bytes:
+        return await fetch(
+            self.session,
+            url,
+            allowed_hosts=self.settings.discord.attachment_hosts,
+            max_bytes=self.settings.limits.max_bytes,
+            timeout_s=self.settings.download.timeout_s,
+            chunk_bytes=self.settings.download.chunk_bytes,
+        )
+
+    def platform_note(self, attachments: Iterable[discord.Attachment]) -> str | None:
+        """Discord strips EXIF from JPEG uploads: say so when a JPEG is among them."""
+        if any(is_jpeg(a) for a in attachments):
+            return self.settings.discord.platform_note or None
+        return None
+
+    # -- core → Discord ------------------------------------------------------------------
+    async def respond(
+        self,
+        interaction: discord.Interaction,
+        build: Callable[[], Awaitable[Request | list[Reply]]],
+        *,
+        ephemeral: bool = True,
+    ) -> None:
+        """Defer at once (3 s to answer), build the request (downloads), ask the core and send
+        the replies as follow-ups. Failures become an apology with an error id."""
+        try:
+            if not interaction.response.is_done():
+                await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+            built = await build()
+            replies = built if isinstance(built, list) else await self.service.handle(built)
+            await self.send_followups(interaction, replies, ephemeral=ephemeral)
+        except Exception:
+            error_id = secrets.token_hex(4)
+            log.exception(
+                "interaction failed (error id %s, command %s, user %s, guild %s)",
+                error_id,
+                _command_name(interaction),
+                interaction.user.id if interaction.user else None,
+                interaction.guild_id,
+            )
+            await self._apologise(interaction, error_id)
+
+    async def send_followups(
+        self, interaction: discord.Interaction, replies: list[Reply], *, ephemeral: bool
+    ) -> None:
+        messages = render_replies(replies, self.replies, self.settings.discord.colours)
+        if len(messages) > MAX_FOLLOWUPS:
+            log.warning("dropping %d messages past the follow-up limit", len(messages) - 5)
+        for out in messages[:MAX_FOLLOWUPS]:
+            await interaction.followup.send(ephemeral=ephemeral, **out.kwargs())
+
+    async def send_to(self, channel: discord.abc.Messageable, replies: list[Reply]) -> None:
+        for out in render_replies(replies, self.replies, self.settings.discord.colours):
+            await channel.send(**out.kwargs())
+
+    async def _apologise(self, interaction: discord.Interaction, error_id: str) -> None:
+        reply = compose.message_reply("internal_error", "error", error_id=error_id)
+        (out,) = render_replies([reply])
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(ephemeral=True, **out.kwargs())
+            else:
+                await interaction.response.send_message(ephemeral=True, **out.kwargs())
+        except discord.HTTPException:
+            log.warning("could not send the apology for error id %s", error_id)
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Errors that escape a command (argument conversion, checks) get the apology too."""
+        error_id = secrets.token_hex(4)
+        log.error(
+            "app command %s failed (error id %s)",
+            _command_name(interaction),
+            error_id,
+            exc_info=error,
+        )
+        await self._apologise(interaction, error_id)
+
+
+def _command_name(interaction: discord.Interaction) -> str | None:
+    data = interaction.data or {}
+    return data.get("name") or data.get("custom_id")  # type: ignore[return-value]
+
+
+def is_image(attachment: discord.Attachment) -> bool:
+    ctype = (attachment.content_type or "").split(";")[0].strip().lower()
+    if ctype:
+        return ctype.startswith("image/")
+    return attachment.filename.lower().endswith(IMAGE_SUFFIXES)
+
+
+def is_jpeg(attachment: discord.Attachment) -> bool:
+    ctype = (attachment.content_type or "").split(";")[0].strip().lower()
+    guessed = mimetypes.guess_type(attachment.filename)[0] or ""
+    return ctype in JPEG_TYPES or (not ctype and guessed in JPEG_TYPES)
+
+
+# -- entry points used by bot/cli.py ---------------------------------------------------------
+def invite_url(settings: Settings) -> str:
+    """Install links: add to a server (bot + commands, minimal permissions) and add to your
+    own account (user install: commands only, no bot user in servers)."""
+    app_id = settings.discord.application_id or _application_id_from_token(settings)
+    if app_id is None:
+        return (
+            "Set [discord] application_id in config/local.toml (or HEADSHOT_DISCORD__"
+            "APPLICATION_ID), or DISCORD_TOKEN, to build the install links."
+        )
+    base = yarl.URL("https://discord.com/oauth2/authorize")
+    guild = base.with_query(
+        client_id=str(app_id),
+        scope="bot applications.commands",
+        permissions=str(settings.discord.invite_permissions),
+        integration_type="0",
+    )
+    user = base.with_query(
+        client_id=str(app_id), scope="applications.commands", integration_type="1"
+    )
+    return f"Add to a server:    {guild}\nAdd to your account: {user}"
+
+
+def _application_id_from_token(settings: Settings) -> int | None:
+    """A bot token starts with the base64 of the bot's user id, which is the application id."""
+    import base64
+
+    if settings.discord_token is None:
+        return None
+    head = settings.discord_token.get_secret_value().split(".", 1)[0]
+    try:
+        return int(base64.b64decode(head + "=" * (-len(head) % 4)).decode())
+    except ValueError:
+        return None
+
+
+def run_discord(settings: Settings) -> int:
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+        print(
+            "DISCORD_TOKEN is not set. Create a bot in the Discord developer portal, then\n"
+            "  export DISCORD_TOKEN=...   (see docs/discord.md)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        asyncio.run(_run(settings))
+    except discord.LoginFailure:
+        print("Discord rejected DISCORD_TOKEN. Check the token and try again.", file=sys.stderr)
+        return 2
+    except (aiohttp.ClientError, OSError) as exc:
+        api = settings.discord.api_base
+        print(f"Could not reach the Discord API at {api}: {exc}", file=sys.stderr)
+        return 1
+    except discord.PrivilegedIntentsRequired:
+        print("Discord refused the gateway intents this bot asked for.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def _run(settings: Settings) -> None:
+    service = HeadshotService(settings)
+    try:
+        await service.pool.warm_up()
+        async with aiohttp.ClientSession() as session:
+            bot = HeadshotBot(service=service, session=session, settings=settings)
+            async with bot:
+                token = settings.discord_token.get_secret_value().strip()  # type: ignore[union-attr]
+                await bot.start(token)
+    finally:
+        service.close()

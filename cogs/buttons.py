@@ -1,0 +1,54 @@
+"""The persistent handler for reply buttons (custom ids `hc:<page>:<token>`, made by
+bot.core.sessions.button_id). It answers from the reply cache, also after a restart (then:
+"this result has expired")."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from bot.core.sessions import button_id
+
+if TYPE_CHECKING:
+    from bot.adapters.discord import HeadshotBot
+
+
+class ReplyButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"hc:(?P<name>[\w-]+):(?P<token>[\w-]+)"
+):
+    def __init__(self, name: str, token: str) -> None:
+        super().__init__(discord.ui.Button(label=name, custom_id=button_id(token, name)))
+        self.name = name
+        self.token = token
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> ReplyButton:
+        return cls(match["name"], match["token"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot: HeadshotBot = interaction.client  # type: ignore[assignment]
+
+        async def build() -> list:
+            return [bot.replies.page(self.token, self.name)]
+
+        await bot.respond(interaction, build)
+
+
+class Buttons(commands.Cog):
+    def __init__(self, bot: HeadshotBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(ReplyButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(ReplyButton)
+
+
+async def setup(bot: HeadshotBot) -> None:
+    await bot.add_cog(Buttons(bot))

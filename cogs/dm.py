@@ -1,0 +1,58 @@
+"""Direct messages: a photo gets the same report as /headshot-check, text gets an answer.
+
+DMs reach the bot with their content without the privileged message-content intent."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from bot.core import compose
+from bot.core.request import Kind, Request
+
+if TYPE_CHECKING:
+    from bot.adapters.discord import HeadshotBot
+
+log = logging.getLogger(__name__)
+
+
+class DirectMessages(commands.Cog):
+    def __init__(self, bot: HeadshotBot) -> None:
+        self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.guild is not None or message.author.bot:
+            return
+        if not message.content.strip() and not message.attachments:
+            return
+        try:
+            async with message.channel.typing():
+                images, errors = await self.bot.fetch_images(message.attachments)
+                request = Request(
+                    Kind.MESSAGE,
+                    "discord",
+                    user_id=str(message.author.id),
+                    text=message.content,
+                    images=images,
+                    platform_note=self.bot.platform_note(message.attachments),
+                    intake_errors=errors,
+                )
+                replies = await self.bot.service.handle(request)
+            await self.bot.send_to(message.channel, replies)
+        except Exception:
+            error_id = secrets.token_hex(4)
+            log.exception("DM failed (error id %s, user %s)", error_id, message.author.id)
+            apology = compose.message_reply("internal_error", "error", error_id=error_id)
+            try:
+                await self.bot.send_to(message.channel, [apology])
+            except discord.HTTPException:
+                log.warning("could not send the apology for error id %s", error_id)
+
+
+async def setup(bot: HeadshotBot) -> None:
+    await bot.add_cog(DirectMessages(bot))

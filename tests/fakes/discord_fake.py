@@ -1,0 +1,656 @@
+"""A small fake Discord for end-to-end tests of the real discord.py client.
+
+One aiohttp server on 127.0.0.1 (on its own thread and event loop by default, as Discord is not
+in the bot's process: the bot's event-loop lag is then the bot's alone) serves:
+- the REST routes the bot uses, under /api/v10 (login, application info, gateway discovery,
+  command sync, interaction callbacks and follow-ups (JSON or multipart with files), channel
+  messages, typing, DM channels);
+- a fake CDN under /cdn (attachments and avatars);
+- a websocket gateway at /gateway (HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats → ACK,
+  RESUME → RESUMED, dispatches such as INTERACTION_CREATE and MESSAGE_CREATE).
+
+Everything the bot sends is recorded, so tests assert on what Discord would have received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+API = "/api/v10"
+EPHEMERAL = 1 << 6
+_ids = itertools.count(1_100_000_000_000_000_000)
+
+
+def snowflake() -> str:
+    return str(next(_ids))
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # Exactly "application/json": discord.py's login rejects a charset suffix.
+    body = json.dumps(data).encode()
+    return web.Response(body=body, status=status, headers={"Content-Type": "application/json"})
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
+
+
+@dataclass
+class Sent:
+    """A message the bot sent: a follow-up, a channel message or a callback with content."""
+
+    route: str  # followup | channel | callback | edit
+    key: str  # interaction token or channel id
+    payload: dict[str, Any]
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @property
+    def embeds(self) -> list[dict[str, Any]]:
+        return self.payload.get("embeds") or []
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool((self.payload.get("flags") or 0) & EPHEMERAL)
+
+    @property
+    def custom_ids(self) -> list[str]:
+        return [
+            c["custom_id"]
+            for row in self.payload.get("components") or []
+            for c in row.get("components", [])
+            if "custom_id" in c
+        ]
+
+    def text(self) -> str:
+        """All visible text of the message, for assertions."""
+        parts = [self.payload.get("content") or ""]
+        for e in self.embeds:
+            parts += [e.get("title", ""), e.get("description", "")]
+            parts += [f"{f['name']}\n{f['value']}" for f in e.get("fields", [])]
+            parts.append((e.get("footer") or {}).get("text", ""))
+        return "\n".join(p for p in parts if p)
+
+
+class FakeDiscord:
+    def __init__(self, heartbeat_interval_ms: int = 41250) -> None:
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.app_id = snowflake()
+        self.bot_user = self.user("headshot-check", bot=True, user_id=self.app_id)
+        self.guild_id = snowflake()
+        self.channel_id = snowflake()
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every REST call
+        self.unknown: list[tuple[str, str]] = []  # REST calls the fake does not know
+        self.sent: list[Sent] = []
+        self.callbacks: dict[str, dict[str, Any]] = {}  # interaction id -> callback payload
+        self.command_syncs: list[tuple[str, list[dict[str, Any]]]] = []  # (scope, commands)
+        self.gateway_ops: list[dict[str, Any]] = []  # everything the bot sent on the gateway
+        self.heartbeats: list[float] = []  # when each heartbeat arrived (each is ACKed at once)
+        self.identifies = 0
+        self.resumes = 0
+        self._cdn: dict[str, tuple[bytes, str]] = {}
+        self._ws: web.WebSocketResponse | None = None
+        self._ready = asyncio.Event()
+        self._seq = 0
+        self.session_id = ""
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- server ------------------------------------------------------------------------------
+    async def start_in_thread(self) -> FakeDiscord:
+        """Run the server on a thread with its own event loop."""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        await self._on_server(self.start())
+        return self
+
+    async def _on_server(self, coro):
+        """Run a coroutine on the server's loop, from whichever loop calls."""
+        loop = getattr(self, "_loop", None)
+        if loop is None or loop is asyncio.get_running_loop():
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+    async def stop(self) -> None:
+        await self._on_server(self.close())
+        loop = getattr(self, "_loop", None)
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(5)
+            loop.close()
+
+    async def start(self) -> FakeDiscord:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/cdn/{path:.*}", self._cdn_get)
+        app.router.add_route("*", API + "/{path:.*}", self._rest)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def api_base(self) -> str:
+        return f"http://{self.host}{API}"
+
+    @property
+    def cdn_base(self) -> str:
+        return f"http://{self.host}/cdn"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://{self.host}/gateway"
+
+    # -- payload builders ------------------------------------------------------------------------
+    @staticmethod
+    def user(
+        name: str, *, bot: bool = False, user_id: str | None = None, avatar: str | None = None
+    ) -> dict[str, Any]:
+        return {
+            "id": user_id or snowflake(),
+            "username": name,
+            "global_name": name,
+            "discriminator": "0",
+            "avatar": avatar,
+            "bot": bot,
+            "public_flags": 0,
+        }
+
+    def member(self, user: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "user": user,
+            "roles": [],
+            "joined_at": _now(),
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "permissions": "2248473465835073",
+        }
+
+    def add_file(self, path: str, data: bytes, content_type: str) -> str:
+        self._cdn[path.lstrip("/")] = (data, content_type)
+        return f"{self.cdn_base}/{path.lstrip('/')}"
+
+    def attachment(self, filename: str, data: bytes, content_type: str | None) -> dict[str, Any]:
+        """An attachment on the fake CDN. Its proxy_url points at a host the bot must never
+        use (the media proxy recompresses), so using it would fail the download."""
+        att_id = snowflake()
+        path = f"attachments/{self.channel_id}/{att_id}/{filename}"
+        url = self.add_file(path, data, content_type or "application/octet-stream")
+        payload = {
+            "id": att_id,
+            "filename": filename,
+            "size": len(data),
+            "url": url + "?ex=1&is=2&hm=abc",
+            "proxy_url": f"http://media.invalid/{path}",
+        }
+        if content_type:
+            payload["content_type"] = content_type
+        return payload
+
+    def set_avatar(self, user: dict[str, Any], png: bytes) -> None:
+        user["avatar"] = "a1b2c3d4e5f6"
+        self.add_file(f"avatars/{user['id']}/{user['avatar']}.png", png, "image/png")
+
+    def channel_message(
+        self, author: dict[str, Any], content: str = "", attachments: list | None = None
+    ) -> dict[str, Any]:
+        return {
+            "id": snowflake(),
+            "channel_id": self.channel_id,
+            "guild_id": self.guild_id,
+            "author": author,
+            "content": content,
+            "timestamp": _now(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": attachments or [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+            "flags": 0,
+        }
+
+    # -- driving the bot -------------------------------------------------------------------------
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        await self._on_server(self._dispatch(event, data))
+
+    async def _dispatch(self, event: str, data: dict[str, Any]) -> None:
+        await asyncio.wait_for(self._ready.wait(), 10)
+        assert self._ws is not None
+        self._seq += 1
+        await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": self._seq, "d": data}))
+
+    def _interaction(
+        self, itype: int, data: dict[str, Any], user: dict[str, Any], *, guild: bool = True
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "id": snowflake(),
+            "application_id": self.app_id,
+            "type": itype,
+            "token": "tok-" + snowflake(),
+            "version": 1,
+            "data": data,
+            "locale": "en-US",
+            "app_permissions": "2248473465835073",
+            "entitlements": [],
+            "attachment_size_limit": 10 * 1024 * 1024,
+        }
+        if guild:
+            payload |= {
+                "guild_id": self.guild_id,
+                "guild_locale": "en-US",
+                "channel_id": self.channel_id,
+                "channel": {"id": self.channel_id, "type": 0, "guild_id": self.guild_id},
+                "member": self.member(user),
+                "authorizing_integration_owners": {"0": self.guild_id},
+                "context": 0,
+            }
+        else:
+            dm_id = snowflake()
+            payload |= {
+                "channel_id": dm_id,
+                "channel": {"id": dm_id, "type": 1, "recipients": [user]},
+                "user": user,
+                "authorizing_integration_owners": {"1": user["id"]},
+                "context": 1,
+            }
+        return payload
+
+    async def slash(
+        self,
+        name: str,
+        user: dict[str, Any],
+        options: list[dict[str, Any]] | None = None,
+        resolved: dict[str, Any] | None = None,
+        *,
+        guild: bool = True,
+    ) -> dict[str, Any]:
+        data = {"id": snowflake(), "name": name, "type": 1, "options": options or []}
+        if resolved:
+            data["resolved"] = resolved
+        payload = self._interaction(2, data, user, guild=guild)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def check_attachment(
+        self, user: dict[str, Any], attachment: dict[str, Any], **options: Any
+    ) -> dict[str, Any]:
+        """`/headshot-check image:<attachment> [context] [public]`."""
+        opts = [{"name": "image", "type": 11, "value": attachment["id"]}]
+        if "context" in options:
+            opts.append({"name": "context", "type": 3, "value": options["context"]})
+        if "public" in options:
+            opts.append({"name": "public", "type": 5, "value": options["public"]})
+        resolved = {"attachments": {attachment["id"]: attachment}}
+        return await self.slash("headshot-check", user, opts, resolved)
+
+    async def message_menu(self, user: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+        data = {
+            "id": snowflake(),
+            "name": "Check headshot",
+            "type": 3,
+            "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: message}},
+        }
+        payload = self._interaction(2, data, user)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def user_menu(self, user: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+        member = {k: v for k, v in self.member(target).items() if k != "user"}
+        data = {
+            "id": snowflake(),
+            "name": "Check avatar",
+            "type": 2,
+            "target_id": target["id"],
+            "resolved": {"users": {target["id"]: target}, "members": {target["id"]: member}},
+        }
+        payload = self._interaction(2, data, user)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def press(self, user: dict[str, Any], custom_id: str, sent: Sent) -> dict[str, Any]:
+        """A button press on a message the bot sent. Discord only sends presses of buttons
+        that are on the message, so a custom id not on `sent` is added to it as a new row."""
+        components = list(sent.payload.get("components") or [])
+        if custom_id not in sent.custom_ids:
+            button = {"type": 2, "style": 2, "label": "button", "custom_id": custom_id}
+            components.append({"type": 1, "components": [button]})
+        message = self.channel_message(self.bot_user)
+        message |= {
+            "embeds": sent.embeds,
+            "components": components,
+            "flags": sent.payload.get("flags", 0),
+        }
+        data = {"component_type": 2, "custom_id": custom_id}
+        payload = self._interaction(3, data, user) | {"message": message}
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def dm(
+        self, user: dict[str, Any], content: str = "", attachments: list | None = None
+    ) -> dict[str, Any]:
+        message = self.channel_message(user, content, attachments)
+        message["channel_id"] = str(int(user["id"]) + 7)  # a DM channel id of its own
+        del message["guild_id"]
+        await self.dispatch("MESSAGE_CREATE", message)
+        return message
+
+    async def drop_connection(self, code: int = 4000) -> None:
+        """Close the gateway socket as Discord does when it restarts a node."""
+        await self._on_server(self._drop(code))
+
+    async def _drop(self, code: int) -> None:
+        self._ready.clear()
+        if self._ws is not None:
+            await self._ws.close(code=code, message=b"fake closed the socket")
+
+    # -- waiting ------------------------------------------------------------------------------
+    async def wait_until(self, predicate, timeout: float = 20.0, what: str = "") -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what or predicate}")
+            await asyncio.sleep(0.02)
+
+    async def wait_callback(self, interaction: dict[str, Any], timeout: float = 10.0) -> dict:
+        await self.wait_until(lambda: interaction["id"] in self.callbacks, timeout, "callback")
+        return self.callbacks[interaction["id"]]
+
+    def replies_to(self, interaction: dict[str, Any]) -> list[Sent]:
+        return [s for s in self.sent if s.key == interaction["token"]]
+
+    async def wait_replies(
+        self, interaction: dict[str, Any], count: int = 1, timeout: float = 30.0
+    ) -> list[Sent]:
+        await self.wait_until(
+            lambda: len(self.replies_to(interaction)) >= count,
+            timeout,
+            f"{count} replies to interaction {interaction['data'].get('name')}",
+        )
+        return self.replies_to(interaction)
+
+    def channel_sent(self, channel_id: str) -> list[Sent]:
+        return [s for s in self.sent if s.route == "channel" and s.key == channel_id]
+
+    # -- gateway -------------------------------------------------------------------------------
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        self._ws = ws
+        await ws.send_str(
+            json.dumps({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
+        )
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                break
+            await self._on_op(ws, json.loads(msg.data))
+        if self._ws is ws:
+            self._ready.clear()
+        return ws
+
+    async def _on_op(self, ws: web.WebSocketResponse, payload: dict[str, Any]) -> None:
+        self.gateway_ops.append(payload)
+        op = payload.get("op")
+        if op == 1:  # heartbeat
+            self.heartbeats.append(time.monotonic())
+            await ws.send_str(json.dumps({"op": 11}))
+        elif op == 2:  # identify
+            self.identifies += 1
+            await self._send_ready(ws)
+        elif op == 6:  # resume
+            self.resumes += 1
+            ok = payload["d"].get("session_id") == self.session_id
+            if not ok:
+                await ws.send_str(json.dumps({"op": 9, "d": False}))
+                return
+            self._seq += 1
+            await ws.send_str(json.dumps({"op": 0, "t": "RESUMED", "s": self._seq, "d": {}}))
+            self._ready.set()
+
+    async def _send_ready(self, ws: web.WebSocketResponse) -> None:
+        self.session_id = "session-" + snowflake()
+        self._seq = 1
+        ready = {
+            "v": 10,
+            "user": self.bot_user,
+            "guilds": [{"id": self.guild_id, "unavailable": True}],
+            "session_id": self.session_id,
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": self.app_id, "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+        }
+        await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": self._seq, "d": ready}))
+        self._seq += 1
+        await ws.send_str(
+            json.dumps({"op": 0, "t": "GUILD_CREATE", "s": self._seq, "d": self._guild()})
+        )
+        self._ready.set()
+
+    def _guild(self) -> dict[str, Any]:
+        everyone = {
+            "id": self.guild_id,
+            "name": "@everyone",
+            "permissions": "1071698660929",
+            "position": 0,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
+        channel = {
+            "id": self.channel_id,
+            "type": 0,
+            "guild_id": self.guild_id,
+            "name": "general",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+        }
+        return {
+            "id": self.guild_id,
+            "name": "Fake server",
+            "icon": None,
+            "owner_id": snowflake(),
+            "features": [],
+            "roles": [everyone],
+            "emojis": [],
+            "stickers": [],
+            "channels": [channel],
+            "threads": [],
+            "members": [self.member(self.bot_user)],
+            "member_count": 2,
+            "large": False,
+            "unavailable": False,
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "joined_at": _now(),
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "system_channel_flags": 0,
+        }
+
+    # -- CDN ------------------------------------------------------------------------------
+    async def _cdn_get(self, request: web.Request) -> web.Response:
+        self.requests.append(("GET", "/cdn/" + request.match_info["path"]))
+        item = self._cdn.get(request.match_info["path"])
+        if item is None:
+            return web.Response(status=404)
+        data, ctype = item
+        return web.Response(body=data, headers={"Content-Type": ctype})
+
+    # -- REST ------------------------------------------------------------------------------
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["path"]
+        self.requests.append((request.method, path))
+        for method, pattern, handler in self._routes():
+            m = re.fullmatch(pattern, path)
+            if m and method == request.method:
+                return await handler(request, *m.groups())
+        self.unknown.append((request.method, path))
+        return _json({"message": "404: Not Found", "code": 0}, 404)
+
+    def _routes(self):
+        app = self.app_id
+        return [
+            ("GET", r"/users/@me", self._me),
+            ("GET", r"/oauth2/applications/@me", self._app_info),
+            ("GET", r"/gateway/bot", self._gateway_bot),
+            ("GET", r"/gateway", self._gateway_bot),
+            ("PUT", rf"/applications/{app}/commands", self._sync),
+            ("PUT", rf"/applications/{app}/guilds/(\d+)/commands", self._sync),
+            ("POST", r"/interactions/(\d+)/([\w-]+)/callback", self._callback),
+            ("POST", rf"/webhooks/{app}/([\w-]+)", self._followup),
+            ("PATCH", rf"/webhooks/{app}/([\w-]+)/messages/(@original|\d+)", self._edit),
+            ("POST", r"/channels/(\d+)/messages", self._channel_message),
+            ("POST", r"/channels/(\d+)/typing", self._typing),
+            ("POST", r"/users/@me/channels", self._dm_channel),
+        ]
+
+    async def _me(self, request: web.Request) -> web.Response:
+        return _json(self.bot_user)
+
+    async def _app_info(self, request: web.Request) -> web.Response:
+        return _json(
+            {
+                "id": self.app_id,
+                "name": "Headshot Check",
+                "description": "",
+                "icon": None,
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": self.user("owner"),
+                "verify_key": "00",
+                "flags": 0,
+            }
+        )
+
+    async def _gateway_bot(self, request: web.Request) -> web.Response:
+        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+        return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+
+    async def _sync(self, request: web.Request, guild_id: str | None = None) -> web.Response:
+        commands = await request.json()
+        self.command_syncs.append((guild_id or "global", commands))
+        out = [
+            {
+                "id": snowflake(),
+                "application_id": self.app_id,
+                "version": snowflake(),
+                "description": "",
+                **c,
+                **({"guild_id": guild_id} if guild_id else {}),
+            }
+            for c in commands
+        ]
+        return _json(out)
+
+    async def _read_message(self, request: web.Request) -> tuple[dict, list[tuple[str, bytes]]]:
+        """JSON, or multipart with payload_json and files[n] parts."""
+        if not request.content_type.startswith("multipart/"):
+            return (await request.json() if request.can_read_body else {}), []
+        payload: dict[str, Any] = {}
+        files: list[tuple[str, bytes]] = []
+        reader = await request.multipart()
+        async for part in reader:
+            if part.name == "payload_json":
+                payload = json.loads(await part.text())
+            else:
+                files.append((part.filename or part.name or "", bytes(await part.read())))
+        return payload, files
+
+    def _message(self, payload: dict, files: list, channel_id: str) -> dict[str, Any]:
+        msg = self.channel_message(self.bot_user, payload.get("content") or "")
+        msg |= {
+            "channel_id": channel_id,
+            "embeds": payload.get("embeds") or [],
+            "components": payload.get("components") or [],
+            "flags": payload.get("flags") or 0,
+            "webhook_id": self.app_id,
+            "attachments": [
+                {
+                    "id": snowflake(),
+                    "filename": name,
+                    "size": len(data),
+                    "url": f"{self.cdn_base}/out/{name}",
+                    "proxy_url": f"{self.cdn_base}/out/{name}",
+                }
+                for name, data in files
+            ],
+        }
+        return msg
+
+    async def _callback(self, request: web.Request, iid: str, token: str) -> web.Response:
+        payload, files = await self._read_message(request)
+        self.callbacks[iid] = payload
+        data = payload.get("data") or {}
+        if payload.get("type") == 4:  # a message right away (not deferred)
+            self.sent.append(Sent("callback", token, data, files))
+        ephemeral = bool((data.get("flags") or 0) & EPHEMERAL)
+        return _json(
+            {
+                "interaction": {
+                    "id": iid,
+                    "type": 2,
+                    "response_message_loading": payload.get("type") == 5,
+                    "response_message_ephemeral": ephemeral,
+                }
+            }
+        )
+
+    async def _followup(self, request: web.Request, token: str) -> web.Response:
+        payload, files = await self._read_message(request)
+        self.sent.append(Sent("followup", token, payload, files))
+        return _json(self._message(payload, files, self.channel_id))
+
+    async def _edit(self, request: web.Request, token: str, message_id: str) -> web.Response:
+        payload, files = await self._read_message(request)
+        self.sent.append(Sent("edit", token, payload, files))
+        return _json(self._message(payload, files, self.channel_id))
+
+    async def _channel_message(self, request: web.Request, channel_id: str) -> web.Response:
+        payload, files = await self._read_message(request)
+        self.sent.append(Sent("channel", channel_id, payload, files))
+        return _json(self._message(payload, files, channel_id))
+
+    async def _typing(self, request: web.Request, channel_id: str) -> web.Response:
+        return web.Response(status=204)
+
+    async def _dm_channel(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        recipient = self.user("someone", user_id=str(body["recipient_id"]))
+        return _json({"id": snowflake(), "type": 1, "recipients": [recipient]})
