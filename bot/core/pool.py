@@ -7,6 +7,7 @@ we replace it and answer that one request with an error instead of failing every
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -30,6 +31,9 @@ class PoolError(Exception):
 def _init_worker() -> None:
     """Workers ignore Ctrl-C (the parent shuts them down) and keep BLAS to one thread."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Analysis yields to the event-loop process (gateway heartbeats) when cores are scarce.
+    with contextlib.suppress(OSError):
+        os.nice(5)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     try:

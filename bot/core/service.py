@@ -87,7 +87,8 @@ class HeadshotService:
     # -- building blocks (also used by the audit runner) ------------------------------------
     async def check(self, image: ImageInput) -> Report:
         """Analyse one image in the pool; results are cached by content hash."""
-        key = hashlib.sha256(image.data).hexdigest()
+        # hashlib releases the GIL on large buffers: hash in a thread, off the event loop.
+        key = await asyncio.to_thread(lambda: hashlib.sha256(image.data).hexdigest())
         if key in self._cache:
             self._cache.move_to_end(key)
             cached = self._cache[key]
