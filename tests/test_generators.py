@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import piexif
@@ -692,3 +693,15 @@ def test_ordinary_metadata_is_not_a_generator(data):
 )
 def test_user_comment_charsets(raw, text):
     assert decode_user_comment(raw) == text
+
+
+def test_demo_sample():
+    data = (Path(__file__).resolve().parent.parent / "samples/a1111-parameters.png").read_bytes()
+    assert len(data) < 400_000
+    _assert_generated(
+        data,
+        "a1111-parameters.png",
+        "Stable Diffusion (AUTOMATIC1111)",
+        "sd_xl_base_1.0",
+        "professional corporate headshot",
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,7 +143,7 @@ def test_clean_and_other_marks_do_not_match(ref):
         clean = photo_like(1000 + seed, (384, 384))
         others = [embed_bits(ref, clean, list(rng.integers(0, 2, n))) for n in (48, 136, 32)]
         for rgb in [clean, *others]:
-            highest = max(highest, *watermark.agreements(rgb).values())
+            highest = max(highest, *watermark.agreements(Image.fromarray(rgb)).values())
     assert highest < CFG["strong_agreement"], highest
 
 
@@ -154,7 +155,7 @@ def test_real_photos_do_not_match(shared_dir):
     for path in real:
         rgb = np.asarray(Image.open(shared_dir / "data/faces" / path).convert("RGB"))
         if rgb.shape[0] * rgb.shape[1] >= CFG["min_pixels"]:
-            highest = max(highest, *watermark.agreements(rgb).values())
+            highest = max(highest, *watermark.agreements(Image.fromarray(rgb)).values())
     assert 0.4 < highest < CFG["strong_agreement"], highest
 
 
@@ -172,3 +173,12 @@ def test_small_images_are_not_decoded():
     report = analyze(png(photo_like(5, (200, 200))), "tiny.png")
     assert not [f for f in report.findings if f.check == "watermark"]
     assert any(r.check == "watermark" and r.status == "ran" for r in report.runs)
+
+
+def test_demo_sample_carries_the_sdxl_mark():
+    data = (Path(__file__).resolve().parent.parent / "samples/sdxl-watermark.png").read_bytes()
+    assert len(data) < 400_000
+    report = analyze(data, "sdxl-watermark.png")
+    assert report.verdict.label == "ai_generated" and report.verdict.strength == "conclusive"
+    assert report.generator == "Stable Diffusion XL (Stability AI / diffusers)"
+    assert not [f for f in report.findings if f.check == "generators"]  # pixels only, no metadata

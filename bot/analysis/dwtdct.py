@@ -122,9 +122,20 @@ def decode_cropped(
     """Decode marks of several lengths from one aligned crop of at most max_side × max_side."""
     height, width = rgb.shape[:2]
     top, left, ch, cw = aligned_crop(height, width, max_side)
-    votes = block_votes(rgb[top : top + ch, left : left + cw], domain)
-    first = (top // PIXELS_PER_BLOCK, left // PIXELS_PER_BLOCK)
-    grid_cols = width // PIXELS_PER_BLOCK
+    return decode_crop(rgb[top : top + ch, left : left + cw], lengths, (top, left), width, domain)
+
+
+def decode_crop(
+    crop: np.ndarray,
+    lengths: list[int],
+    origin: tuple[int, int],
+    full_width: int,
+    domain: str = "uint8",
+) -> dict[int, Decoded]:
+    """Decode an already-cut crop whose top-left pixel `origin` lies on the 8-pixel grid."""
+    votes = block_votes(crop, domain)
+    first = (origin[0] // PIXELS_PER_BLOCK, origin[1] // PIXELS_PER_BLOCK)
+    grid_cols = full_width // PIXELS_PER_BLOCK
     return {n: decode_votes(votes, n, first, grid_cols) for n in lengths}
 
 

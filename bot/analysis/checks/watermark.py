@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from bot.analysis import dwtdct
 from bot.analysis.checks import CheckContext
@@ -47,13 +48,17 @@ def marks() -> tuple[Mark, ...]:
     return tuple(out)
 
 
-def agreements(rgb: np.ndarray) -> dict[str, float]:
-    """Share of each known mark's bits that the image decodes to, in the better colour domain."""
+def agreements(image: Image.Image) -> dict[str, float]:
+    """Share of each known mark's bits the image decodes to, in the better colour domain."""
     known = marks()
     lengths = sorted({len(m.bits) for m in known})
+    top, left, ch, cw = dwtdct.aligned_crop(image.height, image.width, _config()["max_side"])
+    # Cut before converting: a 50-megapixel photo costs no more than a 1024-pixel square.
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    crop = np.asarray(rgb.crop((left, top, left + cw, top + ch)))
     best = dict.fromkeys((m.name for m in known), 0.0)
     for domain in dwtdct.DOMAINS:  # 8-bit (SD scripts) and float (diffusers, SDXL)
-        decoded = dwtdct.decode_cropped(rgb, lengths, _config()["max_side"], domain)
+        decoded = dwtdct.decode_crop(crop, lengths, (top, left), image.width, domain)
         for m in known:
             agreement = float((decoded[len(m.bits)].bits == m.bits).mean())
             best[m.name] = max(best[m.name], agreement)
@@ -72,8 +77,7 @@ def _strength(mark: Mark, agreement: float) -> Strength | None:
 def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     if photo.width * photo.height < _config()["min_pixels"]:
         return []  # too small to carry the mark; its absence says nothing
-    rgb = np.asarray(photo.rgb)
-    scores = agreements(rgb)
+    scores = agreements(photo.rgb)
     best = max(marks(), key=lambda m: scores[m.name])
     agreement = scores[best.name]
     strength = _strength(best, agreement)
