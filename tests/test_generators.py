@@ -244,6 +244,30 @@ def test_inpainting_settings_say_edited():
     assert report.generator == "Stable Diffusion (AUTOMATIC1111)"
 
 
+def test_img2img_is_noted_but_hires_fix_is_not():
+    img2img = A1111.replace("Version: v1.10.1", "Denoising strength: 0.45, Version: v1.10.1")
+    finding = _assert_generated(
+        _png({"parameters": img2img}),
+        "i2i.png",
+        "Stable Diffusion (AUTOMATIC1111)",
+        "v1-5-pruned-emaonly",
+        "prof",
+    )
+    assert "image-to-image" in finding.detail and finding.data["edited"]
+    hires = A1111.replace(
+        "Version: v1.10.1",
+        "Denoising strength: 0.7, Hires upscale: 2, Hires upscaler: Latent, Version: v1.10.1",
+    )
+    finding = _assert_generated(
+        _png({"parameters": hires}),
+        "hr.png",
+        "Stable Diffusion (AUTOMATIC1111)",
+        "v1-5-pruned-emaonly",
+        "prof",
+    )
+    assert "image-to-image" not in finding.detail and not finding.data["edited"]
+
+
 def test_civitai_usercomment_names_model_from_resources():
     _assert_generated(
         _a1111_exif("JPEG", CIVITAI),
@@ -457,6 +481,35 @@ FOOOCUS = {
     "styles": "['Fooocus V2', 'Fooocus Enhance', 'Fooocus Sharp']",
     "version": "Fooocus v2.5.5",
 }
+
+
+def test_ruinedfooocus_parameters_json():
+    # RuinedFooocus: metadata.add_text("parameters", json.dumps(prompt)) with "software".
+    settings = {
+        "Prompt": "headshot of a chef, kitchen background",
+        "Negative": "blurry",
+        "steps": 30,
+        "cfg": 8.5,
+        "width": 1152,
+        "height": 896,
+        "seed": 3864674281,
+        "sampler_name": "dpmpp_2m_sde_gpu",
+        "scheduler": "karras",
+        "base_model_name": "sd_xl_base_1.0_0.9vae.safetensors",
+        "base_model_hash": "be9edd61",
+        "loras": [["4852686128", "0.1 - sd_xl_offset_example-lora_1.0.safetensors"]],
+        "start_step": 0,
+        "denoise": None,
+        "clip_skip": 1,
+        "software": "RuinedFooocus",
+    }
+    _assert_generated(
+        _png({"parameters": json.dumps(settings, indent=2)}),
+        "rf.png",
+        "RuinedFooocus",
+        "sd_xl_base_1.0_0.9vae.safetensors",
+        "headshot of a chef",
+    )
 
 
 def test_fooocus_png_parameters_json():
@@ -705,3 +758,23 @@ def test_demo_sample():
         "sd_xl_base_1.0",
         "professional corporate headshot",
     )
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "Steps: 1, " * 90_000,
+        " " * 900_000 + "x",
+        "[" * 200_000,
+        '{"class_type": ' * 50_000,
+        "prompt: seed: " * 60_000,
+        '{"sui_image_params": ' + "[" * 100_000,
+        " " * 150_000 + "Job ID: a7421d2f-b262-44f9-977c-ac23e9c7d3e3",
+        "x\n" + "Negative prompt: " * 40_000 + "\nSteps: 2, Sampler: Euler, Model: m",
+    ],
+)
+def test_hostile_text_is_read_quickly(hostile):
+    chunks = {"parameters": hostile, "prompt": hostile, "workflow": hostile, "Description": hostile}
+    report = analyze(_png(chunks), "hostile.png")
+    (run,) = [r for r in report.runs if r.check == "generators"]
+    assert run.status == "ran" and run.ms < 2000, run

@@ -67,13 +67,12 @@ def _names(spec: str, fields: Fields) -> list[str]:
 def _identify(family: dict[str, Any], fields: Fields, claimed: set[str]) -> list[str]:
     hits = []
     for rule in family.get("match", []):
-        pattern = _regex(rule["pattern"])
+        patterns = [_regex(p) for p in [rule["pattern"], *rule.get("also", [])]]
         for name in _names(rule["field"], fields):
-            if (
-                name not in claimed
-                and name not in hits
-                and pattern.search(fields.values[name][:SEARCH_CHARS])
-            ):
+            text = fields.values[name][:SEARCH_CHARS]
+            if name in claimed or name in hits:
+                continue
+            if all(p.search(text) for p in patterns):
                 hits.append(name)
     return hits
 
