@@ -32,29 +32,37 @@ def read(image: Image.Image, max_bytes: int = 1_000_000) -> Stealth | None:
     """Decode hidden info from a PNG/WebP frame, or None when there is none."""
     if image.mode not in ("RGB", "RGBA"):
         return None
-    pixels = np.asarray(image)
     if image.mode == "RGBA":
-        found = _read_plane(pixels[..., 3:4], ALPHA_SIGS, "alpha", max_bytes)
+        found = _read_plane(_Columns(image, (3,)), ALPHA_SIGS, "alpha", max_bytes)
         if found:
             return found
-    return _read_plane(pixels[..., :3], RGB_SIGS, "rgb", max_bytes)
+    return _read_plane(_Columns(image, (0, 1, 2)), RGB_SIGS, "rgb", max_bytes)
 
 
-def _bits(plane: np.ndarray, start: int, count: int) -> np.ndarray | None:
-    """Bits start..start+count of the column-major low-bit stream, or None if too short."""
-    height, width, channels = plane.shape
-    end = start + count
-    if end > height * width * channels:
-        return None
-    columns = -(-end // (height * channels))  # only the columns the range reaches
-    stream = plane[:, :columns, :].transpose(1, 0, 2).reshape(-1)
-    return stream[start:end] & 1
+class _Columns:
+    """The low-bit stream of some channels, converting only the columns a read reaches."""
+
+    def __init__(self, image: Image.Image, channels: tuple[int, ...]) -> None:
+        self.image = image
+        self.channels = channels
+        self.per_column = image.height * len(channels)
+
+    def bits(self, start: int, count: int) -> np.ndarray | None:
+        """Bits start..start+count (x outer, y inner, channels innermost), or None if short."""
+        end = start + count
+        if end > self.image.width * self.per_column:
+            return None
+        first, last = start // self.per_column, -(-end // self.per_column)
+        block = np.asarray(self.image.crop((first, 0, last, self.image.height)))
+        stream = block[..., list(self.channels)].transpose(1, 0, 2).reshape(-1)
+        offset = start - first * self.per_column
+        return stream[offset : offset + count] & 1
 
 
 def _read_plane(
-    plane: np.ndarray, signatures: dict[bytes, bool], channel: str, max_bytes: int
+    plane: _Columns, signatures: dict[bytes, bool], channel: str, max_bytes: int
 ) -> Stealth | None:
-    head = _bits(plane, 0, SIG_BITS + LEN_BITS)
+    head = plane.bits(0, SIG_BITS + LEN_BITS)
     if head is None:
         return None
     signature = np.packbits(head[:SIG_BITS]).tobytes()
@@ -63,7 +71,7 @@ def _read_plane(
     length = int.from_bytes(np.packbits(head[SIG_BITS:]).tobytes(), "big")
     if length <= 0 or length > max_bytes * 8:
         return None
-    payload = _bits(plane, SIG_BITS + LEN_BITS, length)
+    payload = plane.bits(SIG_BITS + LEN_BITS, length)
     if payload is None:
         return None
     data = np.packbits(payload).tobytes()
