@@ -286,6 +286,41 @@ def test_comfyui_png_prompt_and_workflow_give_one_finding():
     assert len(finding.data["sources"]) == 2
 
 
+def test_comfyui_flux_graph_through_guider_and_guidance_nodes():
+    graph = {
+        "12": {
+            "class_type": "UNETLoader",
+            "inputs": {"unet_name": "flux1-dev.safetensors", "weight_dtype": "default"},
+        },
+        "6": {
+            "class_type": "CLIPTextEncode",
+            "inputs": {"text": "editorial headshot, rim light", "clip": ["11", 0]},
+        },
+        "26": {"class_type": "FluxGuidance", "inputs": {"guidance": 3.5, "conditioning": ["6", 0]}},
+        "22": {
+            "class_type": "BasicGuider",
+            "inputs": {"model": ["12", 0], "conditioning": ["26", 0]},
+        },
+        "13": {
+            "class_type": "SamplerCustomAdvanced",
+            "inputs": {
+                "noise": ["25", 0],
+                "guider": ["22", 0],
+                "sampler": ["16", 0],
+                "sigmas": ["17", 0],
+                "latent_image": ["5", 0],
+            },
+        },
+    }
+    _assert_generated(
+        _png({"prompt": json.dumps(graph)}),
+        "flux.png",
+        "ComfyUI",
+        "flux1-dev.safetensors",
+        "editorial headshot, rim light",
+    )
+
+
 def test_comfyui_workflow_only_follows_links_to_positive_prompt():
     data = _png({"workflow": json.dumps(COMFY_WORKFLOW)})
     _assert_generated(data, "w.png", "ComfyUI", "sd_xl_base_1.0.safetensors", "linkedin headshot")

@@ -88,11 +88,10 @@ def _printable_text(value: object) -> str | None:
 def collect(photo: Photo) -> Fields:
     fields = Fields()
     for key, value in photo.text_chunks.items():
-        label = (
-            "JPEG comment"
-            if key.lower() == "comment" and photo.format != "PNG"
-            else (f"PNG text chunk “{key}”")
-        )
+        if key.lower() == "comment" and photo.format != "PNG":
+            label = f"{photo.format} comment"
+        else:
+            label = f"PNG text chunk “{key}”" if photo.format == "PNG" else f"“{key}” text"
         fields.add(f"text:{key}", value, label)
     for tag, value in photo.exif.items():
         if tag == "UserComment":
