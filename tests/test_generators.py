@@ -424,7 +424,8 @@ def test_a1111_stealth_extension(mode, compressed):
         "v1-5-pruned-emaonly",
         "professional headshot",
     )
-    assert mode in finding.data["sources"][0]
+    kind = ("png" if mode == "alpha" else "rgb") + ("comp" if compressed else "info")
+    assert f"stealth_{kind}" in finding.data["sources"][0]
 
 
 def test_stealth_length_is_bounded():

@@ -33,7 +33,8 @@ def _add_stealth(photo: Photo, fields: Fields, max_bytes: int) -> None:
     found = stealth.read(photo.image, max_bytes)
     if not found:
         return
-    label = f"data hidden in the {found.channel} channel's lowest bits ({found.signature})"
+    where = "alpha channel" if found.channel == "alpha" else "red, green and blue channels"
+    label = f"data hidden in the lowest bits of the {where} ({found.signature})"
     try:
         data = json.loads(found.text)
     except ValueError:
