@@ -707,6 +707,19 @@ def test_easy_diffusion_png_keys_and_jpeg_json():
     _assert_generated(data, "ed.jpg", "Easy Diffusion", "sd-v1-4", "a portrait of a nurse")
 
 
+def test_easy_diffusion_display_names():
+    # With the "txt"-style names (TASK_TEXT_MAPPING in Easy Diffusion's save code).
+    chunks = {
+        "Prompt": "a portrait of a nurse",
+        "Seed": "30276",
+        "Steps": "25",
+        "Guidance Scale": "7.5",
+        "Sampler": "euler_a",
+        "Stable Diffusion model": "sd-v1-4",
+    }
+    _assert_generated(_png(chunks), "ed2.png", "Easy Diffusion", "sd-v1-4", "a portrait of a nurse")
+
+
 def test_unrecognised_tool_with_generation_settings():
     settings = {"prompt": "portrait of a pilot", "seed": 42, "steps": 30, "model": "some-model-v2"}
     _assert_generated(
