@@ -1,4 +1,4 @@
-"""Speed of the pixel checks (faces + pixels) on one core, against bare decode + resize.
+"""Speed of the pixel checks (faces + alignment + pixels) on one core, against bare decode + resize.
 
     python benchmarks/bench_pixels.py [--repeat 15]
 
@@ -74,12 +74,13 @@ def bench(name: str, data: bytes, goal_ms: float, repeat: int) -> bool:
 
     def full() -> None:
         photo = open_photo(data, name, settings.limits)
-        found = faces.run(photo, ctx) + pixels.run(photo, ctx)
+        found = faces.run(photo, ctx) + alignment.run(photo, ctx) + pixels.run(photo, ctx)
         pixels.annotate(photo, found)
 
     def checks_only() -> None:
         photo = open_photo(data, name, settings.limits)
         faces.run(photo, ctx)
+        alignment.run(photo, ctx)
         pixels.run(photo, ctx)
 
     base, checks, with_png = timed([baseline, checks_only, full], repeat)

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from bot.analysis import evaluate
-from bot.analysis.checks import CheckContext, faces, pixels
+from bot.analysis.checks import CheckContext, alignment, faces, pixels
 from bot.analysis.findings import Signal, Strength
 from bot.analysis.intake import open_photo
 from bot.analysis.pipeline import analyze
@@ -108,7 +108,7 @@ def test_strength_is_never_above_moderate_and_the_score_is_explained_in_words() 
         f = pixels._finding(float(p), scan, contrib, 256)
         assert f.strength.rank <= Strength.MODERATE.rank
         assert f.detail and f.title
-        assert any(w in f.evidence[0].value for w in ("likely", "unlikely", "real"))
+        assert "out of 100" in f.evidence[0].value and "counts as a hint" in f.evidence[0].value
         if p >= moderate:
             assert (f.signal, f.strength) == (Signal.AI_GENERATED, Strength.MODERATE)
         elif p >= weak:
@@ -117,6 +117,17 @@ def test_strength_is_never_above_moderate_and_the_score_is_explained_in_words() 
             assert f.signal is Signal.INFO and "not proof" in f.detail
         seen.add(f.data["band"])
     assert seen == {"none", "weak", "moderate"}
+
+
+def test_gan_alignment_rule_needs_square_frame_level_eyes_and_exact_spots() -> None:
+    (lx, ly), (rx, ry) = features.CANON_EYES
+    f = {"align_has_face": 1.0, "align_canon_dist": 0.004, "align_roll": 0.01}
+    assert alignment.gan_aligned(f, 512, 512)
+    assert not alignment.gan_aligned(f, 512, 384)  # not square
+    assert not alignment.gan_aligned(f | {"align_canon_dist": 0.08}, 512, 512)
+    assert not alignment.gan_aligned(f | {"align_roll": 0.3}, 512, 512)
+    assert not alignment.gan_aligned(f | {"align_has_face": 0.0}, 512, 512)
+    assert 0.3 < lx < rx < 0.7 and ly == ry
 
 
 def test_thresholds_are_ordered() -> None:
@@ -180,6 +191,21 @@ def test_a_real_face_is_found(shared_dir) -> None:
     assert faces.run(photo, _ctx()) == []
     [pix] = pixels.run(photo, _ctx())
     assert pix.data["faces"] == 1
+
+
+@pytest.mark.shared
+@needs_detector
+def test_gan_face_gets_the_weak_alignment_hint_and_a_studio_portrait_does_not(shared_dir) -> None:
+    root = shared_dir / "data/faces"
+    gan = sorted((root / "gan/tpdne_2022_stylegan2").glob("*.jpg"))[:5]
+    real = sorted((root / "real/amfd_studio").glob("*.jpg"))[:5]
+    hits = []
+    for path in gan + real:
+        photo = open_photo(path.read_bytes(), path.name, get_settings().limits)
+        found = alignment.run(photo, _ctx())
+        assert all(f.strength is Strength.WEAK for f in found)
+        hits.append(bool(found))
+    assert sum(hits[:5]) >= 3 and not any(hits[5:])
 
 
 @pytest.mark.shared

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from bot.analysis.checks.alignment import gan_aligned
 from bot.analysis.metrics import roc_auc, tpr_at_fpr
 from bot.analysis.vision import degrade, model
 from bot.analysis.vision.cache import pixels_config
@@ -65,6 +66,7 @@ def score_items(root: Path, items: list[Item], mode: str = "none") -> list[dict[
                         "variant": how,
                         "score": p,
                         "faces": len(scan.faces.faces),
+                        "aligned": gan_aligned(scan.features.as_dict(), *img.size),
                     }
                 )
     return out
@@ -140,6 +142,7 @@ def _per_source(scored: list[dict], s: np.ndarray, t_mod: float, t_weak: float) 
             "mean_score": _r(q.mean()),
             "at_moderate": _r((q >= t_mod).mean()),
             "at_weak": _r((q >= t_weak).mean()),
+            "eyes_at_gan_spots": _r(np.mean([r["aligned"] for r in scored if r["source"] == src])),
         }
         if first["ai"] and len(real):
             entry["auc_vs_all_real"] = _r(
@@ -160,13 +163,15 @@ def render(summary: dict[str, Any]) -> str:
         f"(TPR {sh['moderate']['tpr']}, FPR {sh['moderate']['fpr']}); weak ≥ "
         f"{sh['weak']['threshold']:.3f} (TPR {sh['weak']['tpr']}, FPR {sh['weak']['fpr']})",
         "",
-        f"{'source':32} {'label':10} {'n':>5} {'mean':>6} {'≥weak':>6} {'≥mod':>6} {'AUC':>6}",
+        f"{'source':32} {'label':10} {'n':>5} {'mean':>6} {'≥weak':>6} {'≥mod':>6} {'AUC':>6} "
+        f"{'GAN-eyes':>8}",
     ]
     for e in summary["sources"]:
         auc = e.get("auc_vs_all_real")
         lines.append(
             f"{e['source']:32} {e['label']:10} {e['n']:5} {e['mean_score']:6.3f} "
-            f"{e['at_weak']:6.1%} {e['at_moderate']:6.1%} {'' if auc is None else f'{auc:.3f}':>6}"
+            f"{e['at_weak']:6.1%} {e['at_moderate']:6.1%} {'' if auc is None else f'{auc:.3f}':>6} "
+            f"{e['eyes_at_gan_spots']:8.1%}"
         )
     c = summary["confusion"]
     lines += [

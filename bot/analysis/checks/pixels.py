@@ -47,7 +47,7 @@ def _finding(p: float, scan: Scan, contrib: dict[str, float], short_side: int) -
     t = cfg["thresholds"]
     words = cfg["wording"]
     drivers = _drivers(contrib, p >= float(t["weak"]))
-    fill = {"level": _level(p), "drivers": _join(drivers), "fpr": 1}
+    fill = {"level": _level(p), "drivers": _join(drivers)}
     if p >= float(t["moderate"]):
         strength, signal, key = Strength.MODERATE, Signal.AI_GENERATED, "moderate"
     elif p >= float(t["weak"]):
@@ -61,7 +61,7 @@ def _finding(p: float, scan: Scan, contrib: dict[str, float], short_side: int) -
         signal=signal,
         strength=strength,
         title=words[f"{key}_title"],
-        evidence=(Evidence("detector score", f"{_level(p)} ({round(p * 100)} out of 100)"),),
+        evidence=(Evidence("detector score", _score_words(p, t, words)),),
         detail=detail,
         data={
             "score": round(p, 4),
@@ -71,6 +71,19 @@ def _finding(p: float, scan: Scan, contrib: dict[str, float], short_side: int) -
             "face_detection": scan.faces.ran,
         },
     )
+
+
+def _score_words(p: float, t: dict[str, Any], words: dict[str, Any]) -> str:
+    """The score with the two bars it is measured against (never a bare number)."""
+    return str(words["score_evidence"]).format(
+        score=_pct(p), weak=_pct(float(t["weak"])), moderate=_pct(float(t["moderate"]))
+    )
+
+
+def _pct(p: float) -> str:
+    """Whole percents, but never round a score up onto a threshold it is below."""
+    v = np.floor(p * 1000) / 10
+    return f"{v:.0f}" if v == int(v) else f"{v:.1f}"
 
 
 def _level(p: float) -> str:
@@ -110,19 +123,24 @@ def _notes(scan: Scan, short_side: int) -> list[str]:
 
 
 def annotate(photo: Photo, findings: list[Finding]) -> bytes | None:
-    """A small PNG: the photo with face box, landmarks and where GAN crops put the eyes,
-    beside the residual spectrum the detector looked at and a bar for the score."""
+    """A small PNG: the photo with face box, landmarks and where GAN crops put the eyes (blue
+    crosses); beside it the residual spectrum and its radial profile (what the spectral
+    features measure); below, the score against the hint and evidence thresholds."""
     scan = scan_photo(photo)
     mine = [f for f in findings if f.check == NAME]
     p = float(mine[0].data.get("score", 0.0)) if mine else score(scan)
     pic = _photo_panel(scan)
-    spec = _spectrum_panel(scan, pic.height)
-    canvas = Image.new("RGB", (pic.width + spec.width + 12, pic.height + 30), (255, 255, 255))
+    spec = _spectrum_panel(scan)
+    prof = _profile_panel(scan)
+    height = max(pic.height, spec.height + prof.height + 4)
+    canvas = Image.new("RGB", (pic.width + spec.width + 8, height + 34), (255, 255, 255))
     canvas.paste(pic, (0, 0))
-    canvas.paste(spec, (pic.width + 12, 0))
-    _score_bar(ImageDraw.Draw(canvas), p, canvas.width, pic.height + 8)
+    canvas.paste(spec, (pic.width + 8, 0))
+    canvas.paste(prof, (pic.width + 8, spec.height + 4))
+    _score_bar(ImageDraw.Draw(canvas), p, canvas.width, height + 4)
     buf = io.BytesIO()
-    canvas.save(buf, "PNG", compress_level=6)
+    # a palette keeps the attachment small (tens of kB) for chat uploads
+    canvas.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(buf, "PNG")
     return buf.getvalue()
 
 
@@ -133,26 +151,52 @@ def _photo_panel(scan: Scan) -> Image.Image:
     draw = ImageDraw.Draw(im)
     for cx, cy in CANON_EYES:  # where aligned GAN crops put the eyes (blue crosses)
         x, y = cx * im.width, cy * im.height
-        draw.line([(x - 5, y), (x + 5, y)], fill=(40, 120, 255), width=1)
-        draw.line([(x, y - 5), (x, y + 5)], fill=(40, 120, 255), width=1)
+        draw.line([(x - 5, y), (x + 5, y)], fill=(40, 120, 255), width=2)
+        draw.line([(x, y - 5), (x, y + 5)], fill=(40, 120, 255), width=2)
     for face in scan.faces.faces:
         draw.rectangle([v * k for v in face.box], outline=(255, 200, 0), width=2)
         for x, y in face.points:
-            draw.ellipse([x * k - 2, y * k - 2, x * k + 2, y * k + 2], fill=(255, 60, 60))
+            draw.ellipse(
+                [x * k - 3, y * k - 3, x * k + 3, y * k + 3],
+                fill=(255, 40, 40),
+                outline=(255, 255, 255),
+            )
     return im
 
 
-def _spectrum_panel(scan: Scan, height: int) -> Image.Image:
-    """The residual spectrum (bright isolated dots are periodic upsampling traces)."""
+def _spectrum_panel(scan: Scan) -> Image.Image:
+    """The residual spectrum, smoothed (bright isolated dots are periodic upsampling traces)."""
     s = scan.features.spectrum
-    lo, hi = np.percentile(s, [1, 99.7])
+    n = s.shape[0] // 2 * 2
+    s = s[:n, :n].reshape(n // 2, 2, n // 2, 2).mean((1, 3))
+    lo, hi = np.percentile(s, [2, 99.8])
     img = Image.fromarray((np.clip((s - lo) / (hi - lo + 1e-6), 0, 1) * 255).astype(np.uint8))
-    side = max(64, min(height, 256))
-    return img.resize((side, side), Image.Resampling.NEAREST).convert("RGB")
+    return img.resize((128, 128), Image.Resampling.BILINEAR).convert("RGB")
+
+
+def _profile_panel(scan: Scan) -> Image.Image:
+    """Power by frequency, low to high: how fast fine detail falls off."""
+    prof = scan.features.profile
+    img = Image.new("RGB", (128, 90), (250, 250, 250))
+    draw = ImageDraw.Draw(img)
+    lo, hi = float(prof.min()), float(prof.max())
+    pts = [
+        (4 + i * 120 / (len(prof) - 1), 82 - 74 * (v - lo) / (hi - lo + 1e-6))
+        for i, v in enumerate(prof)
+    ]
+    draw.line(pts, fill=(40, 90, 200), width=2)
+    draw.text((4, 2), "spectrum, low -> high", fill=(80, 80, 80))
+    return img
 
 
 def _score_bar(draw: ImageDraw.ImageDraw, p: float, width: int, y: int) -> None:
     t = pixels_config()["thresholds"]
+    draw.text(
+        (4, y + 16),
+        f"pixel score {_pct(p)}/100 (hint from {_pct(float(t['weak']))}, "
+        f"evidence from {_pct(float(t['moderate']))})",
+        fill=(60, 60, 60),
+    )
     bar_w = width - 8
     draw.rectangle([4, y, 4 + bar_w, y + 12], outline=(120, 120, 120))
     colour = _bar_colour(p, t)
