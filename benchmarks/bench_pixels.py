@@ -26,11 +26,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bot.analysis.checks import (  # noqa: E402
-    CheckContext,
-    faces,
-    pixels,
-)
+from bot.analysis.checks import CheckContext, alignment, faces, pixels  # noqa: E402
 from bot.analysis.intake import open_photo  # noqa: E402
 from bot.settings import get_settings  # noqa: E402
 

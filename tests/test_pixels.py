@@ -224,4 +224,7 @@ def test_held_out_sources_score_above_chance(shared_dir) -> None:
     assert summary["roc_auc"] >= MIN_HELD_OUT_AUC, summary
 
 
-MIN_HELD_OUT_AUC = 0.55  # measured: see docs/pixels.md
+# Measured: 0.576 on exactly this subset (0.577 on all 534 avatar copies of these sources; see
+# docs/pixels.md). Barely above chance, and the test says so: it guards against a retrained
+# model that does worse than that on sources it has never seen.
+MIN_HELD_OUT_AUC = 0.55
