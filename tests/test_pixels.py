@@ -195,6 +195,21 @@ def test_a_real_face_is_found(shared_dir) -> None:
 
 @pytest.mark.shared
 @needs_detector
+def test_a_phone_photo_stored_sideways_is_stood_upright_before_looking_for_faces(shared_dir):
+    path = next((shared_dir / "data/faces/real/amfd_studio").glob("*.jpg"))
+    upright = Image.open(path).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display", as phones write it
+    buf = io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(buf, "JPEG", exif=exif.tobytes())
+    photo = open_photo(buf.getvalue(), "phone.jpg", get_settings().limits)
+    assert photo.exif.get("Orientation") == 6
+    [pix] = pixels.run(photo, _ctx())
+    assert pix.data["faces"] == 1
+
+
+@pytest.mark.shared
+@needs_detector
 def test_gan_face_gets_the_weak_alignment_hint_and_a_studio_portrait_does_not(shared_dir) -> None:
     root = shared_dir / "data/faces"
     gan = sorted((root / "gan/tpdne_2022_stylegan2").glob("*.jpg"))[:5]

@@ -1,13 +1,18 @@
 """Train the pixel classifier shipped as bot/analysis/models/pixels.npz.
 
-    nice -n 10 python tools/train_pixels.py [--data ../shared/data/faces] [--out ...]
+    nice -n 10 python tools/train_pixels.py [--data ../shared/data/faces] [--no-write]
 
 Reproducible: a fixed seed drives the augmentation (random crop, resize to 128–512 px,
-JPEG/WebP/PNG re-encoding) and the trees. Features are cached under /tmp, keyed by the
-feature code, so a rerun only trains. Validation is by source: every source is held out
-in turn (leave-one-source-out), its scores come from a model that never saw it, and those
-out-of-source scores calibrate the probabilities and set the thresholds. A few sources are
-never trained on at all (TEST_SOURCES): the unit tests evaluate the shipped model on them.
+JPEG/WebP/PNG re-encoding), the folds and the trees; a rerun writes a byte-identical model.
+Features are cached under /tmp, keyed by the feature code, so a rerun only trains (~20 s).
+
+- Calibration (Platt) is fitted on held-out images (5-fold, all copies of an image together).
+- Validation is by source: every source is held out in turn (leave-one-source-out) and
+  scored by a model that never saw it; the per-source table is printed and saved.
+- Thresholds are the stricter of the held-out and the out-of-source real-face percentiles
+  (FPR 1 % for moderate, 5 % for weak), written into config/pixels.toml.
+- A few sources are never trained on at all (TEST_SOURCES): the tests evaluate on them.
+Writes bot/analysis/models/pixels.npz and pixels.json (the numbers in docs/pixels.md).
 """
 
 from __future__ import annotations
@@ -37,7 +42,6 @@ SEED = 20261129
 VARIANTS = 3  # the file as given + two platform-style copies
 TEST_SOURCES = ("stylegan2_ada_ffhq_seeds", "kolors", "insightface_testdata")
 CACHE = Path("/tmp/headshot-pixels-cache")
-
 CODE_FILES = ("features.py", "scan.py", "detect.py", "degrade.py")
 
 

@@ -15,7 +15,7 @@ def roc_auc(y: np.ndarray, s: np.ndarray) -> float:
     order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
     ranks = np.empty(len(order))
     allv = np.concatenate([pos, neg])[order]
-    # average ranks over ties
+    # ties share their average rank
     _, first, counts = np.unique(allv, return_index=True, return_counts=True)
     avg = first + (counts - 1) / 2 + 1
     ranks[order] = np.repeat(avg, counts)
@@ -23,7 +23,8 @@ def roc_auc(y: np.ndarray, s: np.ndarray) -> float:
 
 
 def threshold_at_fpr(neg_scores: np.ndarray, fpr: float) -> float:
-    """Smallest threshold t such that at most `fpr` of negatives score >= t... strictly above."""
+    """A threshold t such that at most `fpr` of the negatives score >= t (just above the
+    highest negative score that must stay below it)."""
     neg = np.sort(np.asarray(neg_scores, float))
     if not len(neg):
         return float("inf")

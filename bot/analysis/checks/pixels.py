@@ -1,4 +1,4 @@
-"""Pixels: a calibrated detector over face-alignment, spectrum, noise and colour features.
+"""Pixels: a calibrated detector over alignment, spectrum, noise, colour and texture features.
 
 Moderate evidence at most: a statistical score can be wrong about one photo, and a wrong
 "this is fake" harms a real person. Thresholds and wording live in config/pixels.toml.

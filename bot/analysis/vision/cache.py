@@ -6,6 +6,8 @@ import weakref
 from functools import lru_cache
 from typing import Any
 
+from PIL import Image
+
 from bot.analysis.intake import Photo
 from bot.analysis.vision.scan import WORK_SIDE, Scan, scan_image
 from bot.settings import load_toml
@@ -17,9 +19,33 @@ def scan_photo(photo: Photo) -> Scan:
     global _last
     if _last is not None and _last[0]() is photo:
         return _last[1]
-    scan = scan_image(photo.downscaled(WORK_SIDE))  # downscale first: 12 MP costs as 512 px
+    # downscale first (12 MP costs as much as 512 px), then stand the photo upright as phones
+    # record it: the face detector only finds upright faces
+    scan = scan_image(upright(photo.downscaled(WORK_SIDE), photo.exif.get("Orientation")))
     _last = (weakref.ref(photo), scan)
     return scan
+
+
+_TRANSPOSE = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+
+
+def upright(im: Image.Image, orientation: object) -> Image.Image:
+    """Apply an EXIF Orientation value (1–8) to an image that no longer carries its EXIF."""
+    try:
+        steps = _TRANSPOSE.get(int(orientation), ())  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        steps = ()
+    for step in steps:
+        im = im.transpose(step)
+    return im
 
 
 @lru_cache(maxsize=1)
