@@ -195,6 +195,18 @@ def test_a_real_face_is_found(shared_dir) -> None:
 
 @pytest.mark.shared
 @needs_detector
+def test_two_people_side_by_side_are_reported_as_several_faces(shared_dir) -> None:
+    a, b = sorted((shared_dir / "data/faces/real/amfd_studio").glob("*.jpg"))[:2]
+    left, right = Image.open(a).convert("RGB"), Image.open(b).convert("RGB")
+    pair = Image.new("RGB", (left.width + right.width, max(left.height, right.height)))
+    pair.paste(left, (0, 0))
+    pair.paste(right, (left.width, 0))
+    [found] = faces.run(_photo(pair, "JPEG"), _ctx())
+    assert found.title == "2 faces found" and found.signal is Signal.INFO
+
+
+@pytest.mark.shared
+@needs_detector
 def test_a_phone_photo_stored_sideways_is_stood_upright_before_looking_for_faces(shared_dir):
     path = next((shared_dir / "data/faces/real/amfd_studio").glob("*.jpg"))
     upright = Image.open(path).convert("RGB")
