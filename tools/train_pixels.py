@@ -121,6 +121,8 @@ class Booster:
             g, h = (p - y) * w, p * (1 - p) * w
             rows = np.flatnonzero(rng.random(n) < self.subsample)
             cols = np.flatnonzero(rng.random(d) < self.colsample)
+            if not len(cols):  # few features: never grow a tree from no columns
+                cols = rng.integers(0, d, 1)
             self.roots.append(len(self.nodes))
             self._update = np.zeros(n)
             self._grow(binned, g, h, rows, np.arange(n), cols, 0)
