@@ -168,7 +168,7 @@ async def test_cancel_then_resume_after_restart(tmp_path, pool, cdn):
 
     try:
         part = await runner.run(run, stream(items, 0.01), on_progress=progress, cancel=cancel)
-        assert part.cancelled and 5 <= len(part.rows) < len(items)
+        assert part.cancelled and 5 <= len(part.rows) <= 5 + 8  # at most the in-flight ones
     finally:
         await session.close()
         await store.close()
@@ -181,7 +181,9 @@ async def test_cancel_then_resume_after_restart(tmp_path, pool, cdn):
         full = await runner.run(pending, stream(items))
         assert not full.cancelled and len(full.rows) == len(items)
         downloaded = hits["count"] - before
-        assert downloaded == len(items) - 1 - len(part.rows)  # x3 has no avatar to download
+        # Only members not finished before the cancel are fetched again (x3 has no avatar;
+        # shared avatars already seen are known by their avatar id).
+        assert 0 < downloaded <= len(items) - 1 - len(part.rows)
     finally:
         await session.close()
         await store.close()

@@ -23,7 +23,7 @@ from bot.core.reply import Action, Attachment, Reply, Section
 from bot.core.service import HeadshotService
 from bot.core.sessions import parse_button_id
 from bot.settings import DiscordSettings, get_settings
-from tests.conftest import jpeg_bytes, png_bytes
+from tests.conftest import busy_machine, jpeg_bytes, png_bytes
 from tests.fakes.discord_fake import FakeDiscord, Sent
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -465,11 +465,6 @@ async def test_event_loop_stays_responsive_under_load(fake: FakeDiscord, bot: He
     else:
         assert max_lag < 0.100
         assert max_gap < HEARTBEAT_MS / 1000 + 0.1
-
-
-def busy_machine() -> bool:
-    """More runnable processes than cores (a shared CI runner or dev box under load)."""
-    return os.getloadavg()[0] > (os.cpu_count() or 1)
 
 
 async def test_reconnect_after_socket_closed(fake: FakeDiscord, bot: HeadshotBot, alice: dict):

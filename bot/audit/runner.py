@@ -121,6 +121,8 @@ class AuditRunner:
 
         async def worker() -> None:
             while (member := await queue.get()) is not None:
+                if cancel.is_set():  # drain what is queued; a resumed run picks it up
+                    continue
                 row, thumb, cached = await self.audit_member(run.platform, member)
                 batch.append(row)
                 progress.done += 1
