@@ -51,7 +51,8 @@ def _budget(seconds: float) -> Iterator[None]:
 def analyze(data: bytes, filename: str = "photo", settings: Settings | None = None) -> Report:
     settings = settings or get_settings()
     started = time.perf_counter()
-    report = Report(filename=filename, sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
+    digest = hashlib.sha256(data).hexdigest()
+    report = Report(filename=filename, sha256=digest, size_bytes=len(data))
     try:
         photo = open_photo(data, filename, settings.limits)
     except IntakeError as exc:
@@ -110,6 +111,8 @@ def _notes(photo: Photo) -> list[str]:
         notes.append(not_checked_note("no_metadata"))
     if photo.animated:
         notes.append(not_checked_note("animated"))
+    if photo.damaged_chunks:
+        notes.append(not_checked_note("damaged_metadata"))
     return notes
 
 
