@@ -32,6 +32,7 @@ class Limits(BaseModel):
     max_xmp_bytes: int = 2_000_000
     check_time_budget_s: float = 5.0
     analysis_timeout_s: float = 30.0
+    worker_memory_mb: int = 1536  # address-space cap of each analysis worker; 0 = no cap
 
 
 class Analysis(BaseModel):
