@@ -94,3 +94,12 @@ def test_downscaled_is_cached_and_bounded():
     assert small.size == (512, 256)
     assert photo.downscaled(512) is small
     assert photo.downscaled(4096).size == (2000, 1000)
+
+
+def test_rgb_is_lazy_and_copies_only_when_it_must():
+    photo = open_photo(encode(Image.new("RGB", (64, 48), 5), "JPEG"), "a.jpg", LIMITS)
+    assert "rgb" not in photo.__dict__  # nothing converted until a check asks
+    assert photo.rgb is photo.image
+    rgba = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    photo = open_photo(encode(rgba, "PNG"), "a.png", LIMITS)
+    assert photo.rgb.mode == "RGB" and photo.rgb.getpixel((0, 0)) == (255, 255, 255)

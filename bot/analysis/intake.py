@@ -128,8 +128,12 @@ class Photo:
 
     @cached_property
     def rgb(self) -> Image.Image:
-        """The first frame as RGB (alpha flattened onto white)."""
+        """The first frame as RGB (alpha flattened onto white). Shared and cached: never modify
+        it in place (copy first). An RGB photo, the common case, is returned as is: a 12 MP
+        copy costs ~48 MB and ~15 ms for nothing."""
         im = self.image
+        if im.mode == "RGB":
+            return im
         if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
             rgba = im.convert("RGBA")
             canvas = Image.new("RGB", rgba.size, (255, 255, 255))
