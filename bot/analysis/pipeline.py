@@ -66,7 +66,8 @@ def analyze(data: bytes, filename: str = "photo", settings: Settings | None = No
         findings, run = _run_check(check, photo, ctx, settings.limits.check_time_budget_s)
         report.findings.extend(findings)
         report.runs.append(run)
-        if check.NAME == "pixels" and getattr(check, "annotate", None):
+        # only a check that ran has something to draw (a skipped one may lack its model)
+        if check.NAME == "pixels" and run.status == "ran" and getattr(check, "annotate", None):
             report.annotated_png = _annotate(check, photo, findings)
     report.findings = rank_findings(report.findings)
     report.verdict = decide(report.findings, report.runs, _notes(photo))

@@ -41,8 +41,10 @@ THREAD_VARS = (
 )
 
 
-def init_worker(memory_mb: int | None = None) -> None:
-    """ProcessPoolExecutor initializer. memory_mb None: take `limits.worker_memory_mb`."""
+def init_worker(memory_mb: int | None = None, warm: bool = True) -> None:
+    """ProcessPoolExecutor initializer. memory_mb None: take `limits.worker_memory_mb`.
+    warm: run one tiny analysis now, so checks load their models at start (under the cap),
+    not while the first person waits."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and shuts us down
     for var in THREAD_VARS:
         os.environ[var] = "1"
@@ -54,6 +56,24 @@ def init_worker(memory_mb: int | None = None) -> None:
         memory_mb = get_settings().limits.worker_memory_mb
     if memory_mb > 0:
         set_memory_cap(memory_mb)
+    if warm:
+        warm_up()
+
+
+def warm_up() -> None:
+    """Import every check and let each load what it loads lazily, on a tiny photo."""
+    import io
+
+    from PIL import Image
+
+    from bot.analysis.pipeline import analyze
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (128, 110, 96)).save(buf, "PNG")
+    try:
+        analyze(buf.getvalue(), "warm-up.png")
+    except Exception:  # a broken check shows up on real photos too; never block start-up
+        log.exception("warm-up analysis failed")
 
 
 def set_memory_cap(memory_mb: int) -> bool:
