@@ -177,6 +177,9 @@ def _pillow_limits(limits: Limits) -> Iterator[None]:
         ImageFile.LOAD_TRUNCATED_IMAGES = False
         try:
             with warnings.catch_warnings():
+                # hostile files make Pillow warn once per bad tag or chunk: no log floods...
+                warnings.simplefilter("ignore")
+                # ...but a bomb warning stops the decode
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 yield
         finally:
@@ -427,8 +430,9 @@ def _bomb(limits: Limits) -> IntakeError:
 def _metadata_bomb(limits: Limits) -> IntakeError:
     return IntakeError(
         "metadata_too_large",
-        f"This image hides more embedded text than I read (over {_mb(limits.max_text_chunk_bytes)} "
-        "in one piece), which no ordinary photo does; I did not open it. Send another copy.",
+        f"This image carries more embedded text than I read (over "
+        f"{_mb(limits.max_text_chunk_bytes)} in one piece); ordinary photos carry far less, "
+        "so I did not open it. Send another copy of the photo.",
     )
 
 
@@ -493,6 +497,12 @@ _IFD_NAMES = {
 
 def read_exif(im: Image.Image) -> tuple[dict[str, Any], bytes | None]:
     """Flatten EXIF into {TagName: value}; GPS tags are prefixed 'GPS'. Never raises."""
+    with warnings.catch_warnings():  # hostile EXIF makes Pillow warn per bad tag: no log floods
+        warnings.simplefilter("ignore")
+        return _read_exif(im)
+
+
+def _read_exif(im: Image.Image) -> tuple[dict[str, Any], bytes | None]:
     try:
         exif = im.getexif()
     except Exception:
