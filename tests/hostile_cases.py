@@ -251,6 +251,26 @@ def jpeg_zip_polyglot() -> bytes:
     return small_jpeg() + buf.getvalue()
 
 
+# --- WebP, BMP -------------------------------------------------------------------------
+
+
+def webp_canvas_bomb() -> bytes:
+    """A real 64×64 VP8 frame inside a VP8X canvas that claims 16384×16384."""
+    vp8 = encode(noise_image((64, 64)), "WEBP")[12:]
+    side = (16384 - 1).to_bytes(3, "little")
+    vp8x = b"VP8X" + struct.pack("<I", 10) + b"\x00" * 4 + side + side
+    body = b"WEBP" + vp8x + vp8
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def bmp_dimension_bomb() -> bytes:
+    """A BMP header claiming 60000×60000 at 24 bits, followed by a few bytes of pixels."""
+    info = struct.pack("<IiiHHIIiiII", 40, 60_000, 60_000, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    pixels = b"\x80" * 4096
+    head = b"BM" + struct.pack("<IHHI", 14 + len(info) + len(pixels), 0, 0, 14 + len(info))
+    return head + info + pixels
+
+
 # --- GIF ----------------------------------------------------------------------------------
 
 _TINY_LZW = b"\x02\x02\x44\x01\x00"  # one pixel, code size 2
@@ -427,6 +447,8 @@ CASES: tuple[Case, ...] = (
     Case("png_100k_square", "bomb.png", png_dimension_bomb, BOMB),
     Case("gif_65k_square", "bomb.gif", gif_dimension_bomb, BOMB),
     Case("jpeg_65k_square", "bomb.jpg", jpeg_sof_bomb, BOMB),
+    Case("webp_16k_canvas", "bomb.webp", webp_canvas_bomb, BOMB),
+    Case("bmp_60k_square", "bomb.bmp", bmp_dimension_bomb, BOMB),
     Case("png_ztxt_zlib_bomb", "bomb.png", png_ztxt_bomb, frozenset({"metadata_too_large"})),
     Case(
         "png_itxt_zlib_bomb_after_idat",
