@@ -117,6 +117,10 @@ def png_garbage_cabx() -> bytes:
     return small_png(png_chunk(b"caBX", garbage_jumbf()))
 
 
+def png_million_empty_chunks() -> bytes:
+    return small_png(png_chunk(b"zzZz", b"") * 1_500_000)
+
+
 def apng(frames: int = 3) -> bytes:
     ims = [Image.new("RGB", (32, 32), (i * 40, 80, 120)) for i in range(frames)]
     return encode(ims[0], "PNG", save_all=True, append_images=ims[1:], duration=100)
@@ -158,6 +162,15 @@ def jpeg_many_segments() -> bytes:
         marker = 0xFE if i % 2 else 0xE2 + (i % 13)  # COM and APP2..APP14
         segs.append(jpeg_segment(marker, rng.randbytes(64)))
     return jpeg_with_segments(*segs)
+
+
+def jpeg_million_empty_segments() -> bytes:
+    return jpeg_with_segments(jpeg_segment(0xFE, b"") * 3_000_000)
+
+
+def jpeg_fill_bytes() -> bytes:
+    """20 MB of 0xFF fill bytes before the first marker after SOI (legal padding)."""
+    return jpeg_with_segments(b"\xff" * 20_000_000)
 
 
 def jpeg_sof_bomb() -> bytes:
@@ -314,6 +327,19 @@ def gif_big_frames(frames: int) -> bytes:
     return _gif(1500, 1500, 0, trailer=b"") + block * frames + b";"
 
 
+def gif_million_extensions() -> bytes:
+    """Three million empty comment extensions before the first frame."""
+    frame = _gif(16, 16, 1, trailer=b"")
+    cut = frame.index(b"!\xf9")
+    return frame[:cut] + b"!\xfe\x00" * 3_000_000 + frame[cut:] + b";"
+
+
+def gif_tiny_subblocks() -> bytes:
+    """One comment extension made of eight million 1-byte sub-blocks."""
+    frame = _gif(16, 16, 1, trailer=b"")
+    return frame + b"!\xfe" + b"\x01x" * 8_000_000 + b"\x00;"
+
+
 def gif_js_polyglot() -> bytes:
     """GIF89a/*...*/=alert(1); : width bytes are '/*', the tail closes the comment."""
     data = bytearray(_gif(0x2A2F, 10, 1, trailer=b";*/=alert(document.domain);"))
@@ -350,6 +376,22 @@ def tiff_many_pages(pages: int = 3000, loop: bool = False) -> bytes:
 
 
 # --- other formats ------------------------------------------------------------------------
+
+
+def tiff_fat_pages(pages: int = 30, entries: int = 65_535) -> bytes:
+    """Pages whose IFDs each claim 65,535 tags (Pillow reads every tag of every page)."""
+    ifd_size = 2 + 12 * entries + 4
+    out = bytearray(b"II*\x00" + struct.pack("<I", 16) + b"\x80" + b"\x00" * 7)
+    tags = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1)]
+    tags += [(273, 4, 1, 8), (278, 3, 1, 1), (279, 4, 1, 1)]
+    filler = [(60000 + i % 5000, 3, 1, 0) for i in range(entries - len(tags))]
+    for p in range(pages):
+        nxt = 16 + (p + 1) * ifd_size if p < pages - 1 else 0
+        out += struct.pack("<H", entries)
+        for tag, typ, count, value in sorted(tags + filler):
+            out += struct.pack("<HHII", tag, typ, count, value)
+        out += struct.pack("<I", nxt)
+    return bytes(out)
 
 
 def psd() -> bytes:
@@ -398,6 +440,7 @@ def _ok(*more: str) -> frozenset[str]:
 BROKEN = frozenset({"truncated", "corrupt"})
 NOT_IMAGE = frozenset({"not_an_image"})
 BOMB = frozenset({"decompression_bomb"})
+COMPLEX = frozenset({"too_complex"})
 
 CASES: tuple[Case, ...] = (
     Case("empty", "photo.jpg", lambda: b"", frozenset({"empty_file"})),
@@ -458,6 +501,12 @@ CASES: tuple[Case, ...] = (
     ),
     Case("png_bad_text_crc", "bad.png", png_bad_text_crc, _ok()),
     Case("png_60k_text_chunks", "chunks.png", png_many_text_chunks, _ok("metadata_too_large")),
+    Case("png_1_5m_empty_chunks", "chunks.png", png_million_empty_chunks, COMPLEX),
+    Case("jpeg_3m_empty_segments", "segs.jpg", jpeg_million_empty_segments, COMPLEX),
+    Case("jpeg_20mb_fill_bytes", "fill.jpg", jpeg_fill_bytes, COMPLEX),
+    Case("gif_3m_extensions", "ext.gif", gif_million_extensions, COMPLEX),
+    Case("gif_8m_tiny_subblocks", "sub.gif", gif_tiny_subblocks, COMPLEX),
+    Case("tiff_30_pages_of_65k_tags", "fat.tif", tiff_fat_pages, _ok(*BROKEN, *COMPLEX)),
     Case("jpeg_6000_segments", "segs.jpg", jpeg_many_segments, _ok()),
     Case("exif_ifd_loop", "loop.jpg", exif_ifd_loop, _ok()),
     Case("exif_huge_counts", "counts.jpg", exif_huge_counts, _ok()),

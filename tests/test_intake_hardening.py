@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image, ImageFile, PngImagePlugin
 
-from bot.analysis.intake import IntakeError, count_gif_frames, open_photo
+from bot.analysis.intake import IntakeError, count_gif_frames, count_tiff_pages, open_photo
 from bot.analysis.pipeline import analyze
 from bot.settings import Limits
 from tests.hostile_cases import (
@@ -18,6 +18,7 @@ from tests.hostile_cases import (
     png_chunk,
     png_ztxt_bomb,
     small_png,
+    tiff_many_pages,
 )
 
 LIMITS = Limits()
@@ -103,3 +104,11 @@ def test_rgb_is_lazy_and_copies_only_when_it_must():
     rgba = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
     photo = open_photo(encode(rgba, "PNG"), "a.png", LIMITS)
     assert photo.rgb.mode == "RGB" and photo.rgb.getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_tiff_pages_are_counted_by_offsets_with_loops_detected():
+    assert count_tiff_pages(tiff_many_pages(5, loop=True), 1000) == 5
+    assert count_tiff_pages(tiff_many_pages(3000), 1001) == 1001
+    multi = [Image.new("L", (8, 8), i * 40) for i in range(4)]
+    data = encode(multi[0], "TIFF", save_all=True, append_images=multi[1:])
+    assert count_tiff_pages(data, 1000) == Image.open(io.BytesIO(data)).n_frames == 4

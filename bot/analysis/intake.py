@@ -222,7 +222,16 @@ def open_photo(data: bytes, filename: str, limits: Limits) -> Photo:
 
 def _decode(data: bytes, filename: str, limits: Limits) -> Photo:
     promised = sniff_image(data[:16])
+    # Walk the container before Pillow does: its parsers loop in Python over every chunk,
+    # segment and block, so a file of millions of empty ones costs seconds.
     scan = scan_png(data, limits) if promised == "PNG" else None
+    frames_seen = None
+    if promised == "JPEG":
+        check_jpeg_segments(data, limits)
+    elif promised == "GIF":
+        frames_seen = count_gif_frames(data, limits.max_frames + 1, limits.max_chunks)
+    elif promised == "TIFF":
+        frames_seen = count_tiff_pages(data, limits.max_frames + 1)
     stream = scan.cleaned if scan and scan.cleaned is not None else data
     try:
         im = Image.open(io.BytesIO(stream))
@@ -244,7 +253,7 @@ def _decode(data: bytes, filename: str, limits: Limits) -> Photo:
         )
     if im.width * im.height > limits.max_pixels:
         raise _bomb(limits)
-    frames = _count_frames(im, fmt, stream, scan, limits)
+    frames = _count_frames(im, fmt, frames_seen, scan, limits)
     try:
         im.seek(0)
         im.load()
@@ -266,16 +275,17 @@ _FORMAT_NAMES = {"PSD": "Photoshop (PSD)", "ICO": "Icon (ICO)", "EPS": "PostScri
 
 
 def _count_frames(
-    im: Image.Image, fmt: str, data: bytes, scan: PngScan | None, limits: Limits
+    im: Image.Image, fmt: str, frames_seen: int | None, scan: PngScan | None, limits: Limits
 ) -> int:
-    """Count frames without decoding them (Pillow's seek decodes every GIF frame on the way)."""
-    if fmt == "GIF":
-        count = count_gif_frames(data, limits.max_frames + 1)
+    """Count frames without decoding them (Pillow's seek decodes every GIF frame on the way,
+    and reads every tag of every TIFF page)."""
+    if fmt in ("GIF", "TIFF") and frames_seen is not None:
+        count = frames_seen  # counted by walking the file's structure
     elif fmt == "PNG":
         # acTL is a claim; only fcTL chunks actually present make frames
         count = min(getattr(im, "n_frames", 1), scan.fctl if scan and scan.fctl else 1)
-    elif fmt == "TIFF":
-        count = _seek_count(im, limits.max_frames + 1)  # a TIFF seek reads tags, not pixels
+    elif fmt in ("GIF", "TIFF"):
+        count = 1
     else:
         try:  # WebP, HEIF and MPO know their frame count from the container
             count = int(getattr(im, "n_frames", 1))
@@ -290,32 +300,23 @@ def _count_frames(
     return max(1, count)
 
 
-def _seek_count(im: Image.Image, stop: int) -> int:
-    count = 1
-    try:
-        while count < stop:
-            im.seek(count)
-            count += 1
-    except Exception:
-        pass  # EOF, or a damaged later page: it does not stop us checking the first
-    return count
-
-
-def count_gif_frames(data: bytes, stop: int) -> int:
-    """Count GIF image descriptors by walking blocks (no LZW decoding); stops at `stop`."""
+def count_gif_frames(data: bytes, stop: int, max_blocks: int = 100_000) -> int:
+    """Count GIF image descriptors by walking blocks (no LZW decoding); stops at `stop`.
+    Raises too_complex past `max_blocks` blocks or short sub-blocks (encoders fill sub-blocks
+    to 255 bytes; millions of tiny ones only make parsers spin)."""
     if len(data) < 13:
         return 1
     pos = 13
     if data[10] & 0x80:
         pos += 3 << ((data[10] & 7) + 1)
-    count = 0
+    count = blocks = 0
     n = len(data)
     while pos < n and count < stop:
         kind = data[pos]
         if kind == 0x3B:  # trailer
             break
         if kind == 0x21:  # extension: label, then sub-blocks
-            pos = _skip_subblocks(data, pos + 2)
+            pos, small = _skip_subblocks(data, pos + 2, max_blocks - blocks)
         elif kind == 0x2C:  # image: descriptor, optional local palette, LZW size, sub-blocks
             if pos + 10 > n:
                 break
@@ -323,21 +324,60 @@ def count_gif_frames(data: bytes, stop: int) -> int:
             pos += 10
             if flags & 0x80:
                 pos += 3 << ((flags & 7) + 1)
-            pos = _skip_subblocks(data, pos + 1)
+            pos, small = _skip_subblocks(data, pos + 1, max_blocks - blocks)
             count += 1
         else:
             break  # garbage: whatever follows is not a frame
+        blocks += 1 + small
+        if blocks > max_blocks:
+            raise _too_complex_structure("GIF", "blocks", max_blocks)
     return max(1, count)
 
 
-def _skip_subblocks(data: bytes, pos: int) -> int:
-    n = len(data)
-    while pos < n:
+def _skip_subblocks(data: bytes, pos: int, budget: int) -> tuple[int, int]:
+    """Position after a sub-block chain, and how many of its sub-blocks were short (it stops
+    early once that passes `budget`)."""
+    n, small = len(data), 0
+    while pos < n and small <= budget:
         size = data[pos]
         pos += 1 + size
         if size == 0:
             break
-    return pos
+        if size < 64:
+            small += 1
+    return pos, small
+
+
+def check_jpeg_segments(data: bytes, limits: Limits) -> None:
+    """Walk JPEG markers up to the first scan; refuse a file of absurdly many segments."""
+    pos, n, seen = 2, len(data), 0
+    while pos + 4 <= n and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+        elif marker in (0xDA, 0xD9):  # start of scan / end of image: the rest is entropy data
+            return
+        elif marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            pos += 2
+        else:
+            pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        seen += 1
+        if seen > limits.max_chunks:
+            raise _too_complex_structure("JPEG", "segments", limits.max_chunks)
+
+
+def count_tiff_pages(data: bytes, stop: int) -> int:
+    """Count TIFF pages by following next-IFD offsets (O(1) a page, loops detected)."""
+    order = {b"II": "little", b"MM": "big"}.get(data[:2])
+    if order is None or len(data) < 8 or data[2:4] not in (b"*\x00", b"\x00*"):
+        return 1  # BigTIFF or damaged: Pillow decides
+    offset, seen = int.from_bytes(data[4:8], order), set()
+    while offset and offset + 2 <= len(data) and offset not in seen and len(seen) < stop:
+        seen.add(offset)
+        entries = int.from_bytes(data[offset : offset + 2], order)
+        at = offset + 2 + 12 * entries
+        offset = int.from_bytes(data[at : at + 4], order) if at + 4 <= len(data) else 0
+    return max(1, len(seen))
 
 
 @dataclass
@@ -357,36 +397,40 @@ def scan_png(data: bytes, limits: Limits) -> PngScan:
     """Read every text chunk (before and after the image data, with bounded inflation), count
     animation frames, and drop ancillary chunks whose checksum is wrong (as libpng does)."""
     scan = PngScan()
-    keep: list[tuple[int, int]] = []
-    pos, n, total = 8, len(data), 0
+    dropped: list[int] = []
+    view = memoryview(data)  # slices of a memoryview do not copy (IDAT can be megabytes)
+    pos, n, total, chunks = 8, len(data), 0, 0
     while pos + 12 <= n:
-        length = int.from_bytes(data[pos : pos + 4], "big")
-        ctype = data[pos + 4 : pos + 8]
+        length = int.from_bytes(view[pos : pos + 4], "big")
+        ctype = bytes(view[pos + 4 : pos + 8])
         end = pos + 12 + length
         if end > n:
             break  # truncated: Pillow reports it
-        body = data[pos + 8 : pos + 8 + length]
-        ancillary = bool(ctype[0] & 0x20)
-        if ancillary and zlib.crc32(ctype + body) != int.from_bytes(data[end - 4 : end], "big"):
-            scan.bad_crc.append(ctype.decode("latin-1"))
-            keep.append((pos, -1))
-        elif ctype == b"fcTL":
-            scan.fctl += 1
-        elif ctype in _PNG_TEXT and len(scan.texts) < 256:
-            total += _png_text(ctype, body, scan.texts, limits)
-            if total > limits.max_text_total_bytes:
-                raise _metadata_bomb(limits)
+        chunks += 1
+        if chunks > limits.max_chunks:
+            raise _too_complex_structure("PNG", "chunks", limits.max_chunks)
+        if ctype[0] & 0x20:  # ancillary: check its CRC, read it if it is text
+            body = view[pos + 8 : end - 4]
+            if zlib.crc32(body, zlib.crc32(ctype)) != int.from_bytes(view[end - 4 : end], "big"):
+                scan.bad_crc.append(ctype.decode("latin-1"))
+                dropped.append(pos)
+            elif ctype == b"fcTL":
+                scan.fctl += 1
+            elif ctype in _PNG_TEXT and len(scan.texts) < 256:
+                total += _png_text(ctype, bytes(body), scan.texts, limits)
+                if total > limits.max_text_total_bytes:
+                    raise _metadata_bomb(limits)
         pos = end
         if ctype == b"IEND":
             break
     if scan.bad_crc:
-        scan.cleaned = _without(data, keep)
+        scan.cleaned = _without(data, dropped)
     return scan
 
 
-def _without(data: bytes, dropped: list[tuple[int, int]]) -> bytes:
+def _without(data: bytes, dropped: list[int]) -> bytes:
     out, start = [], 0
-    for pos, _ in dropped:
+    for pos in dropped:
         out.append(data[start:pos])
         start = pos + 12 + int.from_bytes(data[pos : pos + 4], "big")
     out.append(data[start:])
@@ -433,6 +477,14 @@ def _metadata_bomb(limits: Limits) -> IntakeError:
         f"This image carries more embedded text than I read (over "
         f"{_mb(limits.max_text_chunk_bytes)} in one piece); ordinary photos carry far less, "
         "so I did not open it. Send another copy of the photo.",
+    )
+
+
+def _too_complex_structure(kind: str, unit: str, limit: int) -> IntakeError:
+    return IntakeError(
+        "too_complex",
+        f"This {kind} file is split into more than {limit:,} {unit}, far more than any photo; "
+        "I did not open it. Send another copy of the photo.",
     )
 
 
