@@ -231,7 +231,7 @@ def _decode(data: bytes, filename: str, limits: Limits) -> Photo:
     elif promised == "GIF":
         frames_seen = count_gif_frames(data, limits.max_frames + 1, limits.max_chunks)
     elif promised == "TIFF":
-        frames_seen = count_tiff_pages(data, limits.max_frames + 1, limits.max_chunks)
+        frames_seen = count_tiff_pages(data, limits.max_frames + 1, limits.max_tiff_tags)
     stream = scan.cleaned if scan and scan.cleaned is not None else data
     try:
         im = Image.open(io.BytesIO(stream))
@@ -366,10 +366,10 @@ def check_jpeg_segments(data: bytes, limits: Limits) -> None:
             raise _too_complex_structure("JPEG", "segments", limits.max_chunks)
 
 
-def count_tiff_pages(data: bytes, stop: int, max_tags: int = 100_000) -> int:
+def count_tiff_pages(data: bytes, stop: int, max_tags: int = 10_000) -> int:
     """Count TIFF pages by following next-IFD offsets (O(1) a page, loops detected). Raises
     too_complex past `max_tags` tags in all: cameras write a few hundred, and every reader
-    (Pillow, the C2PA SDK) parses each one."""
+    (Pillow, the C2PA SDK: ~23 µs a tag) parses each one."""
     order = {b"II": "little", b"MM": "big"}.get(data[:2])
     if order is None or len(data) < 8 or data[2:4] not in (b"*\x00", b"\x00*"):
         return 1  # BigTIFF or damaged: Pillow decides
