@@ -19,17 +19,13 @@ def shared_dir() -> Path:
     return SHARED
 
 
-def png_bytes(
-    size: tuple[int, int] = (64, 64), color: tuple[int, int, int] = (120, 80, 60), **save
-) -> bytes:
+def png_bytes(size: tuple[int, int] = (64, 64), color: tuple[int, int, int] = (120, 80, 60), **save) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, "PNG", **save)
     return buf.getvalue()
 
 
-def jpeg_bytes(
-    size: tuple[int, int] = (64, 64), color: tuple[int, int, int] = (120, 80, 60), **save
-) -> bytes:
+def jpeg_bytes(size: tuple[int, int] = (64, 64), color: tuple[int, int, int] = (120, 80, 60), **save) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, "JPEG", **save)
     return buf.getvalue()
