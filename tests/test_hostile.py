@@ -1,9 +1,12 @@
 """Hostile and broken inputs through the whole pipeline: a clean refusal or a clean report.
 
-Each case runs in its own child process (forked from a forkserver that has already imported
-the bot) under an address-space cap and a hard timeout, so a regression that hangs, crashes
-or eats memory fails its test instead of taking CI down. Peak RSS is measured per case
-(VmHWM after resetting it) and printed at the end of the module (`pytest -s`).
+Each case runs in its own child process under an address-space cap and a hard timeout, so a
+regression that hangs, crashes or eats memory fails its test instead of taking CI down. The
+children are forked from one case server, a spawned process that has imported the bot and
+warmed every check like a pool worker: each child starts warm (timed on the analysis, not on
+imports) and none inherits the test runner's state (or depends on its global forkserver).
+Peak RSS is measured per case (VmHWM after resetting it) and printed at the end of the
+module (`pytest -s`).
 """
 
 from __future__ import annotations
@@ -18,12 +21,7 @@ from typing import Any
 
 import pytest
 
-from bot.analysis.worker import warm_up
 from tests.hostile_cases import CASES, Case, png_49_megapixels
-
-# Load every check (and its models) now: this module is preloaded by the forkserver, so each
-# case's child starts warm, like a pool worker, and is timed on the analysis, not on imports.
-warm_up()
 
 TIME_LIMIT_S = 5.0  # what analyze() may take on one hostile file
 HARD_KILL_S = 60.0  # a child still alive after this is a hang (the machine may be busy)
@@ -63,37 +61,64 @@ def _child(path: str, filename: str, cap_mb: int, conn: Any) -> None:
     conn.close()
 
 
+def _case_server(conn: Any) -> None:
+    """Spawned once: warm up, then fork one child per case and report what came back."""
+    from bot.analysis.worker import warm_up
+
+    warm_up()
+    fork = mp.get_context("fork")
+    while (request := conn.recv()) is not None:
+        path, filename, cap_mb = request
+        parent, child = fork.Pipe(duplex=False)
+        proc = fork.Process(target=_child, args=(path, filename, cap_mb, child))
+        proc.start()
+        child.close()
+        result = None
+        if parent.poll(HARD_KILL_S):
+            with contextlib.suppress(EOFError):  # the child died without answering
+                result = parent.recv()
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        conn.send((result, proc.exitcode))
+
+
 @pytest.fixture(scope="module")
-def ctx() -> Any:
-    context = mp.get_context("forkserver")
-    context.set_forkserver_preload(["bot.analysis.pipeline", "tests.test_hostile"])
-    yield context
+def server() -> Any:
+    spawn = mp.get_context("spawn")
+    conn, theirs = spawn.Pipe()
+    # not a daemon: daemons may not have children. If pytest dies, the pipe closes and the
+    # server's recv() ends it.
+    proc = spawn.Process(target=_case_server, args=(theirs,))
+    proc.start()
+    theirs.close()  # so that a dead server reads as EOF here, not as silence
+    yield conn
+    conn.send(None)
+    proc.join(10)
+    if proc.is_alive():
+        proc.kill()
     if _PEAKS:
         print("\ncase                               outcome              seconds  peak RSS MB")
         for name, (outcome, secs, peak) in _PEAKS.items():
             print(f"{name:34} {outcome:20} {secs:7.3f}  {peak:8.1f}")
 
 
-def run_case(ctx: Any, case: Case, tmp_path: Path, cap_mb: int = MEMORY_CAP_MB) -> dict[str, Any]:
+def run_case(
+    server: Any, case: Case, tmp_path: Path, cap_mb: int = MEMORY_CAP_MB
+) -> dict[str, Any]:
     path = tmp_path / "input.bin"
     path.write_bytes(case.build())
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(str(path), case.filename, cap_mb, child))
-    proc.start()
-    child.close()
-    got = parent.poll(HARD_KILL_S)
-    result = parent.recv() if got else None
-    proc.join(5)
-    if proc.is_alive():
-        proc.kill()
-        proc.join()
-    assert result is not None, f"{case.name}: no answer (exit code {proc.exitcode}); hang or crash"
+    server.send((str(path), case.filename, cap_mb))
+    assert server.poll(HARD_KILL_S + 60), f"{case.name}: the case server stopped answering"
+    result, exitcode = server.recv()
+    assert result is not None, f"{case.name}: no answer (exit code {exitcode}); hang or crash"
     return result
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_hostile_input_gets_a_clean_answer(ctx: Any, case: Case, tmp_path: Path) -> None:
-    result = run_case(ctx, case, tmp_path)
+def test_hostile_input_gets_a_clean_answer(server: Any, case: Case, tmp_path: Path) -> None:
+    result = run_case(server, case, tmp_path)
     assert "exception" not in result, f"{case.name} escaped: {result.get('exception')}"
     report = result["report"]
     outcome = report["error"]["code"] if report["error"] else "ok"
@@ -123,13 +148,15 @@ def test_cases_cover_the_required_kinds() -> None:
     assert len({c.name for c in CASES}) == len(CASES)
 
 
-def test_running_out_of_memory_while_decoding_is_a_clean_refusal(ctx: Any, tmp_path: Path) -> None:
+def test_running_out_of_memory_while_decoding_is_a_clean_refusal(
+    server: Any, tmp_path: Path
+) -> None:
     """A legal 49-megapixel image in a process allowed only 100 MB more: MemoryError inside
     Pillow must become a coded refusal, not a crash."""
     case = Case(
         "png_49mp_under_100mb_cap", "big.png", png_49_megapixels, frozenset({"too_complex"})
     )
-    result = run_case(ctx, case, tmp_path, cap_mb=100)
+    result = run_case(server, case, tmp_path, cap_mb=100)
     assert "exception" not in result, result.get("exception")
     error = result["report"]["error"]
     assert error and error["code"] == "too_complex", error
