@@ -27,11 +27,14 @@ class Limits(BaseModel):
     max_bytes: int = 25_000_000
     max_pixels: int = 50_000_000
     max_frames: int = 1000
+    max_chunks: int = 100_000  # PNG chunks, JPEG segments, GIF blocks in one file
+    max_tiff_tags: int = 10_000  # tags over all pages of a TIFF
     max_text_chunk_bytes: int = 1_000_000
     max_text_total_bytes: int = 8_000_000
     max_xmp_bytes: int = 2_000_000
     check_time_budget_s: float = 5.0
     analysis_timeout_s: float = 30.0
+    worker_memory_mb: int = 1536  # address-space cap of each analysis worker; 0 = no cap
 
 
 class Analysis(BaseModel):

@@ -51,7 +51,8 @@ def _budget(seconds: float) -> Iterator[None]:
 def analyze(data: bytes, filename: str = "photo", settings: Settings | None = None) -> Report:
     settings = settings or get_settings()
     started = time.perf_counter()
-    report = Report(filename=filename, sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
+    digest = hashlib.sha256(data).hexdigest()
+    report = Report(filename=filename, sha256=digest, size_bytes=len(data))
     try:
         photo = open_photo(data, filename, settings.limits)
     except IntakeError as exc:
@@ -65,7 +66,8 @@ def analyze(data: bytes, filename: str = "photo", settings: Settings | None = No
         findings, run = _run_check(check, photo, ctx, settings.limits.check_time_budget_s)
         report.findings.extend(findings)
         report.runs.append(run)
-        if check.NAME == "pixels" and getattr(check, "annotate", None):
+        # only a check that ran has something to draw (a skipped one may lack its model)
+        if check.NAME == "pixels" and run.status == "ran" and getattr(check, "annotate", None):
             report.annotated_png = _annotate(check, photo, findings)
     report.findings = rank_findings(report.findings)
     report.verdict = decide(report.findings, report.runs, _notes(photo))
@@ -110,6 +112,8 @@ def _notes(photo: Photo) -> list[str]:
         notes.append(not_checked_note("no_metadata"))
     if photo.animated:
         notes.append(not_checked_note("animated"))
+    if photo.damaged_chunks:
+        notes.append(not_checked_note("damaged_metadata"))
     return notes
 
 
