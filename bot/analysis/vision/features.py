@@ -277,7 +277,7 @@ def _texture_stats(rgb: np.ndarray) -> list[float]:
     return [
         float(np.log(fine.std() / level + 1e-5)),
         float(np.log((fine.std() + 1e-3) / (mid.std() + 1e-3))),
-        float(np.log(gk)),
+        float(np.log(max(gk, 1e-6))),  # a flat image has no gradient spread
         flat,
         sat,
     ]
