@@ -82,8 +82,6 @@ class SlackSettings(BaseModel):
     max_jobs: int = 32  # requests worked on at once; more wait their turn
     reply_ttl_s: float = 900  # how long buttons keep working
     dedupe_ttl_s: float = 900  # Slack retries an event for up to ~5 minutes
-
-
 class DiscordSettings(BaseModel):
     """The Discord adapter. The token is not here: DISCORD_TOKEN, from the environment."""
 
