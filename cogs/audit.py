@@ -151,6 +151,7 @@ class Audit(commands.Cog):
         description="Check members' avatars for signals of AI generation (moderators)",
     )
     @app_commands.guild_only()
+    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
     @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.rename(only_new="only-new")
@@ -190,7 +191,7 @@ class Audit(commands.Cog):
 
     async def _answer(self, interaction: discord.Interaction, reply: Reply) -> None:
         out = rendered(reply, self.bot)
-        await interaction.response.send_message(ephemeral=True, **message_kwargs(out))
+        await interaction.response.send_message(ephemeral=True, **out.kwargs())
 
     async def _edit(
         self, interaction: discord.Interaction, reply: Reply, buttons: list | None = None

@@ -35,6 +35,7 @@ class Settings(commands.Cog):
         description="Audit and watch-mode settings for this server (moderators)",
     )
     @app_commands.guild_only()
+    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
     @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.rename(
