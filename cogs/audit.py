@@ -170,10 +170,14 @@ class Audit(commands.Cog):
         if refusal is not None or guild is None:
             await self._answer(interaction, refusal or notice("guild_only", "warning"))
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await self._edit(interaction, notice("starting"))
-        self.running[guild.id] = ""  # reserved while the member list arrives
+        self.running[guild.id] = ""  # reserved (no await since the check) until it ends
         options = {"role": str(role.id) if role else None, "only_new": only_new}
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            await self._edit(interaction, notice("starting"))
+        except BaseException:
+            self.running.pop(guild.id, None)
+            raise
         self._spawn(self._audit_from_command(interaction, guild, options))
 
     async def _refusal(
@@ -242,6 +246,9 @@ class Audit(commands.Cog):
             found = await asyncio.wait_for(guild.chunk(cache=False), d.audit_chunk_timeout_s)
         except TimeoutError:
             log.warning("member chunks for guild %s did not arrive in time", guild.id)
+            # discord.py keeps the unanswered request and would make every later audit wait
+            # on it; drop it so the next audit asks Discord again.
+            self.bot._connection._chunk_requests.pop(guild.id, None)
             return None
         role = int(options["role"]) if options.get("role") else None
         since = options.get("since")

@@ -353,6 +353,27 @@ async def test_role_and_only_new(fake: FakeDiscord, harness: Harness, mod: dict)
     assert flagged_ids(rows) == set(rows)
 
 
+async def test_member_list_not_sent_in_time(fake: FakeDiscord, harness: Harness, mod: dict):
+    d = harness.bot.settings.discord  # type: ignore[union-attr]
+    saved, d.audit_chunk_timeout_s = d.audit_chunk_timeout_s, 0.5
+    fake.answer_member_requests = False
+    try:
+        inter = await audit(fake, mod)
+        await fake.wait_until(
+            lambda: any("member list" in e.text() for e in edits(fake, inter)[1:]), 10
+        )
+        assert "Nothing was checked" in edits(fake, inter)[-1].text()
+        assert not followups(fake, inter)
+    finally:
+        fake.answer_member_requests = True
+        d.audit_chunk_timeout_s = saved
+    # The next audit asks Discord again (and is not refused as "already running").
+    requests = len(fake.member_requests)
+    (artists,) = fake.kinds["artists"]
+    rows = csv_rows(await report_of(fake, await audit(fake, mod, role=artists)))
+    assert len(fake.member_requests) == requests + 1 and len(rows) == 20
+
+
 # -- settings, cancel and the mod-log ------------------------------------------------------------
 async def settings_cmd(fake: FakeDiscord, user: dict, permissions: int, **values: Any) -> Sent:
     options, resolved = [], {}
