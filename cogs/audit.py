@@ -223,9 +223,20 @@ class Audit(commands.Cog):
                 await self._edit(interaction, reply)
                 return
 
+            live = True
+
             async def show(reply: Reply) -> None:
+                """Edit the progress message while the interaction lasts (15 minutes); a
+                longer audit goes on without it."""
+                nonlocal live
+                if not live:
+                    return
                 buttons = [(a.id, a.label) for a in reply.actions]
-                await self._edit(interaction, reply, buttons)
+                try:
+                    await self._edit(interaction, reply, buttons)
+                except discord.HTTPException as exc:
+                    live = False
+                    log.info("audit progress no longer shown: %r", exc)
 
             report = await self._run(guild, requester, members, options, show)
             await self._deliver(guild, requester, report, interaction)

@@ -567,6 +567,10 @@ async def test_missing_members_intent_is_explained(
 # -- restart ----------------------------------------------------------------------------------
 async def test_restart_mid_audit_resumes(fake: FakeDiscord, harness: Harness, mod: dict) -> None:
     await harness.start()
+    # No mod-log channel: the resumed report goes to the moderator who asked, by DM.
+    clear = [{"name": "clear", "type": 3, "value": "modlog_channel"}]
+    inter = await fake.slash("headshot-settings", mod, clear, permissions=MODERATOR_PERMISSIONS)
+    assert "Mod-log channel: not set" in (await fake.wait_replies(inter))[0].text()
     fake.new_avatar_ids()  # again: every avatar is fetched
     fake.cdn_delay_s = 0.15
     inter = await audit(fake, mod)
@@ -605,11 +609,15 @@ async def test_restart_mid_audit_resumes(fake: FakeDiscord, harness: Harness, mo
         )
     total = GUILD_SIZE + 4  # the newcomers and twins joined since
     assert 0 < stored < total
-    posted, downloads = len(modlog_sent(fake)), fake.cdn_gets()
+    downloads = fake.cdn_gets()
+
+    def dms() -> list[Sent]:
+        return [s for s in fake.sent if s.route == "channel" and s.key in fake.dm_channels]
 
     await harness.start()  # a new bot on the same SQLite file resumes the run
-    await fake.wait_until(lambda: len(modlog_sent(fake)) > posted, 120, "the resumed report")
-    report = modlog_sent(fake)[-1]
+    await fake.wait_until(dms, 120, "the resumed report")
+    (report,) = dms()
+    assert fake.dm_channels[report.key] == mod["id"]
     assert "restart" in report.text() and "(cancelled)" not in report.embeds[0]["title"]
     rows = csv_rows(report)
     assert len(rows) == total

@@ -116,6 +116,7 @@ class FakeDiscord:
         self.members_intent_enabled = True  # the Developer Portal switch
         self.answer_member_requests = True  # False: REQUEST_GUILD_MEMBERS goes unanswered
         self.member_requests: list[dict[str, Any]] = []
+        self.dm_channels: dict[str, str] = {}  # DM channel id -> recipient id
         self._avatar_ids = itertools.count(1)
         self._ws: web.WebSocketResponse | None = None
         self._ready = asyncio.Event()
@@ -798,4 +799,6 @@ class FakeDiscord:
     async def _dm_channel(self, request: web.Request) -> web.Response:
         body = await request.json()
         recipient = self.user("someone", user_id=str(body["recipient_id"]))
-        return _json({"id": snowflake(), "type": 1, "recipients": [recipient]})
+        channel_id = snowflake()
+        self.dm_channels[channel_id] = recipient["id"]
+        return _json({"id": channel_id, "type": 1, "recipients": [recipient]})
