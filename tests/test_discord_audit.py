@@ -595,18 +595,20 @@ async def test_restart_mid_audit_resumes(fake: FakeDiscord, harness: Harness, mo
             "SELECT COUNT(*) FROM audit_results WHERE run_id = ? AND label != 'default_avatar'",
             (run_id,),
         ).fetchone()
-        # An old run for the retention job to delete at start-up.
-        old = time.time() - 400 * 86400
-        db.execute(
-            "INSERT INTO audit_runs (id, platform, server_id, requested_by, status, total, "
-            "options, created_at) VALUES ('old', 'discord', ?, 'x', 'done', 1, '{}', ?)",
-            (fake.guild_id, old),
-        )
-        db.execute(
-            "INSERT INTO audit_results (run_id, member_id, member_name, label, created_at) "
-            "VALUES ('old', '1', 'old', 'no_evidence', ?)",
-            (old,),
-        )
+        # Old runs for the retention job to delete at start-up: past the global 30 days, and
+        # past this server's 7 days (set in test_settings) but not 30.
+        for run, server, days in (("old", "elsewhere", 400), ("week-old", fake.guild_id, 10)):
+            old = time.time() - days * 86400
+            db.execute(
+                "INSERT INTO audit_runs (id, platform, server_id, requested_by, status, total, "
+                "options, created_at) VALUES (?, 'discord', ?, 'x', 'done', 1, '{}', ?)",
+                (run, server, old),
+            )
+            db.execute(
+                "INSERT INTO audit_results (run_id, member_id, member_name, label, created_at) "
+                "VALUES (?, '1', 'old', 'no_evidence', ?)",
+                (run, old),
+            )
     total = GUILD_SIZE + 4  # the newcomers and twins joined since
     assert 0 < stored < total
     downloads = fake.cdn_gets()
@@ -629,5 +631,11 @@ async def test_restart_mid_audit_resumes(fake: FakeDiscord, harness: Harness, mo
             "done",
         )
         await fake.wait_until(
-            lambda: not db.execute("SELECT 1 FROM audit_runs WHERE id = 'old'").fetchall(), 10
+            lambda: (
+                not db.execute(
+                    "SELECT 1 FROM audit_runs WHERE id IN ('old', 'week-old')"
+                ).fetchall()
+            ),
+            10,
+            "the retention job",
         )
