@@ -93,6 +93,12 @@ def rendered(reply: Reply, bot: HeadshotBot) -> OutMessage:
     return render_replies([reply], None, bot.settings.discord.colours)[0]
 
 
+def no_members_reply(guild: discord.Guild, options: dict[str, Any]) -> Reply:
+    role = guild.get_role(int(options["role"])) if options.get("role") else None
+    only_new = "yes" if options.get("only_new") else "no"
+    return notice("no_members", role=role.name if role else "any", only_new=only_new)
+
+
 class CancelButton(
     discord.ui.DynamicItem[discord.ui.Button], template=r"hc:cancel:(?P<run>[0-9a-f]{8,64})"
 ):
@@ -217,27 +223,9 @@ class Audit(commands.Cog):
                 await self._edit(interaction, notice("members_timeout", "warning"))
                 return
             if not members:
-                role = guild.get_role(int(options["role"])) if options["role"] else None
-                only_new = "yes" if options["only_new"] else "no"
-                reply = notice("no_members", role=role.name if role else "any", only_new=only_new)
-                await self._edit(interaction, reply)
+                await self._edit(interaction, no_members_reply(guild, options))
                 return
-
-            live = True
-
-            async def show(reply: Reply) -> None:
-                """Edit the progress message while the interaction lasts (15 minutes); a
-                longer audit goes on without it."""
-                nonlocal live
-                if not live:
-                    return
-                buttons = [(a.id, a.label) for a in reply.actions]
-                try:
-                    await self._edit(interaction, reply, buttons)
-                except discord.HTTPException as exc:
-                    live = False
-                    log.info("audit progress no longer shown: %r", exc)
-
+            show = self._progress_display(interaction)
             report = await self._run(guild, requester, members, options, show)
             await self._deliver(guild, requester, report, interaction)
         except asyncio.CancelledError:
@@ -248,6 +236,24 @@ class Audit(commands.Cog):
             await self.bot._apologise(interaction, error_id)
         finally:
             self.running.pop(guild.id, None)
+
+    def _progress_display(self, interaction: discord.Interaction):
+        """Progress replies → edits of the deferred response while the interaction lasts (15
+        minutes); a longer audit goes on without them."""
+        live = True
+
+        async def show(reply: Reply) -> None:
+            nonlocal live
+            if not live:
+                return
+            buttons = [(a.id, a.label) for a in reply.actions]
+            try:
+                await self._edit(interaction, reply, buttons)
+            except discord.HTTPException as exc:
+                live = False
+                log.info("audit progress no longer shown: %r", exc)
+
+        return show
 
     # -- members -----------------------------------------------------------------------------
     async def _members(self, guild: discord.Guild, options: dict[str, Any]) -> list[Member] | None:

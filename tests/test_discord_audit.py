@@ -353,6 +353,11 @@ async def test_role_and_only_new(fake: FakeDiscord, harness: Harness, mod: dict)
     rows = csv_rows(await report_of(fake, await audit(fake, mod, only_new=True)))
     assert set(rows) == {m["user"]["id"] for m in new}
     assert flagged_ids(rows) == set(rows)
+    # Nobody new since: nothing to check, and no report.
+    inter = await audit(fake, mod, only_new=True)
+    await fake.wait_until(lambda: any("No members" in e.text() for e in edits(fake, inter)), 10)
+    assert "only new members: yes" in edits(fake, inter)[-1].text()
+    assert not followups(fake, inter)
 
 
 async def test_member_list_not_sent_in_time(fake: FakeDiscord, harness: Harness, mod: dict):
