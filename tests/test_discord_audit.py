@@ -251,6 +251,11 @@ def assert_safe(sent: Sent) -> None:
     assert not re.search(r"@(everyone|here)\b", sent.text())
 
 
+def avatar_gets(fake: FakeDiscord) -> int:
+    """Avatar downloads from the CDN: account avatars and server avatars."""
+    return fake.cdn_gets("avatars/") + fake.cdn_gets("guilds/")
+
+
 def modlog_sent(fake: FakeDiscord) -> list[Sent]:
     return fake.channel_sent(fake.modlog["id"])
 
@@ -280,7 +285,7 @@ async def test_audit_refused_without_permission(fake: FakeDiscord, harness: Harn
 
 # -- the audit ------------------------------------------------------------------------------
 async def test_audit_of_2000_members(fake: FakeDiscord, harness: Harness, mod: dict) -> None:
-    downloads = fake.cdn_gets()
+    downloads = avatar_gets(fake)
     started = time.monotonic()
     inter = await audit(fake, mod)
     assert await fake.wait_callback(inter) == {"type": 5, "data": {"flags": 64}}
@@ -323,17 +328,17 @@ async def test_audit_of_2000_members(fake: FakeDiscord, harness: Harness, mod: d
     assert page.count("data:image/jpeg;base64") >= len(flagged_ids(rows)) + 20
     assert "fake user" not in page.lower() and "fake account" not in page.lower()
     # Every avatar downloaded once, from the CDN; default avatars never.
-    assert fake.cdn_gets() - downloads == with_avatar
+    assert avatar_gets(fake) - downloads == with_avatar
     fake.first_rows = rows
 
 
 async def test_reaudit_hits_the_cache(fake: FakeDiscord, harness: Harness, mod: dict) -> None:
-    downloads = fake.cdn_gets()
+    downloads = avatar_gets(fake)
     started = time.monotonic()
     report = await report_of(fake, await audit(fake, mod))
     elapsed = time.monotonic() - started
     rows = csv_rows(report)
-    fetched = fake.cdn_gets() - downloads
+    fetched = avatar_gets(fake) - downloads
     print(f"\nre-audit: {elapsed:.1f} s, {fetched} downloads")
     assert {m: r["verdict"] for m, r in rows.items()} == {
         m: r["verdict"] for m, r in fake.first_rows.items()
@@ -485,6 +490,15 @@ async def test_watch_mode_notes_in_modlog(fake: FakeDiscord, harness: Harness, m
     await fake.member_update(other)
     await asyncio.sleep(1.0)
     assert len(modlog_sent(fake)) == posted + 1
+    # A server avatar (shown here instead of the account avatar) is what gets checked.
+    nitro = fake.guild_members[fake.kinds["plain"][-3]]
+    fake.set_server_avatar(nitro, c2pa_ai_jpeg(7003))
+    gets = fake.cdn_gets("guilds/")
+    await fake.member_update(nitro)
+    await fake.wait_until(lambda: len(modlog_sent(fake)) > posted + 1, 20, "a server-avatar note")
+    assert "Content Credentials" in modlog_sent(fake)[-1].text()
+    assert fake.cdn_gets("guilds/") == gets + 1
+    posted += 1
     # Two newcomers with one picture: the second joins a group of shared avatars.
     twins = [fake.add_guild_member(f"twin-{i}", plain_png(7002)) for i in range(2)]
     await fake.member_join(twins[0])
@@ -618,7 +632,7 @@ async def test_restart_mid_audit_resumes(fake: FakeDiscord, harness: Harness, mo
             )
     total = GUILD_SIZE + 4  # the newcomers and twins joined since
     assert 0 < downloaded < stored < total
-    downloads = fake.cdn_gets()
+    downloads = avatar_gets(fake)
 
     def dms() -> list[Sent]:
         return [s for s in fake.sent if s.route == "channel" and s.key in fake.dm_channels]
@@ -630,7 +644,7 @@ async def test_restart_mid_audit_resumes(fake: FakeDiscord, harness: Harness, mo
     assert "restart" in report.text() and "(cancelled)" not in report.embeds[0]["title"]
     rows = csv_rows(report)
     assert len(rows) == total
-    fetched = fake.cdn_gets() - downloads
+    fetched = avatar_gets(fake) - downloads
     # Members checked before the restart are not fetched again.
     assert fetched == total - len(fake.kinds["default"]) - downloaded
     with sqlite3.connect(harness.db) as db:

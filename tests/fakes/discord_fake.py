@@ -271,6 +271,13 @@ class FakeDiscord:
     def change_avatar(self, member: dict[str, Any], data: bytes) -> None:
         member["user"]["avatar"] = self.avatar(member["user"]["id"], data)
 
+    def set_server_avatar(self, member: dict[str, Any], data: bytes) -> None:
+        """A per-server avatar (Nitro), shown instead of the account avatar in this server."""
+        user_id = member["user"]["id"]
+        member["avatar"] = avatar_id = f"{next(self._avatar_ids):032x}"
+        path = f"guilds/{self.guild_id}/users/{user_id}/avatars/{avatar_id}.png"
+        self.add_file(path, data, "image/png")
+
     def new_avatar_ids(self) -> None:
         """Every member re-uploads the same picture: new avatar ids, same bytes."""
         for member in self.guild_members.values():
