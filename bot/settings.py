@@ -107,6 +107,11 @@ class DiscordSettings(BaseModel):
     platform_note: str = ""  # shown with JPEG uploads (Discord removes their EXIF)
     avatar_note: str = ""  # shown with avatar checks (Discord re-encodes avatars)
     colours: dict[str, int] = Field(default_factory=dict)  # reply tone -> embed colour
+    # The privileged Server Members intent: only the moderator audit and watch mode need it.
+    # Enable it in the Developer Portal too, or Discord refuses the connection.
+    members_intent: bool = False
+    audit_avatar_size: int = 256  # pixel size asked from the CDN for audited avatars
+    audit_chunk_timeout_s: float = 120.0  # waiting for the member list (gateway chunks)
 
 
 class Settings(BaseSettings):

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 
 class ReplyButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"hc:(?P<name>[\w-]+):(?P<token>[\w-]+)"
+    discord.ui.DynamicItem[discord.ui.Button],
+    # Not the moderator buttons (cogs/audit.py, cogs/watch.py), which have handlers of their own.
+    template=r"hc:(?!(?:cancel|note):)(?P<name>[\w-]+):(?P<token>[\w-]+)",
 ):
     def __init__(self, name: str, token: str) -> None:
         super().__init__(discord.ui.Button(label=name, custom_id=button_id(token, name)))

@@ -22,6 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 
+from bot.audit.service import AuditService
 from bot.core import compose
 from bot.core.download import DownloadError, fetch
 from bot.core.reply import Reply
@@ -30,10 +31,13 @@ from bot.core.service import HeadshotService
 from bot.core.sessions import ReplyCache
 from bot.render.discord import render_replies
 from bot.settings import DiscordSettings, Settings
+from bot.store import open_store
 
 log = logging.getLogger(__name__)
 
 COGS = ("cogs.check", "cogs.ask", "cogs.dm", "cogs.buttons")
+# Loaded when the bot is given an AuditService (persistent storage): moderator commands.
+AUDIT_COGS = ("cogs.audit", "cogs.settings", "cogs.watch")
 DISCORD_API = "https://discord.com/api/v10"
 # Replies kept for their buttons; some hold a stripped copy of a photo, so keep the count modest.
 REPLY_CACHE_ENTRIES = 256
@@ -57,8 +61,17 @@ def configure_endpoints(d: DiscordSettings) -> None:
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
 
 
+def bot_intents(d: DiscordSettings) -> discord.Intents:
+    """No message content (DMs and commands need none); members only when moderators want the
+    audit and watch mode (a privileged intent that must be enabled in the Developer Portal)."""
+    intents = discord.Intents.default()
+    intents.members = d.members_intent
+    return intents
+
+
 class HeadshotBot(commands.Bot):
-    """Receives its service, HTTP session and settings from outside (tests build their own)."""
+    """Receives its service, HTTP session and settings from outside (tests build their own);
+    with `audits` (storage) it also offers the moderator audit, settings and watch mode."""
 
     def __init__(
         self,
@@ -66,14 +79,15 @@ class HeadshotBot(commands.Bot):
         service: HeadshotService,
         session: aiohttp.ClientSession,
         settings: Settings,
-        cogs: Sequence[str] = COGS,
+        audits: AuditService | None = None,
+        cogs: Sequence[str] | None = None,
     ) -> None:
         d = settings.discord
         configure_endpoints(d)
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
-            intents=discord.Intents.default(),  # no message content, no members: DMs need neither
+            intents=bot_intents(d),
             allowed_mentions=discord.AllowedMentions.none(),
             application_id=d.application_id,
             chunk_guilds_at_startup=False,
@@ -86,13 +100,15 @@ class HeadshotBot(commands.Bot):
             ),
         )
         self.service = service
+        self.audits = audits
         self.session = session
         self.settings = settings
         self.replies = ReplyCache(max_entries=REPLY_CACHE_ENTRIES)
         # A burst of big uploads is downloaded a few at a time, so the event loop (and the
         # gateway heartbeat) never has dozens of large transfers to serve at once.
         self._download_slots = asyncio.Semaphore(max(1, d.max_concurrent_downloads))
-        self.cog_modules = tuple(cogs)
+        self.cog_modules = tuple(cogs if cogs is not None else _default_cogs(audits))
+        self._report_raw_member_updates()
         self.tree.on_error = self.on_app_command_error
         self.synced: bool | None = None  # None: sync not attempted; False: unchanged
 
@@ -103,6 +119,20 @@ class HeadshotBot(commands.Bot):
             await self.load_extension(module)
         if self.settings.discord.sync_commands:
             self.synced = await self.sync_commands()
+
+    def _report_raw_member_updates(self) -> None:
+        """With no member cache discord.py drops GUILD_MEMBER_UPDATE for members it has not
+        cached (nearly all), so watch mode would never hear of an avatar change. Pass every
+        such event on as `raw_member_update` (data as Discord sent it) before discord.py
+        handles it as usual."""
+        parsers = self._connection.parsers
+        original = parsers["GUILD_MEMBER_UPDATE"]
+
+        def parse(data: dict[str, Any]) -> None:
+            self.dispatch("raw_member_update", data)
+            original(data)
+
+        parsers["GUILD_MEMBER_UPDATE"] = parse
 
     async def _discover_gateway(self) -> None:
         """discord.py connects an unsharded bot to Discord's gateway directly; when the REST
@@ -173,6 +203,11 @@ class HeadshotBot(commands.Bot):
             return ImageInput(name, await self.download(asset.url)), []
         except DownloadError as exc:
             return None, [(name, exc.code, exc.message)]
+
+    async def download_avatar(self, url: str) -> bytes:
+        """Avatars for audits and watch mode: small files from the CDN, many at once; the
+        audit runner bounds how many, so user uploads do not wait behind them."""
+        return await self._fetch(url)
 
     async def download(self, url: str) -> bytes:
         async with self._download_slots:
@@ -331,21 +366,38 @@ def run_discord(settings: Settings) -> int:
         print(f"Could not reach the Discord API at {api}: {exc}", file=sys.stderr)
         return 1
     except discord.PrivilegedIntentsRequired:
-        print("Discord refused the gateway intents this bot asked for.", file=sys.stderr)
+        print(MEMBERS_INTENT_REFUSED, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
     return 0
 
 
+MEMBERS_INTENT_REFUSED = (
+    "Discord refused the Server Members intent ([discord] members_intent = true): it is a\n"
+    "privileged intent. Turn it on in the Developer Portal (https://discord.com/developers/\n"
+    "applications › your app › Bot › Privileged Gateway Intents › Server Members Intent), or\n"
+    "set members_intent = false (the moderator audit and watch mode then stay off)."
+)
+
+
 async def _run(settings: Settings) -> None:
     service = HeadshotService(settings)
+    store = None
     try:
         await service.pool.warm_up()
+        store = await open_store(settings)
+        audits = AuditService(store, service.pool, settings)
         async with aiohttp.ClientSession() as session:
-            bot = HeadshotBot(service=service, session=session, settings=settings)
+            bot = HeadshotBot(service=service, session=session, settings=settings, audits=audits)
             async with bot:
                 token = settings.discord_token.get_secret_value().strip()  # type: ignore[union-attr]
                 await bot.start(token)
     finally:
+        if store is not None:
+            await store.close()
         service.close()
+
+
+def _default_cogs(audits: AuditService | None) -> tuple[str, ...]:
+    return COGS + AUDIT_COGS if audits is not None else COGS

@@ -7,7 +7,13 @@ in the bot's process: the bot's event-loop lag is then the bot's alone) serves:
   messages, typing, DM channels);
 - a fake CDN under /cdn (attachments and avatars);
 - a websocket gateway at /gateway (HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats → ACK,
-  RESUME → RESUMED, dispatches such as INTERACTION_CREATE and MESSAGE_CREATE).
+  RESUME → RESUMED, REQUEST_GUILD_MEMBERS → GUILD_MEMBERS_CHUNKs, dispatches such as
+  INTERACTION_CREATE, MESSAGE_CREATE, GUILD_MEMBER_ADD and GUILD_MEMBER_UPDATE).
+
+A guild of any size: `add_guild_member` puts members (with avatars on the fake CDN) in it; they
+reach the bot only through member chunking, as on Discord. An IDENTIFY asking for the Server
+Members intent is refused (close code 4014) unless `members_intent_enabled`, as Discord does
+when the intent is not switched on in the Developer Portal.
 
 Everything the bot sends is recorded, so tests assert on what Discord would have received.
 """
@@ -21,12 +27,18 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 API = "/api/v10"
 EPHEMERAL = 1 << 6
+MANAGE_GUILD = 1 << 5
+MEMBER_PERMISSIONS = 2248473465835073  # what an ordinary member has (no Manage Server)
+MODERATOR_PERMISSIONS = MEMBER_PERMISSIONS | MANAGE_GUILD
+GUILD_MEMBERS_INTENT = 1 << 1
+CHUNK_SIZE = 1000  # members per GUILD_MEMBERS_CHUNK, as Discord sends them
 _ids = itertools.count(1_100_000_000_000_000_000)
 
 
@@ -41,7 +53,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass
@@ -97,6 +109,15 @@ class FakeDiscord:
         self.identifies = 0
         self.resumes = 0
         self._cdn: dict[str, tuple[bytes, str]] = {}
+        self.cdn_delay_s = 0.0  # a slow CDN, to catch an audit in the middle
+        self.guild_members: dict[str, dict[str, Any]] = {}  # user id -> member payload
+        self.roles: list[dict[str, Any]] = []  # roles besides @everyone
+        self.text_channels: list[dict[str, Any]] = []  # channels besides #general
+        self.members_intent_enabled = True  # the Developer Portal switch
+        self.answer_member_requests = True  # False: REQUEST_GUILD_MEMBERS goes unanswered
+        self.member_requests: list[dict[str, Any]] = []
+        self.dm_channels: dict[str, str] = {}  # DM channel id -> recipient id
+        self._avatar_ids = itertools.count(1)
         self._ws: web.WebSocketResponse | None = None
         self._ready = asyncio.Event()
         self._seq = 0
@@ -177,16 +198,104 @@ class FakeDiscord:
             "public_flags": 0,
         }
 
-    def member(self, user: dict[str, Any]) -> dict[str, Any]:
+    def member(
+        self,
+        user: dict[str, Any],
+        *,
+        roles: list[str] | None = None,
+        permissions: int = MEMBER_PERMISSIONS,
+        joined_at: str | None = None,
+    ) -> dict[str, Any]:
         return {
             "user": user,
-            "roles": [],
-            "joined_at": _now(),
+            "roles": roles or [],
+            "joined_at": joined_at or _now(),
             "deaf": False,
             "mute": False,
             "flags": 0,
-            "permissions": "2248473465835073",
+            "permissions": str(permissions),
         }
+
+    # -- the guild's members, roles and channels ----------------------------------------------
+    def add_role(self, name: str) -> dict[str, Any]:
+        role = {
+            "id": snowflake(),
+            "name": name,
+            "permissions": "0",
+            "position": len(self.roles) + 1,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
+        self.roles.append(role)
+        return role
+
+    def add_text_channel(self, name: str) -> dict[str, Any]:
+        channel = {
+            "id": snowflake(),
+            "type": 0,
+            "guild_id": self.guild_id,
+            "name": name,
+            "position": len(self.text_channels) + 1,
+            "permission_overwrites": [],
+            "nsfw": False,
+        }
+        self.text_channels.append(channel)
+        return channel
+
+    def avatar(self, user_id: str, data: bytes, content_type: str = "image/png") -> str:
+        """Put a new avatar on the CDN (a new avatar id, as Discord gives each upload)."""
+        avatar_id = f"{next(self._avatar_ids):032x}"
+        self.add_file(f"avatars/{user_id}/{avatar_id}.png", data, content_type)
+        return avatar_id
+
+    def add_guild_member(
+        self,
+        name: str,
+        avatar: bytes | None = None,
+        *,
+        roles: list[str] | None = None,
+        joined_at: str | None = None,
+        bot: bool = False,
+    ) -> dict[str, Any]:
+        user = self.user(name, bot=bot)
+        if avatar is not None:
+            user["avatar"] = self.avatar(user["id"], avatar)
+        member = self.member(user, roles=roles, joined_at=joined_at)
+        del member["permissions"]  # only interactions carry resolved permissions
+        self.guild_members[user["id"]] = member
+        return member
+
+    def change_avatar(self, member: dict[str, Any], data: bytes) -> None:
+        member["user"]["avatar"] = self.avatar(member["user"]["id"], data)
+
+    def set_server_avatar(self, member: dict[str, Any], data: bytes) -> None:
+        """A per-server avatar (Nitro), shown instead of the account avatar in this server."""
+        user_id = member["user"]["id"]
+        member["avatar"] = avatar_id = f"{next(self._avatar_ids):032x}"
+        path = f"guilds/{self.guild_id}/users/{user_id}/avatars/{avatar_id}.png"
+        self.add_file(path, data, "image/png")
+
+    def new_avatar_ids(self) -> None:
+        """Every member re-uploads the same picture: new avatar ids, same bytes."""
+        for member in self.guild_members.values():
+            user = member["user"]
+            if user["avatar"]:
+                data, ctype = self._cdn[f"avatars/{user['id']}/{user['avatar']}.png"]
+                user["avatar"] = self.avatar(user["id"], data, ctype)
+
+    async def member_join(self, member: dict[str, Any]) -> None:
+        self.guild_members[member["user"]["id"]] = member
+        await self.dispatch("GUILD_MEMBER_ADD", member | {"guild_id": self.guild_id})
+
+    async def member_update(self, member: dict[str, Any]) -> None:
+        await self.dispatch("GUILD_MEMBER_UPDATE", member | {"guild_id": self.guild_id})
+
+    def cdn_gets(self, prefix: str = "avatars/") -> int:
+        """How many times the bot downloaded from the CDN under `prefix`."""
+        return sum(1 for m, p in self.requests if m == "GET" and p.startswith("/cdn/" + prefix))
 
     def add_file(self, path: str, data: bytes, content_type: str) -> str:
         self._cdn[path.lstrip("/")] = (data, content_type)
@@ -246,7 +355,14 @@ class FakeDiscord:
         await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": self._seq, "d": data}))
 
     def _interaction(
-        self, itype: int, data: dict[str, Any], user: dict[str, Any], *, guild: bool = True
+        self,
+        itype: int,
+        data: dict[str, Any],
+        user: dict[str, Any],
+        *,
+        guild: bool = True,
+        permissions: int = MEMBER_PERMISSIONS,
+        roles: list[str] | None = None,
     ) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "id": snowflake(),
@@ -266,7 +382,7 @@ class FakeDiscord:
                 "guild_locale": "en-US",
                 "channel_id": self.channel_id,
                 "channel": {"id": self.channel_id, "type": 0, "guild_id": self.guild_id},
-                "member": self.member(user),
+                "member": self.member(user, roles=roles, permissions=permissions),
                 "authorizing_integration_owners": {"0": self.guild_id},
                 "context": 0,
             }
@@ -289,11 +405,15 @@ class FakeDiscord:
         resolved: dict[str, Any] | None = None,
         *,
         guild: bool = True,
+        permissions: int = MEMBER_PERMISSIONS,
+        roles: list[str] | None = None,
     ) -> dict[str, Any]:
         data = {"id": snowflake(), "name": name, "type": 1, "options": options or []}
         if resolved:
             data["resolved"] = resolved
-        payload = self._interaction(2, data, user, guild=guild)
+        payload = self._interaction(
+            2, data, user, guild=guild, permissions=permissions, roles=roles
+        )
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
@@ -334,7 +454,14 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
-    async def press(self, user: dict[str, Any], custom_id: str, sent: Sent) -> dict[str, Any]:
+    async def press(
+        self,
+        user: dict[str, Any],
+        custom_id: str,
+        sent: Sent,
+        *,
+        permissions: int = MEMBER_PERMISSIONS,
+    ) -> dict[str, Any]:
         """A button press on a message the bot sent. Discord only sends presses of buttons
         that are on the message, so a custom id not on `sent` is added to it as a new row."""
         components = list(sent.payload.get("components") or [])
@@ -348,7 +475,8 @@ class FakeDiscord:
             "flags": sent.payload.get("flags", 0),
         }
         data = {"component_type": 2, "custom_id": custom_id}
-        payload = self._interaction(3, data, user) | {"message": message}
+        payload = self._interaction(3, data, user, permissions=permissions)
+        payload |= {"message": message}
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
@@ -421,8 +549,16 @@ class FakeDiscord:
             self.heartbeats.append(time.monotonic())
             await ws.send_str(json.dumps({"op": 11}))
         elif op == 2:  # identify
+            intents = payload["d"].get("intents", 0)
+            if intents & GUILD_MEMBERS_INTENT and not self.members_intent_enabled:
+                await ws.close(code=4014, message=b"Disallowed intent(s).")
+                return
             self.identifies += 1
             await self._send_ready(ws)
+        elif op == 8:  # request guild members
+            self.member_requests.append(payload["d"])
+            if self.answer_member_requests:
+                await self._send_chunks(ws, payload["d"])
         elif op == 6:  # resume
             self.resumes += 1
             ok = payload["d"].get("session_id") == self.session_id
@@ -453,6 +589,21 @@ class FakeDiscord:
         )
         self._ready.set()
 
+    async def _send_chunks(self, ws: web.WebSocketResponse, request: dict[str, Any]) -> None:
+        members = [self.member(self.bot_user), *self.guild_members.values()]
+        chunks = [members[i : i + CHUNK_SIZE] for i in range(0, len(members), CHUNK_SIZE)]
+        for index, chunk in enumerate(chunks):
+            self._seq += 1
+            data = {
+                "guild_id": self.guild_id,
+                "members": chunk,
+                "chunk_index": index,
+                "chunk_count": len(chunks),
+                "nonce": request.get("nonce"),
+            }
+            event = {"op": 0, "t": "GUILD_MEMBERS_CHUNK", "s": self._seq, "d": data}
+            await ws.send_str(json.dumps(event))
+
     def _guild(self) -> dict[str, Any]:
         everyone = {
             "id": self.guild_id,
@@ -480,14 +631,14 @@ class FakeDiscord:
             "icon": None,
             "owner_id": snowflake(),
             "features": [],
-            "roles": [everyone],
+            "roles": [everyone, *self.roles],
             "emojis": [],
             "stickers": [],
-            "channels": [channel],
+            "channels": [channel, *self.text_channels],
             "threads": [],
             "members": [self.member(self.bot_user)],
-            "member_count": 2,
-            "large": False,
+            "member_count": 1 + len(self.guild_members),
+            "large": len(self.guild_members) >= 250,
             "unavailable": False,
             "voice_states": [],
             "presences": [],
@@ -507,6 +658,8 @@ class FakeDiscord:
     # -- CDN ------------------------------------------------------------------------------
     async def _cdn_get(self, request: web.Request) -> web.Response:
         self.requests.append(("GET", "/cdn/" + request.match_info["path"]))
+        if self.cdn_delay_s:
+            await asyncio.sleep(self.cdn_delay_s)
         item = self._cdn.get(request.match_info["path"])
         if item is None:
             return web.Response(status=404)
@@ -653,4 +806,6 @@ class FakeDiscord:
     async def _dm_channel(self, request: web.Request) -> web.Response:
         body = await request.json()
         recipient = self.user("someone", user_id=str(body["recipient_id"]))
-        return _json({"id": snowflake(), "type": 1, "recipients": [recipient]})
+        channel_id = snowflake()
+        self.dm_channels[channel_id] = recipient["id"]
+        return _json({"id": channel_id, "type": 1, "recipients": [recipient]})
