@@ -193,7 +193,14 @@ class AuditService:
         await self.store.forget_member(platform, member_id, server_id)
 
     async def purge(self) -> None:
-        await self.store.purge_older_than(self.settings.audit.retention_days)
+        """Delete results past retention: the global setting for everything, and a server's
+        own (shorter) retention_days for its audit results and watch records."""
+        default = self.settings.audit.retention_days
+        await self.store.purge_older_than(default)
+        for platform, server_id, data in await self.store.servers_with_settings():
+            days = ServerSettings.from_dict(data, self.settings).retention_days
+            if days < default:
+                await self.store.purge_server_older_than(platform, server_id, days)
 
 
 def watch_reply(

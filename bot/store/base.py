@@ -224,6 +224,19 @@ class Store(ABC):
         )
         return [(r[0], r[1]) for r in rows]
 
+    async def member_avatar(
+        self, platform: str, server_id: str, member_id: str
+    ) -> tuple[str, str | None, str] | None:
+        """(sha256, phash, label) of the member's last checked avatar, or None."""
+        rows = await self.fetch(
+            "SELECT sha256, phash, label FROM member_avatars "
+            "WHERE platform = ? AND server_id = ? AND member_id = ?",
+            platform,
+            server_id,
+            member_id,
+        )
+        return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
+
     # -- privacy ---------------------------------------------------------------------------
     async def forget_member(self, platform: str, member_id: str, server_id: str | None = None):
         """Delete what we stored about one person (everywhere, or in one server)."""
@@ -241,6 +254,34 @@ class Store(ABC):
             + (" AND server_id = ?" if server_id else ""),
             member_id,
             *scope,
+        )
+
+    async def servers_with_settings(self) -> list[tuple[str, str, dict[str, Any]]]:
+        rows = await self.fetch("SELECT platform, server_id, data FROM server_settings")
+        return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    async def purge_server_older_than(self, platform: str, server_id: str, days: float) -> None:
+        """One server's audit results and watch records older than its own retention."""
+        cutoff = time.time() - days * 86400
+        runs = "SELECT id FROM audit_runs WHERE platform = ? AND server_id = ?"
+        await self.execute(
+            f"DELETE FROM audit_results WHERE created_at < ? AND run_id IN ({runs})",
+            cutoff,
+            platform,
+            server_id,
+        )
+        await self.execute(
+            "DELETE FROM audit_runs WHERE created_at < ? AND status != 'running' "
+            "AND platform = ? AND server_id = ?",
+            cutoff,
+            platform,
+            server_id,
+        )
+        await self.execute(
+            "DELETE FROM member_avatars WHERE updated_at < ? AND platform = ? AND server_id = ?",
+            cutoff,
+            platform,
+            server_id,
         )
 
     async def purge_older_than(self, days: float) -> None:
