@@ -69,6 +69,8 @@ class FakeSlack:
     avatar_downloads: list[str] = field(default_factory=list)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (ch, ts)
     users_page_max: int = 200  # users.list answers at most this many members a page
+    avatar_delay_s: float = 0.0  # a slow avatar host, for cancelling an audit mid-way
+    channel_errors: dict[str, str] = field(default_factory=dict)  # channel -> postMessage error
 
     def __post_init__(self) -> None:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -282,6 +284,8 @@ class FakeSlack:
     def _m_chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("channel"):
             return {"ok": False, "error": "channel_not_found"}
+        if p["channel"] in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[p["channel"]]}
         ts = self._ts()
         self.messages[(str(p["channel"]), ts)] = p
         return {"ok": True, "channel": p["channel"], "ts": ts, "message": {"ts": ts}}
@@ -364,6 +368,8 @@ class FakeSlack:
         name = request.match_info["name"]
         self.avatar_downloads.append(name)
         self._record()
+        if self.avatar_delay_s:
+            await asyncio.sleep(self.avatar_delay_s)
         if request.headers.get("Authorization"):
             return web.Response(status=400, text="no tokens here")
         data = self.avatars.get(name)
