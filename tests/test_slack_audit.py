@@ -264,6 +264,26 @@ async def test_cancel_button_stops_the_audit(slack: Harness) -> None:
     assert "no longer running" in texts(fake.responses[-1]["blocks"])
 
 
+async def test_shutdown_mid_audit_keeps_results_and_resumes(slack: Harness) -> None:
+    fake = slack.fake
+    owners = populate(fake, total=300)
+    fake.avatar_delay_s = 0.1
+    await slack.command("/headshot-audit", user_id=ADMIN)
+    await fake.wait_for("chat.update", 2)
+    await slack.bridge.close()  # what a SIGTERM does: the audit stops, its results are kept
+    (run,) = await audits(slack).unfinished("slack")
+    kept = await audits(slack).store.run_results(run.id)
+    assert 0 < len(kept) < 300 - 21
+    fake.avatar_delay_s = 0
+    # The next start resumes it; members already done are not downloaded again.
+    assert await resume_unfinished(slack.bridge, slack.app.client) == 1
+    await slack.settle()
+    rows, _ = report_files(fake)
+    assert len(rows) == 300 - 21
+    assert len(fake.avatar_downloads) == len(owners)
+    assert await audits(slack).unfinished("slack") == []
+
+
 async def test_non_admin_is_refused(slack: Harness) -> None:
     fake = slack.fake
     populate(fake, total=50, plain=5)

@@ -6,6 +6,7 @@ Runs a restart interrupted are resumed at start-up (`resume_unfinished`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -68,25 +69,28 @@ async def _requested(bridge: Bridge, client: AsyncWebClient, command: dict[str, 
     if not await is_moderator(bridge, client, team, user):
         await bridge.send(client, here, [_say("refused")])
         return
-    running = {r.server_id for r in await audits.unfinished(PLATFORM)} | bridge.auditing
-    if team in running:
+    if team in bridge.auditing:
         await bridge.send(client, here, [_say("already_running", "info")])
         return
+    # An audit that stopped on an error is continued rather than started afresh.
+    stopped = next((r for r in await audits.unfinished(PLATFORM) if r.server_id == team), None)
     prefs = await audits.server_settings(PLATFORM, team)
     where = messages()["audit"]["where_modlog" if prefs.modlog_channel else "where_dm"]
     await bridge.send(client, here, [_say("started", "info", where=where)])
-    await run_audit(bridge, client, team, user)
+    await run_audit(bridge, client, team, user, stopped)
 
 
 async def run_audit(
     bridge: Bridge, client: AsyncWebClient, team: str, user: str, run: AuditRun | None = None
 ) -> None:
     """List the members, audit them with progress in the requester's DM, deliver the report."""
-    bridge.auditing.add(team)
+    task = asyncio.current_task()
+    assert task is not None
+    bridge.auditing[team] = task
     try:
         await _run_audit(bridge, client, team, user, run)
     finally:
-        bridge.auditing.discard(team)
+        bridge.auditing.pop(team, None)
 
 
 async def _run_audit(

@@ -89,7 +89,9 @@ class Bridge:
         self.settings = settings
         self.service = service
         self.audits = audits  # None: no store configured, so no audits or watch mode
-        self.auditing: set[str] = set()  # workspaces with an audit starting or running here
+        # Workspace -> its audit running in this process (cancelled at shutdown: stored
+        # results are kept, and the audit resumes at the next start).
+        self.auditing: dict[str, asyncio.Task[Any]] = {}
         self.cache = ReplyCache(ttl_s=settings.slack.reply_ttl_s)
         self.jobs = Jobs(settings.slack.max_jobs)
         self._session: aiohttp.ClientSession | None = None
@@ -102,6 +104,8 @@ class Bridge:
         return self._session
 
     async def close(self) -> None:
+        for task in list(self.auditing.values()):
+            task.cancel()
         try:
             await self.jobs.drain(timeout_s=10)
         except TimeoutError:
