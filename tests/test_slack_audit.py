@@ -300,6 +300,15 @@ async def test_non_admin_is_refused(slack: Harness) -> None:
     assert fake.calls_to("users.list")
 
 
+async def test_an_install_without_the_new_scopes_is_explained(slack: Harness) -> None:
+    fake = slack.fake
+    populate(fake, total=30, plain=0)
+    fake.fail("users.info", "missing_scope")
+    await audit(slack)
+    assert "users:read permission" in texts(fake.responses[-1]["blocks"])
+    assert fake.calls_to("users.list") == []
+
+
 async def test_report_goes_to_the_modlog_channel_or_falls_back_to_dm(slack: Harness) -> None:
     fake = slack.fake
     populate(fake, total=60, plain=5)

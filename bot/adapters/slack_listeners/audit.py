@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners.bridge import Bridge, Target
-from bot.adapters.slack_listeners.members import avatar_fetcher, is_moderator, list_members
+from bot.adapters.slack_listeners.members import allowed, avatar_fetcher, list_members
 from bot.audit.runner import Member
 from bot.core.reply import Reply
 from bot.core.sessions import parse_button_id
@@ -66,8 +66,7 @@ async def _requested(bridge: Bridge, client: AsyncWebClient, command: dict[str, 
     if audits is None:
         await bridge.send(client, here, [_say("not_set_up", "error")])
         return
-    if not await is_moderator(bridge, client, team, user):
-        await bridge.send(client, here, [_say("refused")])
+    if not await allowed(bridge, client, team, user, here, messages()["audit"]["refused"]):
         return
     if team in bridge.auditing:
         await bridge.send(client, here, [_say("already_running", "info")])

@@ -10,9 +10,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack_listeners.bridge import Bridge
+from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.audit.runner import Fetch, Member
 from bot.core.download import fetch
+from bot.core.reply import Reply
+from bot.render.slack import messages
 
 log = logging.getLogger(__name__)
 
@@ -87,22 +89,49 @@ def avatar_fetcher(bridge: Bridge) -> Fetch:
     return get
 
 
+class MissingScope(Exception):
+    """The app was installed without a scope this feature needs (an older manifest)."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(scope)
+        self.scope = scope
+
+
 async def is_moderator(bridge: Bridge, client: AsyncWebClient, team: str, user: str) -> bool:
     """Workspace admins and owners, or members of the configured moderators' user group."""
-    try:
-        info = (await client.users_info(user=user))["user"]
-    except SlackApiError as exc:
-        log.warning("users.info failed: %s", exc.response.get("error"))
-        return False
+    info = (await _call(client.users_info, user=user) or {}).get("user") or {}
     if info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"):
         return True
     assert bridge.audits is not None
     group = (await bridge.audits.server_settings("slack", team)).moderator_role
     if not group:
         return False
+    members = (await _call(client.usergroups_users_list, usergroup=group) or {}).get("users")
+    return user in (members or [])
+
+
+async def _call(method: Any, **kwargs: Any) -> Any:
+    """A Web API call whose failure means "not a moderator", except a missing scope, which
+    the admin has to hear about."""
     try:
-        members = (await client.usergroups_users_list(usergroup=group))["users"]
+        return await method(**kwargs)
     except SlackApiError as exc:
-        log.warning("usergroups.users.list failed: %s", exc.response.get("error"))
-        return False
-    return user in members
+        error = exc.response.get("error")
+        if error == "missing_scope":
+            raise MissingScope(str(exc.response.get("needed") or "users:read")) from exc
+        log.warning("moderator check failed: %s", error)
+        return None
+
+
+async def allowed(
+    bridge: Bridge, client: AsyncWebClient, team: str, user: str, here: Target, refusal: str
+) -> bool:
+    """Whether `user` may moderate; if not, they are told why (privately, at `here`)."""
+    try:
+        if await is_moderator(bridge, client, team, user):
+            return True
+        text = refusal
+    except MissingScope as exc:
+        text = messages()["audit"]["missing_scope"].format(scope=exc.scope)
+    await bridge.send(client, here, [Reply(title="Headshot Check", summary=text, tone="warning")])
+    return False

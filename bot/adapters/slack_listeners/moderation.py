@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners.bridge import Bridge, Target
-from bot.adapters.slack_listeners.members import is_moderator
+from bot.adapters.slack_listeners.members import allowed
 from bot.audit.runner import STRENGTH_RANK
 from bot.audit.service import ServerSettings
 from bot.core.reply import Reply, Section
@@ -121,8 +121,9 @@ async def _settings(bridge: Bridge, client: AsyncWebClient, command: dict[str, A
     if bridge.audits is None:
         await bridge.send(client, here, [_not_set_up()])
         return
-    if not await is_moderator(bridge, client, team, command["user_id"]):
-        await bridge.send(client, here, [_note(messages()["settings"]["refused"], "warning")])
+    if not await allowed(
+        bridge, client, team, command["user_id"], here, messages()["settings"]["refused"]
+    ):
         return
     change = parse_settings(command.get("text") or "", command.get("channel_id"))
     if isinstance(change, dict):
@@ -149,8 +150,7 @@ async def _forget(bridge: Bridge, client: AsyncWebClient, command: dict[str, Any
     if who is None:
         await bridge.send(client, here, [_note(m["usage"])])
         return
-    if who.group(1) != user and not await is_moderator(bridge, client, team, user):
-        await bridge.send(client, here, [_note(m["refused"], "warning")])
+    if who.group(1) != user and not await allowed(bridge, client, team, user, here, m["refused"]):
         return
     await bridge.audits.forget(PLATFORM, who.group(1), None if who.group(1) == user else team)
     done = m["other_done"].format(user=who.group(1))

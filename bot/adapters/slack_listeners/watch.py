@@ -13,9 +13,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners.bridge import Bridge, Target
-from bot.adapters.slack_listeners.members import avatar_fetcher, is_moderator, to_member
+from bot.adapters.slack_listeners.members import allowed, avatar_fetcher, to_member
 from bot.audit.notes import watch_details
-from bot.core.reply import Action, Reply
+from bot.core.reply import Action
 from bot.core.sessions import button_id, parse_button_id
 from bot.render.slack import messages
 
@@ -85,8 +85,6 @@ async def _details(
     here = Target(user=user, channel=channel, ephemeral=True)
     if bridge.audits is None:
         return
-    if not await is_moderator(bridge, client, team, user):
-        refused = Reply(title="Avatar details", summary=messages()["watch"]["details_refused"])
-        await bridge.send(client, here, [refused])
+    if not await allowed(bridge, client, team, user, here, messages()["watch"]["details_refused"]):
         return
     await bridge.send(client, here, [await watch_details(bridge.audits, PLATFORM, team, member_id)])
