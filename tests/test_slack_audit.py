@@ -21,7 +21,7 @@ from bot.adapters.slack_listeners.moderation import parse_settings
 from bot.audit.runner import Member
 from bot.audit.service import AuditService
 from bot.core.pool import AnalysisPool
-from bot.core.sessions import parse_button_id
+from bot.core.sessions import button_id, parse_button_id
 from bot.settings import Audit, Settings
 from bot.store import AuditRow
 from bot.store.sqlite import SQLiteStore
@@ -471,21 +471,26 @@ async def test_forget_self_and_by_a_moderator(slack: Harness) -> None:
         fake.add_user(uid, uid, pics["xmp-ai1"], avatar_name=f"{uid}.png")
         await slack.event(user_change(slack, uid))
     await slack.settle()
-    assert await service.store.member_avatar("slack", TEAM_ID, PLAIN) is not None
+    assert await service.store.member_avatar_sha("slack", TEAM_ID, PLAIN) is not None
 
     await slack.command("/headshot-forget", user_id=PLAIN)
     await slack.settle()
     assert "I deleted" in texts(fake.responses[-1]["blocks"])
-    assert await service.store.member_avatar("slack", TEAM_ID, PLAIN) is None
+    assert await service.store.member_avatar_sha("slack", TEAM_ID, PLAIN) is None
 
     await slack.command("/headshot-forget", "<@U0BOB00001|bob>", user_id=PLAIN)
     await slack.settle()
     assert "Only workspace admins" in texts(fake.responses[-1]["blocks"])
-    assert await service.store.member_avatar("slack", TEAM_ID, "U0BOB00001") is not None
+    assert await service.store.member_avatar_sha("slack", TEAM_ID, "U0BOB00001") is not None
     await slack.command("/headshot-forget", "<@U0BOB00001|bob>", user_id=ADMIN)
     await slack.settle()
     assert "U0BOB00001" in texts(fake.responses[-1]["blocks"])
-    assert await service.store.member_avatar("slack", TEAM_ID, "U0BOB00001") is None
+    assert await service.store.member_avatar_sha("slack", TEAM_ID, "U0BOB00001") is None
+    # The mod-log note's Details button has nothing left to show.
+    await press(slack, button_id("U0BOB00001", "auditnote"), ADMIN, MODLOG)
+    await slack.settle()
+    shown = texts(fake.calls_to("chat.postEphemeral")[-1].params["blocks"])
+    assert "Nothing is stored about this member" in shown
 
 
 async def test_retention_job_honours_each_workspaces_setting(tmp_path) -> None:
@@ -505,7 +510,7 @@ async def test_retention_job_honours_each_workspaces_setting(tmp_path) -> None:
         two_days_ago = time.time() - 2 * 86400
         await store.execute("UPDATE audit_results SET created_at = ?", two_days_ago)
         await store.execute("UPDATE audit_runs SET created_at = ?", two_days_ago)
-        task = asyncio.create_task(retention_loop(service, 0.01))
+        task = asyncio.create_task(retention_loop(service, 0.01, ["T_SHORT", "T_LONG"]))
         await asyncio.sleep(0.1)
         task.cancel()
         assert await store.run_results(runs["T_SHORT"].id) == []

@@ -98,25 +98,6 @@ async def test_retention_purge(store):
     assert await store.run_results(run.id) == []
 
 
-async def test_member_avatar_and_per_server_purge(store):
-    await store.remember_avatar("slack", "T1", "U1", "sha1", "ph1", "ai_generated")
-    await store.remember_avatar("slack", "T2", "U1", "sha2", None, "no_evidence")
-    assert await store.member_avatar("slack", "T1", "U1") == ("sha1", "ph1", "ai_generated")
-    assert await store.member_avatar("slack", "T1", "U9") is None
-    runs = {}
-    for team in ("T1", "T2"):
-        runs[team] = await store.create_run("slack", team, "U1", {})
-        await store.add_results(runs[team].id, [AuditRow("U2", "x", None, None, "error", None)])
-        await store.update_run(runs[team].id, status="done")
-    await store.set_settings("slack", "T1", {"retention_days": 1})
-    assert ("slack", "T1", {"retention_days": 1}) in await store.servers_with_settings()
-    await store.purge_server_older_than("slack", "T1", days=-1)  # only T1's data goes
-    assert await store.run_results(runs["T1"].id) == []
-    assert await store.member_avatar("slack", "T1", "U1") is None
-    assert len(await store.run_results(runs["T2"].id)) == 1
-    assert await store.member_avatar("slack", "T2", "U1") is not None
-
-
 async def test_concurrent_reads_and_writes(store):
     """Audit workers read the caches while others write batches of results: no statement may
     trip over another's (SQLite raised "bad parameter or other API misuse" here)."""

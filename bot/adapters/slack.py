@@ -140,7 +140,8 @@ async def _serve(settings: Settings, http: bool, port: int | None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    purger = asyncio.create_task(retention_loop(audits, settings.slack.purge_interval_s))
+    team = str((await client.auth_test()).get("team_id") or "")
+    purger = asyncio.create_task(retention_loop(audits, settings.slack.purge_interval_s, [team]))
     try:
         await service.pool.warm_up()
         await resume_unfinished(bridge_of(app), client)
@@ -156,11 +157,14 @@ async def _serve(settings: Settings, http: bool, port: int | None) -> int:
     return 0
 
 
-async def retention_loop(audits: AuditService, interval_s: float) -> None:
-    """Delete stored audit results past their retention, now and every interval_s."""
+async def retention_loop(audits: AuditService, interval_s: float, teams: list[str]) -> None:
+    """Delete stored audit results past their retention, now and every interval_s: the
+    app-wide retention for everything, and each workspace's own when it is shorter."""
     while True:
         try:
             await audits.purge()
+            for team in teams:
+                await audits.purge_server("slack", team)
         except Exception:  # a failed purge is retried next time; the app keeps running
             log.exception("retention purge failed")
         await asyncio.sleep(interval_s)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.audit.duplicates import duplicate_groups
-from bot.audit.reports import summary_lines, to_csv, to_html
+from bot.audit.reports import LABEL_WORDS, summary_lines, to_csv, to_html
 from bot.audit.runner import AuditReport, AuditRunner, Fetch, Member, Progress, is_flagged
 from bot.core.pool import AnalysisPool
 from bot.core.reply import Action, Attachment, Reply, Section
@@ -189,18 +189,69 @@ class AuditService:
             return None
         return watch_reply(member, row.label, row.strength, row.evidence, group)
 
+    async def avatar_unchanged(self, platform: str, server_id: str, member: Member) -> bool:
+        """True when watch mode already saw this member with this avatar (an update event for
+        a nickname or a role must not repeat a note)."""
+        if not member.avatar_key:
+            return False
+        sha = await self.store.sha_for_avatar_key(platform, member.avatar_key)
+        seen = await self.store.member_avatar_sha(platform, server_id, member.id)
+        return sha is not None and sha == seen
+
+    async def watch_details(self, platform: str, server_id: str, member_id: str) -> Reply | None:
+        """What a mod-log note's "Details" button shows, rebuilt from what is stored (so it
+        works after a restart, and not after /headshot-forget)."""
+        sha = await self.store.member_avatar_sha(platform, server_id, member_id)
+        cached = await self.store.get_result(sha) if sha else None
+        if cached is None:
+            return None
+        summary, _phash = cached
+        phashes = await self.store.server_phashes(platform, server_id)
+        group = next(
+            (
+                g
+                for g in duplicate_groups(phashes, self.settings.audit.dup_max_distance)
+                if member_id in g
+            ),
+            [],
+        )
+        others = [m for m in group if m != member_id]
+        lines = [
+            f"Verdict on the picture: {LABEL_WORDS.get(summary['label'], summary['label'])}"
+            + (f" ({summary['strength']})" if summary.get("strength") else ""),
+            f"Top evidence: {summary['evidence'] or 'none'}",
+            f"Avatar SHA-256: {sha}",
+        ]
+        sections = [Section("The avatar", lines)]
+        if others:
+            shown = others[:20]
+            more = [f"…and {len(others) - 20} more"] if len(others) > 20 else []
+            sections.append(
+                Section("Members with the same or a near-identical avatar", shown + more)
+            )
+        sections.append(
+            Section(
+                "Before acting",
+                [
+                    "Signals about a picture are not proof about a person: many people use "
+                    "AI avatars openly, and friends share pictures.",
+                    "No action was taken against anyone.",
+                ],
+            )
+        )
+        return Reply(title=f"Avatar note details: member {member_id}", sections=sections)
+
     async def forget(self, platform: str, member_id: str, server_id: str | None = None) -> None:
         await self.store.forget_member(platform, member_id, server_id)
 
     async def purge(self) -> None:
-        """Delete results past retention: the global setting for everything, and a server's
-        own (shorter) retention_days for its audit results and watch records."""
-        default = self.settings.audit.retention_days
-        await self.store.purge_older_than(default)
-        for platform, server_id, data in await self.store.servers_with_settings():
-            days = ServerSettings.from_dict(data, self.settings).retention_days
-            if days < default:
-                await self.store.purge_server_older_than(platform, server_id, days)
+        await self.store.purge_older_than(self.settings.audit.retention_days)
+
+    async def purge_server(self, platform: str, server_id: str) -> None:
+        """Apply a server's retention setting when it is shorter than the global one."""
+        prefs = await self.server_settings(platform, server_id)
+        if prefs.retention_days < self.settings.audit.retention_days:
+            await self.store.purge_server_older_than(platform, server_id, prefs.retention_days)
 
 
 def watch_reply(

@@ -156,6 +156,16 @@ class Store(ABC):
         )
         return [AuditRun(*r[:6], json.loads(r[6]), r[7]) for r in rows]
 
+    async def last_finished_audit(self, platform: str, server_id: str) -> float | None:
+        """When the last completed audit of a server started (for "only new members")."""
+        rows = await self.fetch(
+            "SELECT MAX(created_at) FROM audit_runs WHERE platform = ? AND server_id = ? "
+            "AND status = 'done'",
+            platform,
+            server_id,
+        )
+        return rows[0][0] if rows else None
+
     async def add_results(self, run_id: str, rows: Sequence[AuditRow]) -> None:
         now = time.time()
         await self.executemany(
@@ -224,18 +234,16 @@ class Store(ABC):
         )
         return [(r[0], r[1]) for r in rows]
 
-    async def member_avatar(
-        self, platform: str, server_id: str, member_id: str
-    ) -> tuple[str, str | None, str] | None:
-        """(sha256, phash, label) of the member's last checked avatar, or None."""
+    async def member_avatar_sha(self, platform: str, server_id: str, member_id: str) -> str | None:
+        """The avatar (content hash) watch mode last saw for a member."""
         rows = await self.fetch(
-            "SELECT sha256, phash, label FROM member_avatars "
-            "WHERE platform = ? AND server_id = ? AND member_id = ?",
+            "SELECT sha256 FROM member_avatars WHERE platform = ? AND server_id = ? "
+            "AND member_id = ?",
             platform,
             server_id,
             member_id,
         )
-        return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
+        return rows[0][0] if rows else None
 
     # -- privacy ---------------------------------------------------------------------------
     async def forget_member(self, platform: str, member_id: str, server_id: str | None = None):
@@ -256,32 +264,28 @@ class Store(ABC):
             *scope,
         )
 
-    async def servers_with_settings(self) -> list[tuple[str, str, dict[str, Any]]]:
-        rows = await self.fetch("SELECT platform, server_id, data FROM server_settings")
-        return [(r[0], r[1], json.loads(r[2])) for r in rows]
-
     async def purge_server_older_than(self, platform: str, server_id: str, days: float) -> None:
-        """One server's audit results and watch records older than its own retention."""
+        """A server's own, shorter retention time (set by its moderators)."""
         cutoff = time.time() - days * 86400
-        runs = "SELECT id FROM audit_runs WHERE platform = ? AND server_id = ?"
         await self.execute(
-            f"DELETE FROM audit_results WHERE created_at < ? AND run_id IN ({runs})",
+            "DELETE FROM audit_results WHERE created_at < ? AND run_id IN "
+            "(SELECT id FROM audit_runs WHERE platform = ? AND server_id = ?)",
             cutoff,
             platform,
             server_id,
         )
         await self.execute(
-            "DELETE FROM audit_runs WHERE created_at < ? AND status != 'running' "
-            "AND platform = ? AND server_id = ?",
-            cutoff,
+            "DELETE FROM audit_runs WHERE platform = ? AND server_id = ? AND created_at < ? "
+            "AND status != 'running'",
             platform,
             server_id,
+            cutoff,
         )
         await self.execute(
-            "DELETE FROM member_avatars WHERE updated_at < ? AND platform = ? AND server_id = ?",
-            cutoff,
+            "DELETE FROM member_avatars WHERE platform = ? AND server_id = ? AND updated_at < ?",
             platform,
             server_id,
+            cutoff,
         )
 
     async def purge_older_than(self, days: float) -> None:

@@ -14,8 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.adapters.slack_listeners.members import allowed, avatar_fetcher, to_member
-from bot.audit.notes import watch_details
-from bot.core.reply import Action
+from bot.core.reply import Action, Reply
 from bot.core.sessions import button_id, parse_button_id
 from bot.render.slack import messages
 
@@ -56,23 +55,13 @@ async def _check(
     prefs = await audits.server_settings(PLATFORM, team)
     if not prefs.watch:
         return
-    if not joined and await _unchanged(bridge, team, member.id, member.avatar_key):
+    if not joined and await audits.avatar_unchanged(PLATFORM, team, member):
         return  # user_change also fires for names, status and the like
     note = await audits.watch(PLATFORM, team, member, avatar_fetcher(bridge))
     if note is None or not prefs.modlog_channel:
         return
     note.actions.append(Action(button_id(member.id, DETAILS_NAME), "Details"))
     await bridge.send(client, Target(user=member.id, channel=prefs.modlog_channel), [note])
-
-
-async def _unchanged(bridge: Bridge, team: str, member_id: str, avatar_key: str | None) -> bool:
-    """True when the member's avatar is the one last checked (same Slack avatar hash)."""
-    assert bridge.audits is not None
-    store = bridge.audits.store
-    known = await store.member_avatar(PLATFORM, team, member_id)
-    if known is None or avatar_key is None:
-        return False
-    return await store.sha_for_avatar_key(PLATFORM, avatar_key) == known[0]
 
 
 async def _details(
@@ -87,4 +76,6 @@ async def _details(
         return
     if not await allowed(bridge, client, team, user, here, messages()["watch"]["details_refused"]):
         return
-    await bridge.send(client, here, [await watch_details(bridge.audits, PLATFORM, team, member_id)])
+    details = await bridge.audits.watch_details(PLATFORM, team, member_id)
+    gone = Reply(title="Avatar details", summary=messages()["watch"]["details_gone"])
+    await bridge.send(client, here, [details or gone])
