@@ -180,6 +180,9 @@ async def test_admin_audit_with_progress_and_report(slack: Harness) -> None:
     dm = dm_of(ADMIN)
     updates = [c.params for c in fake.calls_to("chat.update")]
     assert {u["channel"] for u in updates} == {dm} and len({u["ts"] for u in updates}) == 1
+    listing = [texts(u["blocks"]) for u in updates if "Listing" in texts(u["blocks"])]
+    # After each users.list page but the last; bots, Slackbot and the deactivated don't count.
+    assert len(listing) == 9 and "members… 1,779 so far" in listing[-1]
     progress = [texts(u["blocks"]) for u in updates if "Checked" in texts(u["blocks"])]
     assert progress and f"of {HUMANS:,} avatars" in progress[0]
     cancel = buttons(next(u["blocks"] for u in updates if buttons(u["blocks"])))

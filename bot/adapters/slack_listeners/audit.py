@@ -112,8 +112,15 @@ async def _run_audit(
         blocks = render_blocks(reply, lambda ident: ident)
         await client.chat_update(channel=dm, ts=ts, blocks=blocks, text=fallback_text(reply))
 
+    async def listed(count: int) -> None:
+        summary = m["listed"].format(count=f"{count:,}")
+        try:
+            await show(Reply(title=m["listing_title"], summary=summary))
+        except SlackApiError as exc:  # only the progress edit failed: carry on listing
+            log.warning("could not update the progress message: %s", exc.response.get("error"))
+
     try:
-        members = await list_members(client, bridge.settings.slack.users_page_size)
+        members = await list_members(client, bridge.settings.slack.users_page_size, listed)
         name = await _team_name(client)
     except SlackApiError as exc:
         log.warning("could not list the members: %s", exc.response.get("error"))

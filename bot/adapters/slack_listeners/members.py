@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -42,9 +43,13 @@ def to_member(user: dict[str, Any]) -> Member | None:
     return Member(str(user["id"]), str(name), url, profile.get("avatar_hash") if url else None)
 
 
-async def list_members(client: AsyncWebClient, page_size: int) -> list[Member]:
+async def list_members(
+    client: AsyncWebClient,
+    page_size: int,
+    on_page: Callable[[int], Awaitable[None]] | None = None,
+) -> list[Member]:
     """Every human member, over all users.list pages. Listed before the audit starts so the
-    progress message can say "of N" and estimate the time left."""
+    progress message can say "of N" and estimate the time left; `on_page(count so far)`."""
     members: list[Member] = []
     cursor: str | None = None
     while True:
@@ -53,6 +58,8 @@ async def list_members(client: AsyncWebClient, page_size: int) -> list[Member]:
         cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
         if not cursor:
             return members
+        if on_page is not None:
+            await on_page(len(members))
 
 
 async def _page(client: AsyncWebClient, page_size: int, cursor: str | None) -> Any:
