@@ -339,8 +339,11 @@ async def test_unfinished_audit_resumes_at_start_up(slack: Harness) -> None:
     await service.store.add_results(
         run.id, [AuditRow(u, "before", None, None, "no_evidence", None) for u in done]
     )
+    # One started by someone who is no longer a moderator is not resumed.
+    await service.store.create_run("slack", TEAM_ID, PLAIN, {})
     assert await resume_unfinished(slack.bridge, slack.app.client) == 1
     await slack.settle()
+    assert posts_to(fake, dm_of(PLAIN)) == []
     rows, _ = report_files(fake)
     assert len(rows) == 60 - 1 - 20
     assert {r["member_name"] for r in rows if r["member_id"] in done} == {"before"}

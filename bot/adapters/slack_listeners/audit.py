@@ -17,7 +17,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners.bridge import Bridge, Target
-from bot.adapters.slack_listeners.members import allowed, avatar_fetcher, list_members
+from bot.adapters.slack_listeners.members import (
+    MissingScope,
+    allowed,
+    avatar_fetcher,
+    is_moderator,
+    list_members,
+)
 from bot.audit.runner import Member
 from bot.core.reply import Reply
 from bot.core.sessions import parse_button_id
@@ -185,8 +191,18 @@ async def resume_unfinished(bridge: Bridge, client: AsyncWebClient) -> int:
     those members skipped. Returns how many were resumed."""
     if bridge.audits is None:
         return 0
-    runs = await bridge.audits.unfinished(PLATFORM)
-    for run in runs:
+    resumed = 0
+    for run in await bridge.audits.unfinished(PLATFORM):
+        # A report about every member goes only to someone who may still see it.
+        try:
+            still = await is_moderator(bridge, client, run.server_id, run.requested_by)
+        except MissingScope:
+            still = False
+        if not still:
+            log.info("not resuming audit %s: its requester is no longer a moderator", run.id)
+            await bridge.audits.store.update_run(run.id, status="cancelled")
+            continue
         log.info("resuming audit %s of %s", run.id, run.server_id)
         bridge.jobs.spawn(run_audit(bridge, client, run.server_id, run.requested_by, run))
-    return len(runs)
+        resumed += 1
+    return resumed
