@@ -85,6 +85,14 @@ class SlackSettings(BaseModel):
     max_jobs: int = 32  # requests worked on at once; more wait their turn
     reply_ttl_s: float = 900  # how long buttons keep working
     dedupe_ttl_s: float = 900  # Slack retries an event for up to ~5 minutes
+    # Avatar audits: profile pictures are public and downloaded (without the token) from these.
+    avatar_hosts: list[str] = Field(
+        default_factory=lambda: ["avatars.slack-edge.com", "secure.gravatar.com"]
+    )
+    users_page_size: int = 200  # users.list page size (Slack recommends at most 200)
+    purge_interval_s: float = 3600  # how often stored audit results past retention are deleted
+
+
 class DiscordSettings(BaseModel):
     """The Discord adapter. The token is not here: DISCORD_TOKEN, from the environment."""
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bot.adapters import slack as slack_adapter
-from bot.adapters.slack_listeners import commands, shortcut
+from bot.adapters.slack_listeners import audit, commands, moderation, shortcut
 from bot.adapters.slack_listeners.commands import parse_disclose
 from bot.adapters.slack_listeners.dedupe import SeenEvents
 from bot.adapters.slack_listeners.files import file_ids
@@ -44,9 +44,22 @@ def test_seen_events_expire() -> None:
 def test_manifest_matches_the_app() -> None:
     manifest = yaml.safe_load((ROOT / "config/slack/manifest.yml").read_text())
     features, settings = manifest["features"], manifest["settings"]
-    assert {c["command"] for c in features["slash_commands"]} == set(commands.COMMANDS)
+    assert {c["command"] for c in features["slash_commands"]} == {
+        *commands.COMMANDS,
+        audit.AUDIT,
+        moderation.SETTINGS,
+        moderation.FORGET,
+    }
+    # Channels, users and user groups arrive as ids where the command reads them.
+    escaped = {c["command"] for c in features["slash_commands"] if c["should_escape"]}
+    assert escaped == {moderation.SETTINGS, moderation.FORGET}
     assert [s["callback_id"] for s in features["shortcuts"]] == [shortcut.CALLBACK_ID]
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"message.im", "app_home_opened"}
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "message.im",
+        "app_home_opened",
+        "team_join",
+        "user_change",
+    }
     assert settings["interactivity"]["is_enabled"] and features["app_home"]["home_tab_enabled"]
     # Exactly what the features use (see the comment in the manifest for why each is there).
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
@@ -56,6 +69,8 @@ def test_manifest_matches_the_app() -> None:
         "files:read",
         "files:write",
         "commands",
+        "users:read",
+        "usergroups:read",
     }
 
 

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -40,7 +41,10 @@ async def start_bot(fake: FakeSlack, *args: str) -> asyncio.subprocess.Process:
         "HEADSHOT_SLACK__FILE_HOSTS": json.dumps([fake.host]),
         "HEADSHOT_SLACK__HTTP_HOST": "127.0.0.1",
         "HEADSHOT_ANALYSIS__WORKERS": "1",
+        # The audit store (SQLite): a fresh directory, not the checkout's data/.
+        "HEADSHOT_DATA_DIR": tempfile.mkdtemp(prefix="headshot-slack-run-"),
     }
+    env.pop("DATABASE_URL", None)
     env.pop("PORT", None)
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "slack", *args,

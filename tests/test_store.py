@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 
@@ -95,3 +96,23 @@ async def test_retention_purge(store):
     await store.update_run(run.id, status="done")
     await store.purge_older_than(days=-1)  # everything is "older" than tomorrow
     assert await store.run_results(run.id) == []
+
+
+async def test_concurrent_reads_and_writes(store):
+    """Audit workers read the caches while others write batches of results: no statement may
+    trip over another's (SQLite raised "bad parameter or other API misuse" here)."""
+    run = await store.create_run("slack", "T1", "U1", {})
+
+    async def writer(i: int) -> None:
+        for j in range(10):
+            rows = [AuditRow(f"U{i}-{j}-{k}", "x", None, None, "error", None) for k in range(64)]
+            await store.add_results(run.id, rows)
+
+    async def reader(i: int) -> None:
+        for j in range(10):
+            await store.sha_for_avatar_key("slack", f"k{i}-{j}")
+            await store.get_result(f"sha{j}")
+            await store.done_members(run.id)
+
+    await asyncio.gather(*(writer(i) for i in range(8)), *(reader(i) for i in range(8)))
+    assert len(await store.run_results(run.id)) == 8 * 10 * 64

@@ -20,9 +20,12 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners import register_all
+from bot.adapters.slack_listeners.audit import resume_unfinished
 from bot.adapters.slack_listeners.bridge import Bridge
+from bot.audit.service import AuditService
 from bot.core.service import HeadshotService
 from bot.settings import Settings
+from bot.store import open_store
 
 log = logging.getLogger(__name__)
 _BRIDGES: weakref.WeakKeyDictionary[AsyncApp, Bridge] = weakref.WeakKeyDictionary()
@@ -44,7 +47,10 @@ def make_client(settings: Settings) -> AsyncWebClient:
 
 
 def build_app(
-    settings: Settings, service: HeadshotService, client: AsyncWebClient | None = None
+    settings: Settings,
+    service: HeadshotService,
+    client: AsyncWebClient | None = None,
+    audits: AuditService | None = None,
 ) -> AsyncApp:
     secret = settings.slack_signing_secret
     app = AsyncApp(
@@ -54,7 +60,7 @@ def build_app(
         signing_secret=secret.get_secret_value() if secret else "",
         name="headshot-check",
     )
-    bridge = Bridge(settings, service)
+    bridge = Bridge(settings, service, audits)
     _BRIDGES[app] = bridge
     register_all(app, bridge)
     return app
@@ -126,22 +132,42 @@ async def _serve(settings: Settings, http: bool, port: int | None) -> int:
         print(problem, file=sys.stderr)
         return 2
     service = HeadshotService(settings)
-    app = build_app(settings, service, client)
+    store = await open_store(settings)
+    audits = AuditService(store, service.pool, settings)
+    app = build_app(settings, service, client, audits)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    team = str((await client.auth_test()).get("team_id") or "")
+    purger = asyncio.create_task(retention_loop(audits, settings.slack.purge_interval_s, [team]))
     try:
         await service.pool.warm_up()
+        await resume_unfinished(bridge_of(app), client)
         if http:
             await _serve_http(app, settings, port, stop)
         else:
             await _serve_socket_mode(app, settings, stop)
     finally:
+        purger.cancel()
         await bridge_of(app).close()
         service.close()
+        await store.close()
     return 0
+
+
+async def retention_loop(audits: AuditService, interval_s: float, teams: list[str]) -> None:
+    """Delete stored audit results past their retention, now and every interval_s: the
+    app-wide retention for everything, and each workspace's own when it is shorter."""
+    while True:
+        try:
+            await audits.purge()
+            for team in teams:
+                await audits.purge_server("slack", team)
+        except Exception:  # a failed purge is retried next time; the app keeps running
+            log.exception("retention purge failed")
+        await asyncio.sleep(interval_s)
 
 
 async def _serve_http(

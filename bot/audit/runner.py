@@ -241,6 +241,11 @@ class AuditRunner:
             ((r.member_id, r.phash) for r in rows if r.phash), self.dup_max_distance
         )
         in_group = {m for g in groups for m in g}
+        # Members sharing one picture: only the first was analysed (and thumbnailed).
+        by_sha = {r.sha256: thumbs[r.member_id] for r in rows if r.member_id in thumbs}
+        for r in rows:
+            if r.member_id not in thumbs and r.sha256 in by_sha:
+                thumbs[r.member_id] = by_sha[r.sha256]
         keep = {r.member_id for r in rows if is_flagged(r.label, r.strength, self.min_strength)}
         kept = {m: t for m, t in thumbs.items() if m in keep or m in in_group}
         return AuditReport(run, rows, groups, kept, cancelled, elapsed)

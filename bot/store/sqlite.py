@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,10 @@ from bot.store.base import Store
 class SQLiteStore(Store):
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db
+        # One statement (and its commit, or its fetch) at a time: a commit landing between
+        # another task's execute and fetchall makes sqlite3 raise "bad parameter or other
+        # API misuse" when audit workers read and write concurrently.
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> SQLiteStore:
@@ -27,16 +32,19 @@ class SQLiteStore(Store):
         return store
 
     async def execute(self, sql: str, *args: Any) -> None:
-        await self.db.execute(sql, args)
-        await self.db.commit()
+        async with self._lock:
+            await self.db.execute(sql, args)
+            await self.db.commit()
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self.db.executemany(sql, list(rows))
-        await self.db.commit()
+        rows = list(rows)
+        async with self._lock:
+            await self.db.executemany(sql, rows)
+            await self.db.commit()
 
     async def fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        async with self.db.execute(sql, args) as cur:
-            return [tuple(r) for r in await cur.fetchall()]
+        async with self._lock:
+            return [tuple(r) for r in await self.db.execute_fetchall(sql, args)]
 
     async def close(self) -> None:
         await self.db.close()

@@ -3,8 +3,10 @@
 It serves what the Headshot Check app uses: the Web API methods (auth.test, files.info by
 GET or POST, chat.postMessage, chat.postEphemeral, views.open, views.publish,
 conversations.open, files.getUploadURLExternal, files.completeUploadExternal,
-apps.connections.open), the private file download (checking the bot token), the upload URL,
-response_url webhooks, and a Socket Mode websocket. It records every call, and answers
+apps.connections.open, and for audits users.list with cursor pagination, users.info,
+usergroups.users.list and chat.update), the private file download (checking the bot token), an
+avatar host (public, like avatars.slack-edge.com), the upload URL, response_url webhooks, and a
+Socket Mode websocket. It records every call, and answers
 `ratelimited` (HTTP 429 + Retry-After), `invalid_auth`, `file_not_found` and other errors on
 demand with `fail()`.
 """
@@ -61,6 +63,14 @@ class FakeSlack:
     responses: list[dict[str, Any]] = field(default_factory=list)  # response_url posts
     socket_received: list[dict[str, Any]] = field(default_factory=list)  # acks from the app
     files: dict[str, StoredFile] = field(default_factory=dict)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> users.info object
+    usergroups: dict[str, list[str]] = field(default_factory=dict)  # subteam id -> user ids
+    avatars: dict[str, bytes] = field(default_factory=dict)  # avatar file name -> picture
+    avatar_downloads: list[str] = field(default_factory=list)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (ch, ts)
+    users_page_max: int = 200  # users.list answers at most this many members a page
+    avatar_delay_s: float = 0.0  # a slow avatar host, for cancelling an audit mid-way
+    channel_errors: dict[str, str] = field(default_factory=dict)  # channel -> postMessage error
 
     def __post_init__(self) -> None:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -76,6 +86,7 @@ class FakeSlack:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/files-pri/{key}/{name}", self._download)
+        app.router.add_get("/avatars/{name}", self._avatar)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{key}", self._response_url)
         app.router.add_get("/socket", self._socket)
@@ -137,6 +148,46 @@ class FakeSlack:
         }
         self.files[file_id] = StoredFile(meta, data)
         return dict(meta)
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        avatar: bytes | None = None,
+        *,
+        avatar_name: str | None = None,
+        avatar_hash: str | None = None,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_bot: bool = False,
+        deleted: bool = False,
+    ) -> dict[str, Any]:
+        """A workspace member. With `avatar`, a custom profile picture served by the avatar
+        host (members sharing `avatar_name` share one picture); without, Slack's default."""
+        key = avatar_hash or "h" + user_id.lower()[-10:]  # one per upload, like Slack's
+        profile: dict[str, Any] = {"real_name": name, "display_name": name, "avatar_hash": key}
+        if avatar is not None:
+            file = avatar_name or f"{user_id}.img"
+            self.avatars[file] = avatar
+            url = f"{self.base_url}/avatars/{file}"
+            profile.update(is_custom_image=True, image_original=url, image_512=url + "?s=512")
+        else:  # Slack's default: a gravatar URL whose fallback is one of its stock pictures
+            profile["avatar_hash"] = "g" + key[:11]
+            profile["image_512"] = "https://secure.gravatar.com/avatar/x.jpg?s=512&d=ava_0010"
+        user = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name.lower().replace(" ", "."),
+            "real_name": name,
+            "deleted": deleted,
+            "is_bot": is_bot,
+            "is_admin": is_admin,
+            "is_owner": is_owner,
+            "is_primary_owner": False,
+            "profile": profile,
+        }
+        self.users[user_id] = user
+        return user
 
     def fail(
         self, method: str, error: str, *, times: int = 1, retry_after: int | None = None
@@ -233,7 +284,10 @@ class FakeSlack:
     def _m_chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("channel"):
             return {"ok": False, "error": "channel_not_found"}
+        if p["channel"] in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[p["channel"]]}
         ts = self._ts()
+        self.messages[(str(p["channel"]), ts)] = p
         return {"ok": True, "channel": p["channel"], "ts": ts, "message": {"ts": ts}}
 
     def _m_chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -263,6 +317,36 @@ class FakeSlack:
             return {"ok": False, "error": "file_not_found"}
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
 
+    def _m_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        ids = list(self.users)
+        start = int(p.get("cursor") or 0)
+        limit = min(int(p.get("limit") or 0) or self.users_page_max, self.users_page_max)
+        page = [self.users[i] for i in ids[start : start + limit]]
+        after = start + limit
+        return {
+            "ok": True,
+            "members": page,
+            "cache_ts": int(time.time()),
+            "response_metadata": {"next_cursor": str(after) if after < len(ids) else ""},
+        }
+
+    def _m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(p.get("user")))
+        return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+
+    def _m_usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        members = self.usergroups.get(str(p.get("usergroup")))
+        if members is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(members)}
+
+    def _m_chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
+        key = (str(p.get("channel")), str(p.get("ts")))
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        self.messages[key] = p
+        return {"ok": True, "channel": key[0], "ts": key[1], "text": p.get("text", "")}
+
     def _m_apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
 
@@ -278,6 +362,20 @@ class FakeSlack:
         if stored is None:
             return web.Response(status=404, text="not found")
         return web.Response(body=stored.data, content_type=stored.meta["mimetype"])
+
+    async def _avatar(self, request: web.Request) -> web.Response:
+        """Profile pictures are public on Slack's avatar host: no token is needed or wanted."""
+        name = request.match_info["name"]
+        self.avatar_downloads.append(name)
+        self._record()
+        if self.avatar_delay_s:
+            await asyncio.sleep(self.avatar_delay_s)
+        if request.headers.get("Authorization"):
+            return web.Response(status=400, text="no tokens here")
+        data = self.avatars.get(name)
+        if data is None:
+            return web.Response(status=404, text="not found")
+        return web.Response(body=data, content_type="application/octet-stream")
 
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["file_id"]] = await request.read()

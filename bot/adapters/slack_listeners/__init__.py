@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.adapters.slack_listeners import buttons, commands, dedupe, dm, home, modal, shortcut
+from bot.adapters.slack_listeners import (
+    audit,
+    buttons,
+    commands,
+    dedupe,
+    dm,
+    home,
+    modal,
+    moderation,
+    shortcut,
+    watch,
+)
 from bot.adapters.slack_listeners.bridge import Bridge
 
-FLOWS = (dm, shortcut, commands, modal, buttons, home)
+# audit and watch before buttons: their buttons' ids also start with "hc:".
+FLOWS = (dm, shortcut, commands, modal, audit, watch, moderation, buttons, home)
 
 
 def register_all(app: AsyncApp, bridge: Bridge) -> None:

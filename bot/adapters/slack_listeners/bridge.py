@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -14,10 +14,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.audit.service import AuditService
 from bot.core.reply import Reply
 from bot.core.request import Request
 from bot.core.service import HeadshotService
-from bot.core.sessions import ReplyCache, button_id
+from bot.core.sessions import ReplyCache, button_id, parse_button_id
 from bot.render.slack import escape, fallback_text, messages, render_blocks
 from bot.settings import Settings
 
@@ -82,9 +83,15 @@ class Jobs:
 
 
 class Bridge:
-    def __init__(self, settings: Settings, service: HeadshotService) -> None:
+    def __init__(
+        self, settings: Settings, service: HeadshotService, audits: AuditService | None = None
+    ) -> None:
         self.settings = settings
         self.service = service
+        self.audits = audits  # None: no store configured, so no audits or watch mode
+        # Workspace -> its audit running in this process (cancelled at shutdown: stored
+        # results are kept, and the audit resumes at the next start).
+        self.auditing: dict[str, asyncio.Task[Any]] = {}
         self.cache = ReplyCache(ttl_s=settings.slack.reply_ttl_s)
         self.jobs = Jobs(settings.slack.max_jobs)
         self._session: aiohttp.ClientSession | None = None
@@ -97,6 +104,8 @@ class Bridge:
         return self._session
 
     async def close(self) -> None:
+        for task in list(self.auditing.values()):
+            task.cancel()
         try:
             await self.jobs.drain(timeout_s=10)
         except TimeoutError:
@@ -130,9 +139,13 @@ class Bridge:
                 # Nowhere left to tell the person: log it with Slack's own error code.
                 log.warning("could not deliver a reply to Slack: %s", _error_code(exc))
 
+    async def deliver(self, client: AsyncWebClient, target: Target, reply: Reply) -> None:
+        """One reply, raising SlackApiError (for callers with a fallback of their own)."""
+        await self._send_one(client, target, reply)
+
     async def _send_one(self, client: AsyncWebClient, target: Target, reply: Reply) -> None:
         token = self.cache.put(reply) if (reply.pages or reply.offers) else None
-        blocks = render_blocks(reply, (lambda n: button_id(token, n)) if token else None)
+        blocks = render_blocks(reply, _button_ids(reply, token))
         text = fallback_text(reply)
         if target.response_url:
             hook = AsyncWebhookClient(target.response_url, session=self.session())
@@ -182,6 +195,16 @@ class Bridge:
         if target.channel and target.channel.startswith("D") and not target.ephemeral:
             return replace(target, response_url=None)
         return Target(user=target.user, channel=await self.dm_channel(client, target.user))
+
+
+def _button_ids(reply: Reply, token: str | None) -> Callable[[str], str] | None:
+    """Buttons answered from the reply cache get the cache token; buttons whose id is already
+    complete (an audit's Cancel, a watch note's Details) keep it; None leaves buttons out."""
+    if reply.actions and all(parse_button_id(a.id) for a in reply.actions):
+        return lambda ident: ident
+    if token:
+        return lambda name: button_id(token, name)
+    return None
 
 
 class _EphemeralImpossible(Exception):

@@ -13,7 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.core.sessions import parse_button_id
 
-BUTTON = re.compile(r"^hc:")
+# Not an audit's Cancel or a watch note's Details: those have listeners of their own.
+BUTTON = re.compile(r"^hc:(?!cancel:|auditnote:)")
 
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
