@@ -143,7 +143,7 @@ def analyse(
     corrects goes through the synonym table once more ("tindr" -> "tinder" -> "dating app")."""
     words: list[str] = []
     for tok in raw_tokens(synonyms.apply(fold(text))):
-        fixed = speller.fix(tok) if speller is not None else tok
+        fixed = speller.fix(tok) if speller is not None and tok not in STOPWORDS else tok
         words.extend(raw_tokens(synonyms.apply(fixed)) if fixed != tok else [tok])
     return [stem(t) for t in words if keep_stop or t not in STOPWORDS]
 
