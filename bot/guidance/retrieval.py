@@ -124,6 +124,7 @@ class Retriever:
         self.chars = _Tfidf([char_ngrams(d, *self.n_range) for d in docs])
         self.domain = self._domain(settings.get("off_topic", {}).get("generic", []))
         self.context_boost = float(settings.get("context", {}).get("boost", 0.0))
+        self.other_context_weight = float(settings.get("context", {}).get("other_weight", 1.0))
         self.triggers = self._triggers(settings.get("context", {}).get("triggers", {}))
 
     @staticmethod
@@ -168,13 +169,17 @@ class Retriever:
         """A question naming a context ("AI photo on my CV?") should lead with that context's
         advice unless another passage matches far better, so its passage gets a share of the
         best score on top of its own."""
-        if not named or self.context_boost <= 0 or not scores.size:
+        if not named or not scores.size:
             return scores
         bonus = self.context_boost * float(scores.max())
         boosted = scores.copy()
         for i, p in enumerate(self.passages):
-            if p.kind == "context" and p.context in named:
+            if p.kind != "context":
+                continue
+            if p.context in named:
                 boosted[i] += bonus
+            else:  # advice for a context the question did not name ("LinkedIn" is not a CV)
+                boosted[i] *= self.other_context_weight
         return boosted
 
     def terms(self, question: str) -> list[str]:

@@ -16,7 +16,8 @@ same other such into about over under again further once all any both each few m
 no nor not can could would should will shall may might must s t d ll m re ve don doesn didn
 isn aren wasn weren won wouldn shouldn couldn im ive id youre whats thats it's i'm what which
 who whom whose when where why how up out off down still yet really actually please get got
-gonna wanna kinda like lol well even much many one either neither right put"""
+gonna wanna kinda like lol well even much many one either neither right put whether because
+though although"""
 STOPWORDS = frozenset(_STOP_TEXT.split())
 
 MAX_WORD = 24  # longer "words" are not spell-corrected: deletes grow fast with length
