@@ -222,6 +222,9 @@ def test_synonym_and_spelling_layer_fixes_slang_and_typos(guide: Guide) -> None:
     assert "dat" in r.terms("tindr pics")  # typo -> tinder -> dating app
     assert "list" not in r.terms("last night")  # short words are not "corrected"
     assert "weather" in r.terms("weather")  # never "corrected" into a stop word ("whether")
+    # Real English words missing from the knowledge base are not typos (pyspellchecker's list).
+    assert r.terms("famous singer on the internet") == ["famous", "singer", "internet"]
+    assert "passport" in r.terms("passprt renewal")  # ... while real typos are still fixed
     assert "noevidenc" in r.terms("why did you say no evidence")  # "no" alone is a stop word
 
 

@@ -20,6 +20,7 @@ from bot.guidance.text import (
     Synonyms,
     analyse,
     char_ngrams,
+    english_words,
     fold,
     raw_tokens,
     stem,
@@ -143,7 +144,9 @@ class Retriever:
         # Never "correct" a word into a function word: "weather" is not a typo for "whether".
         for word in STOPWORDS:
             counts.pop(word, None)
-        return SpellFixer(counts, int(self.cfg["typo_max_edits"]))
+        min_count = int(self.cfg.get("english_min_count", 0))
+        words = english_words(min_count) if min_count > 0 else frozenset()
+        return SpellFixer(counts, int(self.cfg["typo_max_edits"]), words)
 
     def _domain(self, generic: list[str]) -> set[str]:
         """Topic words: what passages' titles, tags and keywords are about, minus generic ones."""
