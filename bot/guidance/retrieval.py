@@ -126,6 +126,7 @@ class Retriever:
         self.domain = self._domain(settings.get("off_topic", {}).get("generic", []))
         self.context_boost = float(settings.get("context", {}).get("boost", 0.0))
         self.other_context_weight = float(settings.get("context", {}).get("other_weight", 1.0))
+        self.unnamed_context_weight = float(settings.get("context", {}).get("unnamed_weight", 1.0))
         self.triggers = self._triggers(settings.get("context", {}).get("triggers", {}))
 
     @staticmethod
@@ -168,22 +169,24 @@ class Retriever:
         grams = {tuple(terms[i : i + n]) for n in (1, 2, 3) for i in range(len(terms))}
         return tuple(c for c, phrases in self.triggers.items() if any(p in grams for p in phrases))
 
-    def _lead_context(self, scores: np.ndarray, named: tuple[str, ...]) -> np.ndarray:
-        """A question naming a context ("AI photo on my CV?") should lead with that context's
-        advice unless another passage matches far better, so its passage gets a share of the
-        best score on top of its own."""
-        if not named or not scores.size:
-            return scores
-        bonus = self.context_boost * float(scores.max())
-        boosted = scores.copy()
+    def _weigh_contexts(self, scores: np.ndarray, named: tuple[str, ...]) -> np.ndarray:
+        """Context advice fits only the contexts a question names. Named: that context's
+        passage may get a bonus (a share of the best score) and other contexts' advice counts
+        less ("LinkedIn for a job search" is not a CV question). None named: all context
+        advice counts a little less, so a short context passage does not win on everyday
+        words ("looks", "headshot") alone."""
+        weights = np.ones_like(scores)
+        bonus = np.zeros_like(scores)
         for i, p in enumerate(self.passages):
             if p.kind != "context":
                 continue
-            if p.context in named:
-                boosted[i] += bonus
-            else:  # advice for a context the question did not name ("LinkedIn" is not a CV)
-                boosted[i] *= self.other_context_weight
-        return boosted
+            if not named:
+                weights[i] = self.unnamed_context_weight
+            elif p.context in named:
+                bonus[i] = self.context_boost * float(scores.max())
+            else:
+                weights[i] = self.other_context_weight
+        return scores * weights + bonus
 
     def terms(self, question: str) -> list[str]:
         return analyse(question, self.synonyms, self.speller)
@@ -206,7 +209,7 @@ class Retriever:
     def search(self, question: str, k: int = 3, method: str | None = None) -> Search:
         terms = self.terms(question)
         named = self.named_contexts(terms)
-        scores = self._lead_context(self.scores(terms, method), named)
+        scores = self._weigh_contexts(self.scores(terms, method), named)
         order = np.argsort(-scores, kind="stable")[:k]
         hits = [Hit(self.passages[i], float(scores[i])) for i in order if scores[i] > 0]
         # Off-topic test: plain BM25, so a question made only of everyday domain words
