@@ -203,6 +203,7 @@ def test_question_set_accuracy() -> None:
         "guidance_heldout2.toml",
         "guidance_heldout3.toml",
         "guidance_holdout_blind.toml",
+        "guidance_holdout_blind2.toml",
     ],
 )
 def test_heldout_questions_stay_reasonable(name: str) -> None:
