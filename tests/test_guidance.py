@@ -197,7 +197,14 @@ def test_question_set_accuracy() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["guidance_heldout.toml", "guidance_heldout2.toml", "guidance_heldout3.toml"]
+    "name",
+    [
+        "guidance_heldout.toml",
+        "guidance_heldout2.toml",
+        "guidance_heldout3.toml",
+        "guidance_holdout_blind.toml",
+        "guidance_holdout_blind2.toml",
+    ],
 )
 def test_heldout_questions_stay_reasonable(name: str) -> None:
     """Questions not used for tuning (see docs/guidance.md): reported, with a looser floor."""
@@ -215,12 +222,30 @@ def test_synonym_and_spelling_layer_fixes_slang_and_typos(guide: Guide) -> None:
     assert "resum" in r.terms("my cv") or "resume" in r.terms("my cv")
     assert "dat" in r.terms("tindr pics")  # typo -> tinder -> dating app
     assert "list" not in r.terms("last night")  # short words are not "corrected"
+    assert "weather" in r.terms("weather")  # never "corrected" into a stop word ("whether")
+    # Real English words missing from the knowledge base are not typos (pyspellchecker's list).
+    assert r.terms("famous singer on the internet") == ["famous", "singer", "internet"]
+    assert "passport" in r.terms("passprt renewal")  # ... while real typos are still fixed
+    assert "noevidenc" in r.terms("why did you say no evidence")  # "no" alone is a stop word
+
+
+def test_context_named_in_a_question_is_detected(guide: Guide) -> None:
+    r = guide.answerer.retriever
+    assert r.named_contexts(r.terms("ai pic for my cv")) == ("resume",)
+    assert r.named_contexts(r.terms("is an ai photo ok on tindr")) == ("dating",)
+    assert r.named_contexts(r.terms("our team page and my passport")) == (
+        "company-page",
+        "government-id",
+    )
+    assert r.named_contexts(r.terms("is an ai headshot ok")) == ()
 
 
 # --- answers --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["hi", "hello!", "help", "What can you do?", "", "???", "thanks"])
+@pytest.mark.parametrize(
+    "text", ["hi", "hello!", "help", "What can you do?", "", "???", "thanks", "how do i use you"]
+)
 def test_greetings_and_help_get_the_how_to(guide: Guide, text: str) -> None:
     answer = guide.answer(text)
     assert answer.kind == "help"
@@ -229,7 +254,13 @@ def test_greetings_and_help_get_the_how_to(guide: Guide, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["what's the weather in paris", "write me a poem about cats", "capital of australia"]
+    "text",
+    [
+        "what's the weather in paris",
+        "what's the weather in berlin tomorrow",
+        "write me a poem about cats",
+        "capital of australia",
+    ],
 )
 def test_off_topic_gets_a_polite_scope_note(guide: Guide, text: str) -> None:
     answer = guide.answer(text)
@@ -260,6 +291,38 @@ def test_context_questions_get_that_contexts_advice(guide: Guide, text: str, con
     assert offers_disclosure == (context != "government-id")
 
 
+def test_answer_addresses_the_named_context_even_when_another_passage_leads(
+    guide: Guide,
+) -> None:
+    question = (
+        "Hello, my english is not good. Is it allowed to use a picture made by artificial "
+        "intelligence in the linkedin for search job?"
+    )
+    answer = guide.answer(question)
+    assert answer.context == "linkedin"
+    assert "LinkedIn" in answer.text
+    assert "resume" not in {p.context for p in answer.passages}  # not the CV advice
+    assert any("linkedin" in f for f in answer.follow_ups)
+    assert len(answer.text) <= 900
+
+
+def test_question_about_someone_elses_photo_gets_no_disclosure_offer(guide: Guide) -> None:
+    answer = guide.answer("i think my coworkers linkedin photo is fake, what should i do")
+    assert answer.passages[0].id == "bot-someone-else"
+    assert answer.context is None
+    assert not any(f.startswith("Suggest disclosure") for f in answer.follow_ups)
+
+
+def test_passages_lead_with_a_sentence_that_stands_alone(guide: Guide) -> None:
+    """Under a verdict a passage shows as title + first sentences, so "It can." or "They
+    are quick." would answer a question nobody asked there."""
+    from bot.guidance.text import sentences
+
+    bare = re.compile(r"(it|they|that|this|some)( \w+){0,2}[.!:]", re.IGNORECASE)
+    for p in guide.passages:
+        assert not bare.fullmatch(sentences(p.text)[0]), p.id
+
+
 def test_answer_leads_with_the_answer_cites_titles_and_fits_a_chat(guide: Guide) -> None:
     started = time.perf_counter()
     answer = guide.answer("do I have to tell people my headshot is AI?")
@@ -285,7 +348,7 @@ def test_every_answer_offers_follow_ups(guide: Guide) -> None:
 def test_bot_limits_answer_cites_headshot_check(guide: Guide) -> None:
     answer = guide.answer("does no evidence mean the photo is real?")
     assert answer.passages[0].id == "bot-no-evidence"
-    assert answer.text.startswith("No.")
+    assert answer.text.startswith('"No evidence" is not proof that a photo is real')
     assert "Headshot Check" in answer.sources
 
 

@@ -12,6 +12,7 @@ from bot.guidance.retrieval import Retriever, Search
 from bot.guidance.text import fold, sentences
 
 _WORDY = re.compile(r"[A-Za-z0-9]")
+BOT_SOURCE = "Headshot Check"  # passages about the bot itself cite this
 
 
 class Answerer:
@@ -68,14 +69,40 @@ class Answerer:
         close = second is not None and second.score >= ratio * top.score
         if close and second.passage.kind == "info" and len(_lead(second.passage)) >= 40:
             used.append(second.passage)
+        context = self._asked_context(top.passage, found)
+        notes = self._context_notes(used, found.contexts if context else ())
+        used += notes
         return Answer(
-            text=self._compose(used),
+            text=self._compose(used, notes),
             sources=_titles(used),
             passages=used,
-            follow_ups=self._follow_ups(used, found),
+            follow_ups=self._follow_ups(used, found, context),
             kind="answer",
-            context=top.passage.context,
+            context=context,
         )
+
+    @staticmethod
+    def _asked_context(top: Passage, found: Search) -> str | None:
+        """The context the answer is about: the lead passage's, else the first one named,
+        unless the answer is about the bot itself ("my coworker's LinkedIn photo looks
+        fake": no LinkedIn advice or disclosure text for the asker's own photo)."""
+        if top.context:
+            return top.context
+        if top.sources == (BOT_SOURCE,) or not found.contexts:
+            return None
+        return found.contexts[0]
+
+    def _context_notes(self, used: list[Passage], named: tuple[str, ...]) -> list[Passage]:
+        """Advice for each named context the answer's passages do not speak to: "will an AI
+        photo on LinkedIn hurt my chances" or "LinkedIn + dating app, same photo?" should
+        mention every context asked about."""
+        notes: list[Passage] = []
+        for context in named:
+            if any(p.context == context or context in p.contexts for p in used + notes):
+                continue
+            if (passage := self.kb.context_passage(context)) is not None:
+                notes.append(passage)
+        return notes
 
     def _help(self) -> Answer:
         asks = [p.ask for p in self.kb.passages if p.id in self.cfg["answer"].get("help_asks", [])]
@@ -87,18 +114,22 @@ class Answerer:
             sources=list(self.help.sources),
         )
 
-    def _compose(self, used: list[Passage]) -> str:
-        """Lead with the best passage; add the first sentence of a close second.
+    def _compose(self, used: list[Passage], notes: list[Passage]) -> str:
+        """Lead with the best passage; add named contexts' advice in short, then the first
+        sentence of a close second, as far as the chat-sized limit allows.
 
         Citations travel in Answer.sources (the core renders them as a Sources section), so
         the text does not repeat them."""
-        parts = [used[0].text]
-        if len(used) > 1:
-            parts.append(f"See also — {used[1].title}: {_lead(used[1])}")
-        text = "\n\n".join(parts)
-        return text if len(text) <= int(self.cfg["answer"]["max_chars"]) else parts[0]
+        limit = int(self.cfg["answer"]["max_chars"])
+        text = used[0].text
+        extras = [f"{p.title}: {p.brief or _lead(p)}" for p in notes]
+        extras += [f"See also — {p.title}: {_lead(p)}" for p in used[1:] if p not in notes]
+        for extra in extras:
+            if len(text) + 2 + len(extra) <= limit:
+                text = f"{text}\n\n{extra}"
+        return text
 
-    def _follow_ups(self, used: list[Passage], found: Search) -> list[str]:
+    def _follow_ups(self, used: list[Passage], found: Search, context: str | None) -> list[str]:
         """Questions the next-best passages answer, if they are reasonably close matches."""
         cfg = self.cfg["answer"]
         floor = float(cfg["follow_up_min_ratio"]) * found.hits[0].score
@@ -108,7 +139,6 @@ class Answerer:
             if h.passage not in used and h.passage.ask and h.passage.kind != "help"
             if h.score >= floor
         ]
-        context = used[0].context
         if context and context not in cfg["no_disclosure_contexts"]:
             asks.insert(0, cfg["disclose_follow_up"].format(context=context))
         if not asks:  # nothing close: offer the general questions most people go on to ask

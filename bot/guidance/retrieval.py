@@ -14,7 +14,17 @@ from typing import Any
 import numpy as np
 
 from bot.guidance.models import Passage
-from bot.guidance.text import SpellFixer, Synonyms, analyse, char_ngrams, fold, raw_tokens, stem
+from bot.guidance.text import (
+    STOPWORDS,
+    SpellFixer,
+    Synonyms,
+    analyse,
+    char_ngrams,
+    english_words,
+    fold,
+    raw_tokens,
+    stem,
+)
 
 METHODS = ("bm25", "tfidf_words", "tfidf_chars", "hybrid")
 
@@ -30,6 +40,7 @@ class Search:
     hits: list[Hit]
     lexical: float  # best raw BM25 score: how much the question overlaps the knowledge base
     domain_words: int  # question words that are topic words of some passage
+    contexts: tuple[str, ...] = ()  # contexts the question names (LinkedIn, CV, passport ...)
 
 
 def _matrix(docs: Sequence[Iterable[str]]) -> tuple[dict[str, int], np.ndarray]:
@@ -113,6 +124,10 @@ class Retriever:
         self.words = _Tfidf(docs)
         self.chars = _Tfidf([char_ngrams(d, *self.n_range) for d in docs])
         self.domain = self._domain(settings.get("off_topic", {}).get("generic", []))
+        self.context_boost = float(settings.get("context", {}).get("boost", 0.0))
+        self.other_context_weight = float(settings.get("context", {}).get("other_weight", 1.0))
+        self.unnamed_context_weight = float(settings.get("context", {}).get("unnamed_weight", 1.0))
+        self.triggers = self._triggers(settings.get("context", {}).get("triggers", {}))
 
     @staticmethod
     def _document(p: Passage, repeat: int) -> str:
@@ -127,7 +142,12 @@ class Retriever:
             counts.update(raw_tokens(fold(t)))
         counts.update(self.synonyms.words())
         counts.update(raw_tokens(" ".join(self.synonyms.table)))
-        return SpellFixer(counts, int(self.cfg["typo_max_edits"]))
+        # Never "correct" a word into a function word: "weather" is not a typo for "whether".
+        for word in STOPWORDS:
+            counts.pop(word, None)
+        min_count = int(self.cfg.get("english_min_count", 0))
+        words = english_words(min_count) if min_count > 0 else frozenset()
+        return SpellFixer(counts, int(self.cfg["typo_max_edits"]), words)
 
     def _domain(self, generic: list[str]) -> set[str]:
         """Topic words: what passages' titles, tags and keywords are about, minus generic ones."""
@@ -136,6 +156,37 @@ class Retriever:
         for p in self.passages:
             words |= set(analyse(" ".join([p.title, *p.tags, p.keywords]), self.synonyms))
         return words - skip
+
+    def _triggers(self, table: dict[str, list[str]]) -> dict[str, list[tuple[str, ...]]]:
+        """Each context's naming phrases, analysed like a question ("cv" -> ("resum",))."""
+        return {
+            ctx: [tuple(analyse(phrase, self.synonyms)) for phrase in phrases]
+            for ctx, phrases in table.items()
+        }
+
+    def named_contexts(self, terms: list[str]) -> tuple[str, ...]:
+        """Contexts the question names, in the order of the trigger table."""
+        grams = {tuple(terms[i : i + n]) for n in (1, 2, 3) for i in range(len(terms))}
+        return tuple(c for c, phrases in self.triggers.items() if any(p in grams for p in phrases))
+
+    def _weigh_contexts(self, scores: np.ndarray, named: tuple[str, ...]) -> np.ndarray:
+        """Context advice fits only the contexts a question names. Named: that context's
+        passage may get a bonus (a share of the best score) and other contexts' advice counts
+        less ("LinkedIn for a job search" is not a CV question). None named: all context
+        advice counts a little less, so a short context passage does not win on everyday
+        words ("looks", "headshot") alone."""
+        weights = np.ones_like(scores)
+        bonus = np.zeros_like(scores)
+        for i, p in enumerate(self.passages):
+            if p.kind != "context":
+                continue
+            if not named:
+                weights[i] = self.unnamed_context_weight
+            elif p.context in named:
+                bonus[i] = self.context_boost * float(scores.max())
+            else:
+                weights[i] = self.other_context_weight
+        return scores * weights + bonus
 
     def terms(self, question: str) -> list[str]:
         return analyse(question, self.synonyms, self.speller)
@@ -157,13 +208,14 @@ class Retriever:
 
     def search(self, question: str, k: int = 3, method: str | None = None) -> Search:
         terms = self.terms(question)
-        scores = self.scores(terms, method)
+        named = self.named_contexts(terms)
+        scores = self._weigh_contexts(self.scores(terms, method), named)
         order = np.argsort(-scores, kind="stable")[:k]
         hits = [Hit(self.passages[i], float(scores[i])) for i in order if scores[i] > 0]
         # Off-topic test: plain BM25, so a question made only of everyday domain words
         # ("what even is an AI headshot") still counts as on topic.
         lexical = float(self.bm25.scores(terms, weighted=False).max()) if terms else 0.0
-        return Search(hits, lexical, sum(t in self.domain for t in terms))
+        return Search(hits, lexical, sum(t in self.domain for t in terms), named)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

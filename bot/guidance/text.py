@@ -4,9 +4,13 @@ The same pipeline runs over passages and questions, so both sides use the same v
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
+from functools import lru_cache
+from importlib import resources
 
 _STOP_TEXT = """a an the and or but if of to in on at by for from with as is are was were be
 been being
@@ -16,7 +20,8 @@ same other such into about over under again further once all any both each few m
 no nor not can could would should will shall may might must s t d ll m re ve don doesn didn
 isn aren wasn weren won wouldn shouldn couldn im ive id youre whats thats it's i'm what which
 who whom whose when where why how up out off down still yet really actually please get got
-gonna wanna kinda like lol well even much many one either neither right put"""
+gonna wanna kinda like lol well even much many one either neither right put whether because
+though although"""
 STOPWORDS = frozenset(_STOP_TEXT.split())
 
 MAX_WORD = 24  # longer "words" are not spell-corrected: deletes grow fast with length
@@ -77,6 +82,20 @@ class Synonyms:
         return {w for k in self.table for w in raw_tokens(k)}
 
 
+@lru_cache(maxsize=2)
+def english_words(min_count: int) -> frozenset[str]:
+    """Everyday English words of 5+ letters, from the word-frequency list that ships inside
+    pyspellchecker (read from the installed package; nothing is downloaded). Empty when the
+    package is missing, so the speller then falls back to correcting every unknown word."""
+    try:
+        source = resources.files("spellchecker").joinpath("resources/en.json.gz")
+        with source.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
+            counts = json.load(fh)
+    except (ModuleNotFoundError, FileNotFoundError, OSError, ValueError):
+        return frozenset()
+    return frozenset(w for w, n in counts.items() if n >= min_count and len(w) >= 5)
+
+
 def _edit_distance(a: str, b: str) -> int:
     """Damerau-Levenshtein (optimal string alignment) distance."""
     prev2: list[int] = []
@@ -107,8 +126,11 @@ class SpellFixer:
     letter (people rarely mistype it); ties go to the more frequent word. Shorter words are
     left alone: too many real words sit one edit apart ("last" / "list")."""
 
-    def __init__(self, counts: Mapping[str, int], max_edits: int = 2) -> None:
+    def __init__(
+        self, counts: Mapping[str, int], max_edits: int = 2, words: Set[str] = frozenset()
+    ) -> None:
         self.counts = dict(counts)
+        self.words = words  # real English words: never "typos", even if the KB lacks them
         self.max_edits = max_edits
         self._index: dict[str, set[str]] = {}
         for word in self.counts:
@@ -121,6 +143,8 @@ class SpellFixer:
 
     def fix(self, word: str) -> str:
         if word in self.counts or not 5 <= len(word) <= MAX_WORD or word.isdigit():
+            return word
+        if word in self.words:  # "singer" is not a typo for "signer"
             return word
         depth = self._depth(word)
         candidates: set[str] = set()
@@ -143,7 +167,7 @@ def analyse(
     corrects goes through the synonym table once more ("tindr" -> "tinder" -> "dating app")."""
     words: list[str] = []
     for tok in raw_tokens(synonyms.apply(fold(text))):
-        fixed = speller.fix(tok) if speller is not None else tok
+        fixed = speller.fix(tok) if speller is not None and tok not in STOPWORDS else tok
         words.extend(raw_tokens(synonyms.apply(fixed)) if fixed != tok else [tok])
     return [stem(t) for t in words if keep_stop or t not in STOPWORDS]
 
