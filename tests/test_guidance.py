@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.guidance import CONTEXTS, LABELS, Guide, get_guide
+from bot.guidance.answering import context_name
 from bot.guidance.evaluate import evaluate, load_questions
 from bot.guidance.knowledge import DOCUMENTS, KnowledgeError, get_knowledge, load_knowledge
 from bot.guidance.text import fold
@@ -287,7 +288,7 @@ def test_context_questions_get_that_contexts_advice(guide: Guide, text: str, con
     assert answer.kind == "answer"
     assert answer.passages[0].context == context
     assert answer.context == context
-    offers_disclosure = any(context in f for f in answer.follow_ups)
+    offers_disclosure = any(context_name(context) in f for f in answer.follow_ups)
     assert offers_disclosure == (context != "government-id")
 
 
@@ -302,7 +303,7 @@ def test_answer_addresses_the_named_context_even_when_another_passage_leads(
     assert answer.context == "linkedin"
     assert "LinkedIn" in answer.text
     assert "resume" not in {p.context for p in answer.passages}  # not the CV advice
-    assert any("linkedin" in f for f in answer.follow_ups)
+    assert any("for LinkedIn" in f for f in answer.follow_ups)
     assert len(answer.text) <= 900
 
 
@@ -310,7 +311,7 @@ def test_question_about_someone_elses_photo_gets_no_disclosure_offer(guide: Guid
     answer = guide.answer("i think my coworkers linkedin photo is fake, what should i do")
     assert answer.passages[0].id == "bot-someone-else"
     assert answer.context is None
-    assert not any(f.startswith("Suggest disclosure") for f in answer.follow_ups)
+    assert not any(f.startswith("What disclosure text") for f in answer.follow_ups)
 
 
 def test_passages_lead_with_a_sentence_that_stands_alone(guide: Guide) -> None:

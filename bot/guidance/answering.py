@@ -4,12 +4,14 @@ and compose a chat-sized answer that leads with the direct answer and cites its 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from bot.guidance.knowledge import Knowledge
 from bot.guidance.models import Answer, Passage
 from bot.guidance.retrieval import Retriever, Search
 from bot.guidance.text import fold, sentences
+from bot.settings import load_toml
 
 _WORDY = re.compile(r"[A-Za-z0-9]")
 BOT_SOURCE = "Headshot Check"  # passages about the bot itself cite this
@@ -140,7 +142,7 @@ class Answerer:
             if h.score >= floor
         ]
         if context and context not in cfg["no_disclosure_contexts"]:
-            asks.insert(0, cfg["disclose_follow_up"].format(context=context))
+            asks.insert(0, cfg["disclose_follow_up"].format(context=context_name(context)))
         if not asks:  # nothing close: offer the general questions most people go on to ask
             asks = [
                 p.ask
@@ -148,6 +150,17 @@ class Answerer:
                 if p.id in cfg["default_follow_ups"] and p not in used
             ]
         return asks[: int(cfg["follow_ups"])]
+
+
+@lru_cache(maxsize=1)
+def _context_names() -> dict[str, str]:
+    contexts = load_toml("guidance", "disclosure.toml").get("contexts", {})
+    return {key: str(value.get("name", key)) for key, value in contexts.items()}
+
+
+def context_name(context: str) -> str:
+    """A context id as people say it: 'chat-avatar' -> 'a Slack or Discord avatar'."""
+    return _context_names().get(context, context)
 
 
 def _titles(used: list[Passage]) -> list[str]:
