@@ -62,6 +62,7 @@ class Check(commands.Cog):
                 context=context.value if context else None,
                 platform_note=self.bot.platform_note([image]),
                 intake_errors=errors,
+                public=public,
             )
 
         await self.bot.respond(interaction, build, ephemeral=not public)

@@ -221,6 +221,31 @@ async def test_slash_camera_jpeg_public(fake: FakeDiscord, bot: HeadshotBot, ali
         assert "AI-generated" not in sent.embeds[0]["title"]
 
 
+async def test_public_result_keeps_privacy_findings_for_the_sender(
+    fake: FakeDiscord, bot: HeadshotBot, alice: dict
+):
+    """`public:true` shows the verdict to the channel, but GPS and serial numbers go to the
+    sender alone (ephemeral), and the public Details button does not reveal them."""
+    from tests.metadata_fixtures import phone_exif
+
+    exif = phone_exif(gps=(51.50722, -0.12750), serial="F2LXK9ABCD12")
+    att_data = jpeg_bytes((400, 300), exif=exif)
+    att = fake.attachment("me.jpg", att_data, "image/jpeg")
+    inter = await fake.check_attachment(alice, att, public=True)
+    sent = await fake.wait_replies(inter, count=2)
+    public = [s for s in sent if not s.ephemeral]
+    private = [s for s in sent if s.ephemeral]
+    assert public and private, [s.text() for s in sent]
+    for s in public:
+        assert "51.5" not in s.text() and "ABCD12" not in s.text()
+        assert "The photo records" not in s.text()
+        assert not any(":strip:" in c for c in s.custom_ids)
+    assert "51.5" in private[0].text() and any(":strip:" in c for c in private[0].custom_ids)
+    details = next(c for c in public[0].custom_ids if ":details:" in c)
+    page = only(await fake.wait_replies(await fake.press(fake.user("bob"), details, public[0])))
+    assert "51.5" not in page.text() and "ABCD12" not in page.text()
+
+
 async def test_slash_non_image(fake: FakeDiscord, bot: HeadshotBot, alice: dict) -> None:
     att = fake.attachment("notes.txt", b"just some text, not a photo", "text/plain")
     sent = only(await fake.wait_replies(await fake.check_attachment(alice, att)))

@@ -40,14 +40,23 @@ def help_reply() -> Reply:
 
 
 def finding_line(f: Finding, with_detail: bool = False) -> str:
-    word = messages()["check"]["strength_words"][f.strength.value]
+    # Informational findings ("no face found") are not evidence: a strength word on them would
+    # read as "weak evidence" of something.
+    word = (
+        "" if f.signal == Signal.INFO else messages()["check"]["strength_words"][f.strength.value]
+    )
     evidence = "; ".join(f"{e.field}: {e.value}" for e in f.evidence[:2])
-    line = f"{word} · {f.title}" + (f" — {evidence}" if evidence else "")
+    line = (f"{word} · " if word else "") + f.title + (f" — {evidence}" if evidence else "")
     return f"{line}. {f.detail}" if with_detail and f.detail else line
 
 
 def error_reply(filename: str, message: str) -> Reply:
     return Reply(title=f"I couldn't check {filename}", summary=message, tone="error")
+
+
+def check_name(check: str) -> str:
+    """A check as people know it: "Invisible watermark", not "watermark"."""
+    return str(messages()["check"].get("names", {}).get(check, check))
 
 
 def check_reply(
@@ -56,7 +65,11 @@ def check_reply(
     context: str | None = None,
     platform_note: str | None = None,
     stripped: Attachment | None = None,
+    public: bool = False,
 ) -> Reply:
+    """The reply to one checked photo. With `public`, nothing private goes in it (privacy
+    findings, the stripped copy, privacy advice): that goes in `privacy_reply`, for the sender
+    only."""
     if not report.ok or report.verdict is None:
         return error_reply(report.filename, report.error or "The file could not be checked.")
     v = report.verdict
@@ -66,12 +79,13 @@ def check_reply(
         summary=v.headline,
         tone=v.label.value,
         footer=_footer(report),
+        ephemeral=not public,
     )
-    reply.sections = _main_sections(report, platform_note)
+    reply.sections = _main_sections(report, platform_note, public)
     reply.sections += _guidance_sections(report, guide, context)
-    reply.pages["details"] = _details(report)
+    reply.pages["details"] = _details(report, public)
     reply.actions.append(Action("details", "Details"))
-    kinds = {f.data.get("kind") for f in report.privacy}
+    kinds = set() if public else {f.data.get("kind") for f in report.privacy}
     disclosure = guide.disclosure(
         context or "linkedin",
         v.label.value,
@@ -84,32 +98,78 @@ def check_reply(
         reply.actions.insert(0, Action("disclosure", "Disclosure text"))
         if disclosure.caption:
             reply.sections.append(Section("Suggested disclosure", [disclosure.caption]))
-    if stripped is not None:
+    if stripped is not None and not public:
         reply.offers["strip"] = stripped
         reply.actions.append(Action("strip", "Strip metadata"))
-    if report.annotated_png:
-        reply.attachments.append(
-            Attachment("headshot-check.png", report.annotated_png, "What the pixel check looked at")
-        )
+    picture = annotated_picture(report)
+    if picture is not None:
+        reply.attachments.append(picture)
     return reply
 
 
-def _main_sections(report: Report, platform_note: str | None) -> list[Section]:
+def privacy_reply(report: Report, stripped: Attachment | None = None) -> Reply | None:
+    """The privacy findings of a photo whose result was shown publicly: for the sender only."""
+    if not report.ok or not report.privacy:
+        return None
+    reply = Reply(
+        title=f"Only you can see this — privacy in {report.filename}",
+        summary=messages()["check"]["privacy_private"],
+        tone="warning",
+        sections=[Section("Privacy", [finding_line(f, True) for f in report.privacy])],
+        ephemeral=True,
+        private=True,
+    )
+    if stripped is not None:
+        reply.offers["strip"] = stripped
+        reply.actions.append(Action("strip", "Strip metadata"))
+    return reply
+
+
+def annotated_picture(report: Report) -> Attachment | None:
+    """The pixel check's picture, only where the pixel check found something to explain (a
+    diagram of a score that counted for nothing is noise in a chat). Named per photo, so several
+    replies in one message each show their own."""
+    if not report.annotated_png:
+        return None
+    if not any(f.check == "pixels" and f.signal != Signal.INFO for f in report.findings):
+        return None
+    return Attachment(
+        f"headshot-check-{report.sha256[:8]}.png",
+        report.annotated_png,
+        "What the pixel check looked at",
+    )
+
+
+def _main_sections(report: Report, platform_note: str | None, public: bool) -> list[Section]:
     v = report.verdict
     assert v is not None
     shown = [f for f in report.findings if f.signal != Signal.PRIVACY][:EVIDENCE_SHOWN]
     sections = [Section("Evidence", [finding_line(f) for f in shown] or ["No signals found."])]
     if v.conflicts:
         sections.append(Section("Pointing the other way", v.conflicts))
-    cannot = [*([platform_note] if platform_note else []), *v.not_checked]
+    cannot = [*([platform_note] if platform_note else []), *_not_checked(report)]
     if v.label.value == "no_evidence" or cannot:
         cannot.append(messages()["check"]["limits_note"])
         sections.append(Section("What I could not tell", cannot))
     if v.review:
         sections.append(Section("Look for yourself", v.review))
-    if report.privacy:
+    if report.privacy and not public:
         sections.append(Section("Privacy", [finding_line(f, True) for f in report.privacy]))
     return sections
+
+
+def _not_checked(report: Report) -> list[str]:
+    """The verdict's "not checked" lines, with checks named as people know them."""
+    assert report.verdict is not None
+    prefixes = {f"{r.check}: ": f"{check_name(r.check)}: " for r in report.runs}
+    out = []
+    for line in report.verdict.not_checked:
+        for raw, nice in prefixes.items():
+            if line.startswith(raw):
+                line = nice + line[len(raw) :]
+                break
+        out.append(line)
+    return out
 
 
 def _guidance_sections(report: Report, guide: Guide, context: str | None) -> list[Section]:
@@ -125,10 +185,13 @@ def passage_line(p: Passage, limit: int = PASSAGE_CHARS) -> str:
     return f"{p.title}: {text} ({p.cite()})"
 
 
-def _details(report: Report) -> list[Section]:
-    findings = [finding_line(f, with_detail=True) for f in report.findings] or ["No findings."]
+def _details(report: Report, public: bool = False) -> list[Section]:
+    shown = [f for f in report.findings if not (public and f.signal == Signal.PRIVACY)]
+    findings = [finding_line(f, with_detail=True) for f in shown] or ["No findings."]
     runs = [
-        f"{r.check}: {r.status}" + (f" ({r.note})" if r.note else "") + f", {r.ms:.0f} ms"
+        f"{check_name(r.check)}: {r.status}"
+        + (f" ({r.note})" if r.note else "")
+        + f", {r.ms:.0f} ms"
         for r in report.runs
     ]
     facts = [

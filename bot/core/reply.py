@@ -40,6 +40,9 @@ class Reply:
     actions: list[Action] = field(default_factory=list)
     footer: str = ""
     ephemeral: bool = True
+    # Only for the person who asked, even where the rest of the answer is public (privacy
+    # findings of a photo shown to a channel): adapters send it ephemerally or by DM.
+    private: bool = False
 
     def page_reply(self, name: str) -> Reply | None:
         """The reply a button for page/offer `name` produces, or None if there is none."""

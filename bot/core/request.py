@@ -30,6 +30,9 @@ class Request:
     context: str | None = None  # where the photo will be used: linkedin, resume, …
     tool: str | None = None  # the AI tool a person used, for disclosure text
     edit_only: bool = False
+    # The person asked for the result to be shown to everyone: privacy findings then go in a
+    # separate private reply.
+    public: bool = False
     # Set by adapters whose platform re-encodes uploads (so missing metadata is explained).
     platform_note: str | None = None
     # Errors an adapter met before the core (a failed download, say), shown like check errors.

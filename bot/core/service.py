@@ -76,13 +76,21 @@ class HeadshotService:
         wait = self.limiter.retry_after(f"{req.platform}:{req.user_id}", len(req.images))
         if wait:
             return [compose.message_reply("rate_limited", "warning", seconds=round(wait))]
-        replies = await asyncio.gather(*(self._check_one(img, req) for img in req.images))
+        results = await asyncio.gather(*(self._check_one(img, req) for img in req.images))
+        replies = [r for pair in results for r in pair if r is not None]
+        # Public results first, private notes after: an adapter's first follow-up takes the
+        # visibility of the deferred response.
+        replies.sort(key=lambda r: r.private)
         return [*replies, *errors]
 
-    async def _check_one(self, image: ImageInput, req: Request) -> Reply:
+    async def _check_one(self, image: ImageInput, req: Request) -> tuple[Reply, Reply | None]:
         report = await self.check(image)
         stripped = await self.stripped_copy(image) if report.ok and report.privacy else None
-        return compose.check_reply(report, self.guide, req.context, req.platform_note, stripped)
+        reply = compose.check_reply(
+            report, self.guide, req.context, req.platform_note, stripped, public=req.public
+        )
+        private = compose.privacy_reply(report, stripped) if req.public else None
+        return reply, private
 
     # -- building blocks (also used by the audit runner) ------------------------------------
     async def check(self, image: ImageInput) -> Report:

@@ -1,0 +1,89 @@
+"""What people read in a check reply: wording, order, privacy, attachments (found by QA)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bot.analysis.findings import CheckRun, Evidence, Finding, Signal, Strength
+from bot.analysis.pipeline import analyze
+from bot.core import compose
+from bot.core.pool import AnalysisPool
+from bot.core.request import ImageInput, Kind, Request
+from bot.core.service import HeadshotService
+from bot.guidance import get_guide
+from tests.conftest import jpeg_bytes, png_bytes
+
+
+@pytest.fixture
+def service():
+    svc = HeadshotService(pool=AnalysisPool(inline=True))
+    yield svc
+    svc.close()
+
+
+def gps_jpeg() -> bytes:
+    from tests.metadata_fixtures import phone_exif
+
+    return jpeg_bytes((400, 300), exif=phone_exif(gps=(51.50722, -0.12750), serial="F2LXK9AB"))
+
+
+def all_text(reply) -> str:
+    parts = [reply.title, reply.summary, reply.footer]
+    for section in [*reply.sections, *(s for p in reply.pages.values() for s in p)]:
+        parts += [section.title, *section.lines]
+    return "\n".join(parts)
+
+
+def test_info_findings_carry_no_strength_word():
+    info = Finding("faces", Signal.INFO, Strength.WEAK, "No face found")
+    weak = Finding("dimensions", Signal.AI_GENERATED, Strength.WEAK, "Typical size")
+    assert compose.finding_line(info) == "No face found"
+    assert compose.finding_line(weak).startswith("Weak · ")
+
+
+def test_skipped_checks_are_named_for_people():
+    report = analyze(png_bytes((64, 64)), "x.png")
+    report.runs.append(CheckRun("watermark", "skipped", "the file is too small"))
+    report.verdict.not_checked.append("watermark: the file is too small")
+    reply = compose.check_reply(report, get_guide())
+    cannot = next(s for s in reply.sections if s.title == "What I could not tell")
+    assert "Invisible watermark: the file is too small" in cannot.lines
+    runs = next(s for s in reply.pages["details"] if s.title == "Checks")
+    assert not any(line.startswith("watermark:") for line in runs.lines)
+
+
+def test_annotated_picture_only_when_pixels_count_and_named_per_photo():
+    report = analyze(png_bytes((300, 300)), "a.png")
+    report.annotated_png = b"\x89PNG fake"
+    # The pixel check found nothing (an info finding): no diagram in the chat.
+    assert not compose.check_reply(report, get_guide()).attachments
+    hint = Finding("pixels", Signal.AI_GENERATED, Strength.MODERATE, "Pixel signs")
+    report.findings.insert(0, hint)
+    (pic,) = compose.check_reply(report, get_guide()).attachments
+    other = dataclasses.replace(report, sha256="f" * 64)
+    (pic2,) = compose.check_reply(other, get_guide()).attachments
+    assert pic.filename != pic2.filename
+
+
+async def test_public_check_keeps_privacy_for_the_sender(service):
+    req = Request(Kind.CHECK, "test", images=[ImageInput("me.jpg", gps_jpeg())], public=True)
+    public, private = await service.handle(req)
+    assert not public.private and private.private
+    text = all_text(public)
+    assert "51.5" not in text and "F2LXK9AB"[-4:] not in text
+    assert "strip" not in public.offers
+    assert "51.5" in all_text(private) and "strip" in private.offers
+    # A private (default) check shows everything in one reply, as before.
+    (only,) = await service.handle(
+        Request(Kind.CHECK, "test2", images=[ImageInput("a.jpg", gps_jpeg())])
+    )
+    assert "51.5" in all_text(only) and "strip" in only.offers
+
+
+def test_evidence_line_shows_field_and_value():
+    f = Finding(
+        "exif", Signal.CAMERA_CAPTURE, Strength.MODERATE, "Camera", (Evidence("Make", "Canon"),)
+    )
+    assert compose.finding_line(f) == "Moderate · Camera — Make: Canon"
