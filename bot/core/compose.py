@@ -145,8 +145,9 @@ def _main_sections(report: Report, platform_note: str | None, public: bool) -> l
     assert v is not None
     shown = [f for f in report.findings if f.signal != Signal.PRIVACY][:EVIDENCE_SHOWN]
     sections = [Section("Evidence", [finding_line(f) for f in shown] or ["No signals found."])]
-    if v.conflicts:
-        sections.append(Section("Pointing the other way", v.conflicts))
+    conflicts = _real_conflicts(report)
+    if conflicts:
+        sections.append(Section("Pointing the other way", conflicts))
     cannot = [*([platform_note] if platform_note else []), *_not_checked(report)]
     if v.label.value == "no_evidence" or cannot:
         cannot.append(messages()["check"]["limits_note"])
@@ -156,6 +157,17 @@ def _main_sections(report: Report, platform_note: str | None, public: bool) -> l
     if report.privacy and not public:
         sections.append(Section("Privacy", [finding_line(f, True) for f in report.privacy]))
     return sections
+
+
+def _real_conflicts(report: Report) -> list[str]:
+    """The verdict's conflicts, less camera evidence on an AI-edited photo: an AI edit of a
+    camera photo is expected to have both, so showing the camera as "pointing the other way"
+    contradicts the headline."""
+    assert report.verdict is not None
+    if report.verdict.label.value != "ai_edited":
+        return list(report.verdict.conflicts)
+    camera = [f.title for f in report.findings if f.signal == Signal.CAMERA_CAPTURE]
+    return [c for c in report.verdict.conflicts if not any(c.startswith(t) for t in camera)]
 
 
 def _not_checked(report: Report) -> list[str]:
