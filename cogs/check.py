@@ -78,6 +78,7 @@ class Check(commands.Cog):
                 user_id=str(interaction.user.id),
                 images=images,
                 platform_note=self.bot.platform_note(message.attachments),
+                note_files=self.bot.note_files(message.attachments),
                 intake_errors=errors,
             )
 

@@ -40,6 +40,7 @@ class DirectMessages(commands.Cog):
                     text=message.content,
                     images=images,
                     platform_note=self.bot.platform_note(message.attachments),
+                    note_files=self.bot.note_files(message.attachments),
                     intake_errors=errors,
                 )
                 replies = await self.bot.service.handle(request)

@@ -369,6 +369,24 @@ async def test_message_menu_checks_every_image(fake: FakeDiscord, bot: HeadshotB
         assert_safe(s)
 
 
+async def test_message_menu_jpeg_note_only_on_jpegs(
+    fake: FakeDiscord, bot: HeadshotBot, alice: dict
+):
+    """ "Discord removes EXIF from JPEGs" belongs under the JPEG's result, not the PNG's."""
+    atts = [
+        fake.attachment("art.png", png_bytes((200, 200), (90, 20, 30)), "image/png"),
+        fake.attachment("cam.jpg", jpeg_bytes((200, 200), (30, 20, 90)), "image/jpeg"),
+    ]
+    message = fake.channel_message(fake.user("bob"), "two pictures", atts)
+    sent = await fake.wait_replies(await fake.message_menu(alice, message))
+    embeds = {e["title"]: e for s in sent for e in s.embeds if e.get("title")}
+    png = next(e for t, e in embeds.items() if "art.png" in t)
+    jpg = next(e for t, e in embeds.items() if "cam.jpg" in t)
+    as_text = lambda e: str(e.get("fields"))  # noqa: E731
+    assert "Discord removes EXIF" in as_text(jpg)
+    assert "Discord removes EXIF" not in as_text(png)
+
+
 async def test_message_menu_without_images(fake: FakeDiscord, bot: HeadshotBot, alice: dict):
     message = fake.channel_message(fake.user("bob"), "no pictures here")
     sent = only(await fake.wait_replies(await fake.message_menu(alice, message)))

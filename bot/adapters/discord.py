@@ -229,6 +229,11 @@ class HeadshotBot(commands.Bot):
             return self.settings.discord.platform_note or None
         return None
 
+    @staticmethod
+    def note_files(attachments: Iterable[discord.Attachment]) -> frozenset[str]:
+        """The attachments `platform_note` is about: the JPEGs."""
+        return frozenset(a.filename for a in attachments if is_jpeg(a))
+
     # -- core → Discord ------------------------------------------------------------------
     async def respond(
         self,

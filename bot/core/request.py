@@ -35,5 +35,8 @@ class Request:
     public: bool = False
     # Set by adapters whose platform re-encodes uploads (so missing metadata is explained).
     platform_note: str | None = None
+    # The images the note is about (by file name); None: all of them. Discord's note is about
+    # JPEGs only, and a message can mix JPEGs and PNGs.
+    note_files: frozenset[str] | None = None
     # Errors an adapter met before the core (a failed download, say), shown like check errors.
     intake_errors: list[tuple[str, str, str]] = field(default_factory=list)  # (file, code, message)

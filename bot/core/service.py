@@ -86,8 +86,10 @@ class HeadshotService:
     async def _check_one(self, image: ImageInput, req: Request) -> tuple[Reply, Reply | None]:
         report = await self.check(image)
         stripped = await self.stripped_copy(image) if report.ok and report.privacy else None
+        applies = req.note_files is None or image.filename in req.note_files
+        note = req.platform_note if applies else None
         reply = compose.check_reply(
-            report, self.guide, req.context, req.platform_note, stripped, public=req.public
+            report, self.guide, req.context, note, stripped, public=req.public
         )
         private = compose.privacy_reply(report, stripped) if req.public else None
         return reply, private
