@@ -122,3 +122,16 @@ def test_no_evidence_headline_does_not_deny_weak_hints():
         pytest.skip("no weak AI hint on this fixture here")
     # A weak AI hint is shown as evidence: the headline may not say there was no sign at all.
     assert "no sign of AI" not in report.verdict.headline
+
+
+async def test_several_photos_do_not_repeat_the_same_guidance(service):
+    images = [
+        ImageInput(f"p{i}.png", png_bytes((200 + i, 200), (i * 40, 90, 90))) for i in range(4)
+    ]
+    replies = await service.handle(Request(Kind.CHECK, "test", images=images))
+    assert len(replies) == 4
+    guidance = [
+        line for r in replies for s in r.sections if s.title == "Guidance" for line in s.lines
+    ]
+    assert guidance and len(guidance) == len(set(guidance))
+    assert any(s.title == "Guidance" for s in replies[0].sections)

@@ -17,6 +17,7 @@ from bot.settings import load_toml
 EVIDENCE_SHOWN = 3
 PASSAGES_SHOWN = 3
 PASSAGE_CHARS = 280
+GUIDANCE = "Guidance"
 
 
 @lru_cache(maxsize=1)
@@ -187,7 +188,20 @@ def _not_checked(report: Report) -> list[str]:
 def _guidance_sections(report: Report, guide: Guide, context: str | None) -> list[Section]:
     assert report.verdict is not None
     passages = guide.passages_for(report.verdict.label.value, context, k=PASSAGES_SHOWN)
-    return [Section("Guidance", [passage_line(p) for p in passages])] if passages else []
+    return [Section(GUIDANCE, [passage_line(p) for p in passages])] if passages else []
+
+
+def without_repeated_guidance(replies: list[Reply]) -> list[Reply]:
+    """Several photos in one message: each guidance passage is shown once, under the first
+    result that has it, so four photos do not repeat the same advice four times."""
+    seen: set[str] = set()
+    for reply in replies:
+        for section in [s for s in reply.sections if s.title == GUIDANCE]:
+            section.lines = [line for line in section.lines if line not in seen]
+            seen.update(section.lines)
+            if not section.lines:
+                reply.sections.remove(section)
+    return replies
 
 
 def passage_line(p: Passage, limit: int = PASSAGE_CHARS) -> str:

@@ -81,7 +81,7 @@ class HeadshotService:
         # Public results first, private notes after: an adapter's first follow-up takes the
         # visibility of the deferred response.
         replies.sort(key=lambda r: r.private)
-        return [*replies, *errors]
+        return [*compose.without_repeated_guidance(replies), *errors]
 
     async def _check_one(self, image: ImageInput, req: Request) -> tuple[Reply, Reply | None]:
         report = await self.check(image)
