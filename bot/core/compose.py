@@ -5,6 +5,7 @@ text (file names, prompts inside metadata) can never inject markup or mentions."
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -27,7 +28,13 @@ def messages() -> dict[str, Any]:
 
 def message_reply(key: str, tone: str = "info", **fmt: object) -> Reply:
     m = messages()[key]
-    return Reply(title=m["title"], summary=m["summary"].format(**fmt), tone=tone)
+    return Reply(title=m["title"].format(**fmt), summary=m["summary"].format(**fmt), tone=tone)
+
+
+def seconds(wait: float) -> str:
+    """A wait as people say it: "1 second", "45 seconds" (never "0 seconds")."""
+    n = max(1, math.ceil(wait))
+    return "1 second" if n == 1 else f"{n} seconds"
 
 
 def help_reply() -> Reply:

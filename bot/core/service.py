@@ -73,14 +73,21 @@ class HeadshotService:
         errors = [compose.error_reply(name, msg) for name, _code, msg in req.intake_errors]
         if not req.images:
             return errors or [compose.message_reply("no_images", "warning")]
-        wait = self.limiter.retry_after(f"{req.platform}:{req.user_id}", len(req.images))
+        images, left_out = req.images, []
+        cap = self.limiter.per_minute
+        if cap > 0 and len(images) > cap:
+            images, left_out = images[:cap], images[cap:]
+        wait = self.limiter.retry_after(f"{req.platform}:{req.user_id}", len(images))
         if wait:
-            return [compose.message_reply("rate_limited", "warning", seconds=round(wait))]
-        results = await asyncio.gather(*(self._check_one(img, req) for img in req.images))
+            return [compose.message_reply("rate_limited", "warning", wait=compose.seconds(wait))]
+        results = await asyncio.gather(*(self._check_one(img, req) for img in images))
         replies = [r for pair in results for r in pair if r is not None]
         # Public results first, private notes after: an adapter's first follow-up takes the
         # visibility of the deferred response.
         replies.sort(key=lambda r: r.private)
+        if left_out:
+            names = ", ".join(img.filename for img in left_out)
+            errors.append(compose.message_reply("too_many_photos", "warning", n=cap, names=names))
         return [*compose.without_repeated_guidance(replies), *errors]
 
     async def _check_one(self, image: ImageInput, req: Request) -> tuple[Reply, Reply | None]:
