@@ -135,3 +135,15 @@ async def test_several_photos_do_not_repeat_the_same_guidance(service):
     ]
     assert guidance and len(guidance) == len(set(guidance))
     assert any(s.title == "Guidance" for s in replies[0].sections)
+
+
+async def test_help_speaks_the_platform_it_is_asked_on(service):
+    def text(reply) -> str:
+        return " ".join(line for s in reply.sections for line in s.lines)
+
+    (console,) = await service.handle(Request(Kind.HELP, "console"))
+    (slack,) = await service.handle(Request(Kind.HELP, "slack"))
+    (discord,) = await service.handle(Request(Kind.HELP, "discord"))
+    assert "/headshot" not in text(console) and "path" in text(console)
+    assert "right-click" not in text(slack) and "upload form" in text(slack)
+    assert "⋯" not in text(discord) and "Check avatar" in text(discord)

@@ -37,12 +37,15 @@ def seconds(wait: float) -> str:
     return "1 second" if n == 1 else f"{n} seconds"
 
 
-def help_reply() -> Reply:
+def help_reply(platform: str | None = None) -> Reply:
+    """How to use the bot, in the words of the platform it is asked on (no slash commands in
+    the console, no upload form on Discord)."""
     m = messages()["help"]
+    lines = m.get("platforms", {}).get(platform or "", m["lines"])
     return Reply(
         title=m["title"],
         summary=m["summary"],
-        sections=[Section("How to use me", list(m["lines"]))],
+        sections=[Section("How to use me", list(lines))],
         footer=m["privacy"],
     )
 
@@ -267,9 +270,9 @@ def disclosure_reply(d: Disclosure) -> Reply:
     )
 
 
-def answer_reply(answer: Answer) -> Reply:
+def answer_reply(answer: Answer, platform: str | None = None) -> Reply:
     if answer.kind == "help":
-        reply = help_reply()
+        reply = help_reply(platform)
         if answer.text:
             reply.summary = answer.text
         return reply

@@ -59,7 +59,7 @@ class HeadshotService:
 
     async def _route(self, req: Request) -> list[Reply]:
         if req.kind == Kind.HELP:
-            return [compose.help_reply()]
+            return [compose.help_reply(req.platform)]
         if req.kind == Kind.DISCLOSE:
             context = req.context or "linkedin"
             label = "ai_edited" if req.edit_only else "ai_generated"
@@ -67,7 +67,7 @@ class HeadshotService:
             return [compose.disclosure_reply(d)]
         if req.images or req.intake_errors or req.kind == Kind.CHECK:
             return await self._check(req)
-        return [compose.answer_reply(self.guide.answer(req.text))]
+        return [compose.answer_reply(self.guide.answer(req.text), req.platform)]
 
     async def _check(self, req: Request) -> list[Reply]:
         errors = [compose.error_reply(name, msg) for name, _code, msg in req.intake_errors]
