@@ -80,6 +80,7 @@ class Check(commands.Cog):
                 platform_note=self.bot.platform_note(message.attachments),
                 note_files=self.bot.note_files(message.attachments),
                 intake_errors=errors,
+                for_owner=message.author.id == interaction.user.id,
             )
 
         await self.bot.respond(interaction, build)

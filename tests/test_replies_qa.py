@@ -147,3 +147,11 @@ async def test_help_speaks_the_platform_it_is_asked_on(service):
     assert "/headshot" not in text(console) and "path" in text(console)
     assert "right-click" not in text(slack) and "upload form" in text(slack)
     assert "⋯" not in text(discord) and "Check avatar" in text(discord)
+
+
+async def test_someone_elses_photo_gets_no_privacy_details(service):
+    req = Request(Kind.CHECK, "t", images=[ImageInput("bob.jpg", gps_jpeg())], for_owner=False)
+    (reply,) = await service.handle(req)
+    text = all_text(reply)
+    assert "51.5" not in text and "strip" not in reply.offers
+    assert "only to the person who sent the photo" in text

@@ -136,6 +136,12 @@ def privacy_reply(report: Report, stripped: Attachment | None = None) -> Reply |
     return reply
 
 
+def note_privacy_withheld(reply: Reply, report: Report) -> None:
+    """Someone else's photo: say that it carries personal metadata, but not what it is."""
+    if report.ok and report.privacy:
+        reply.sections.append(Section("Privacy", [messages()["check"]["privacy_withheld"]]))
+
+
 def annotated_picture(report: Report) -> Attachment | None:
     """The pixel check's picture, only where the pixel check found something to explain (a
     diagram of a score that counted for nothing is noise in a chat). Named per photo, so several

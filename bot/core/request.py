@@ -33,6 +33,9 @@ class Request:
     # The person asked for the result to be shown to everyone: privacy findings then go in a
     # separate private reply.
     public: bool = False
+    # False when checking someone else's photo (a context menu on another person's message):
+    # its privacy details (where it was taken, serial numbers) are then not shown at all.
+    for_owner: bool = True
     # Set by adapters whose platform re-encodes uploads (so missing metadata is explained).
     platform_note: str | None = None
     # The images the note is about (by file name); None: all of them. Discord's note is about

@@ -95,9 +95,13 @@ class HeadshotService:
         stripped = await self.stripped_copy(image) if report.ok and report.privacy else None
         applies = req.note_files is None or image.filename in req.note_files
         note = req.platform_note if applies else None
+        withhold = req.public or not req.for_owner
         reply = compose.check_reply(
-            report, self.guide, req.context, note, stripped, public=req.public
+            report, self.guide, req.context, note, stripped, public=withhold
         )
+        if not req.for_owner:
+            compose.note_privacy_withheld(reply, report)
+            return reply, None
         private = compose.privacy_reply(report, stripped) if req.public else None
         return reply, private
 
