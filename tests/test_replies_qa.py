@@ -155,3 +155,15 @@ async def test_someone_elses_photo_gets_no_privacy_details(service):
     text = all_text(reply)
     assert "51.5" not in text and "strip" not in reply.offers
     assert "only to the person who sent the photo" in text
+
+
+def test_disclosure_reply_names_the_place_and_says_the_advice_once():
+    guide = get_guide()
+    d = guide.disclosure("government-id", "ai_generated")
+    reply = compose.disclosure_reply(d)
+    assert reply.title.endswith("Government ID")
+    assert all(d.advice not in line for s in reply.sections for line in s.lines)
+    assert d.advice in reply.summary
+    assert compose.disclosure_reply(guide.disclosure("linkedin", "ai_generated")).title.endswith(
+        "LinkedIn"
+    )

@@ -268,11 +268,19 @@ def disclosure_sections(d: Disclosure) -> list[Section]:
     return sections
 
 
+def context_label(context: str) -> str:
+    """ "LinkedIn", not "linkedin": how a context slug is shown to people."""
+    return str(messages().get("contexts", {}).get(context, context))
+
+
 def disclosure_reply(d: Disclosure) -> Reply:
+    title = f"Disclosure suggestions — {context_label(d.context)}"
+    if not d.needed and d.advice:
+        # The advice is the whole answer: say it once, in the summary.
+        sections = [Section("Privacy", list(d.privacy))] if d.privacy else []
+        return Reply(title=title, summary=d.advice, sections=sections)
     return Reply(
-        title=f"Disclosure suggestions — {d.context}",
-        summary=d.advice if d.advice and not d.needed else "Copy, adapt and use what fits.",
-        sections=disclosure_sections(d),
+        title=title, summary="Copy, adapt and use what fits.", sections=disclosure_sections(d)
     )
 
 
