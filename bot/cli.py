@@ -193,7 +193,7 @@ def _ask(args: argparse.Namespace) -> int:
     from bot.render.text import render_text
 
     answer = get_guide().answer(" ".join(args.question))
-    print(render_text(compose.answer_reply(answer)))
+    print(render_text(compose.answer_reply(answer, "console")))
     return 0
 
 

@@ -120,3 +120,9 @@ async def test_console_details_and_missing_paths(tmp_path):
     assert "All findings" in out  # "details" shows the details, not just a title
     assert "There is no file there" in out and "That is a folder" in out
     assert "button" not in out.lower()
+
+
+def test_ask_help_in_the_terminal_names_terminal_commands():
+    out = run_cli("ask", "")
+    assert out.returncode == 0
+    assert "how to use me" in out.stdout.lower() and "/headshot-check" not in out.stdout
