@@ -167,3 +167,19 @@ def test_disclosure_reply_names_the_place_and_says_the_advice_once():
     assert compose.disclosure_reply(guide.disclosure("linkedin", "ai_generated")).title.endswith(
         "LinkedIn"
     )
+
+
+def test_moderate_pixel_evidence_is_not_headlined_as_a_fact():
+    from bot.analysis.verdict import decide
+
+    report = analyze(png_bytes((300, 300)), "face.png")
+    hint = Finding("pixels", Signal.AI_GENERATED, Strength.MODERATE, "Pixel signs of AI")
+    report.findings = [hint]
+    report.verdict = decide(report.findings, report.runs)
+    assert report.verdict.label.value == "ai_generated"
+    title = compose.check_reply(report, get_guide()).title
+    assert "AI-generated (" not in title and "signs of ai generation" in title.lower()
+    # Strong evidence keeps the plain title.
+    report.findings = [dataclasses.replace(hint, strength=Strength.STRONG, check="generators")]
+    report.verdict = decide(report.findings, report.runs)
+    assert "AI-generated (strong evidence)" in compose.check_reply(report, get_guide()).title

@@ -86,7 +86,7 @@ def check_reply(
     v = report.verdict
     strength = f" ({v.strength.value} evidence)" if v.strength else ""
     reply = Reply(
-        title=f"{v.emoji} {v.title}{strength} — {report.filename}",
+        title=f"{v.emoji} {verdict_title(report)}{strength} — {report.filename}",
         summary=v.headline,
         tone=v.label.value,
         footer=_footer(report),
@@ -116,6 +116,21 @@ def check_reply(
     if picture is not None:
         reply.attachments.append(picture)
     return reply
+
+
+def verdict_title(report: Report) -> str:
+    """The verdict's title, softened where the evidence is only moderate."""
+    v = report.verdict
+    assert v is not None
+    wording = verdict_wording()["labels"].get(v.label.value, {})
+    if v.strength is not None and v.strength.value == "moderate":
+        return str(wording.get("moderate_title", v.title))
+    return v.title
+
+
+@lru_cache(maxsize=1)
+def verdict_wording() -> dict[str, Any]:
+    return load_toml("verdicts.toml")
 
 
 def privacy_reply(report: Report, stripped: Attachment | None = None) -> Reply | None:
