@@ -183,3 +183,22 @@ def test_moderate_pixel_evidence_is_not_headlined_as_a_fact():
     report.findings = [dataclasses.replace(hint, strength=Strength.STRONG, check="generators")]
     report.verdict = decide(report.findings, report.runs)
     assert "AI-generated (strong evidence)" in compose.check_reply(report, get_guide()).title
+
+
+async def test_stripped_copy_reply_does_not_claim_identical_pixels(service):
+    import io
+
+    from PIL import Image, ImageChops
+
+    from tests.metadata_fixtures import phone_exif, scene
+
+    buf = io.BytesIO()
+    scene((400, 300)).save(buf, "JPEG", quality=85, exif=phone_exif(gps=(51.5, -0.12)))
+    image = ImageInput("me.jpg", buf.getvalue())
+    (reply,) = await service.handle(Request(Kind.CHECK, "t", images=[image]))
+    page = reply.page_reply("strip")
+    copy = page.attachments[0].data
+    before = Image.open(io.BytesIO(image.data)).convert("RGB")
+    after = Image.open(io.BytesIO(copy)).convert("RGB")
+    assert ImageChops.difference(before, after).getbbox() is not None  # re-encoded
+    assert "unchanged" not in page.summary

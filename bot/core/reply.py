@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The stripped copy is re-encoded (bot/analysis/strip.py): a JPEG is saved again at high
+# quality, so "the pixels are unchanged" would be untrue; and provenance goes with the rest.
+STRIPPED_SUMMARY = (
+    "Here is a copy without the metadata: no location, serial numbers or other records, "
+    "content credentials included. It looks the same, but it is a new file: a JPEG is saved "
+    "again at high quality."
+)
+
 
 @dataclass
 class Section:
@@ -53,7 +61,7 @@ class Reply:
             offer = self.offers[name]
             return Reply(
                 title=offer.description or offer.filename,
-                summary="Here is a copy with the metadata removed. The pixels are unchanged.",
+                summary=STRIPPED_SUMMARY,
                 tone="info",
                 attachments=[offer],
             )
