@@ -202,3 +202,16 @@ async def test_stripped_copy_reply_does_not_claim_identical_pixels(service):
     after = Image.open(io.BytesIO(copy)).convert("RGB")
     assert ImageChops.difference(before, after).getbbox() is not None  # re-encoded
     assert "unchanged" not in page.summary
+
+
+def test_ai_verdict_does_not_carry_the_missing_sign_note():
+    from pathlib import Path
+
+    data = (Path(__file__).parent.parent / "samples" / "sdxl-watermark.png").read_bytes()
+    report = analyze(data, "sdxl.png")
+    if report.verdict.label.value != "ai_generated":
+        pytest.skip("the watermark check did not decode the sample here")
+    note = compose.messages()["check"]["limits_note"]
+    assert note not in all_text(compose.check_reply(report, get_guide()))
+    plain = analyze(png_bytes((80, 80)), "plain.png")
+    assert note in all_text(compose.check_reply(plain, get_guide()))

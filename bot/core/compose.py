@@ -182,7 +182,10 @@ def _main_sections(report: Report, platform_note: str | None, public: bool) -> l
         sections.append(Section("Pointing the other way", conflicts))
     cannot = [*([platform_note] if platform_note else []), *_not_checked(report)]
     if v.label.value == "no_evidence" or cannot:
-        cannot.append(messages()["check"]["limits_note"])
+        # "A missing sign of AI means only that none was found" answers "so it's real?", a
+        # question only a verdict without AI evidence raises.
+        if v.label.value not in ("ai_generated", "ai_edited"):
+            cannot.append(messages()["check"]["limits_note"])
         sections.append(Section("What I could not tell", cannot))
     if v.review:
         sections.append(Section("Look for yourself", v.review))
