@@ -434,8 +434,14 @@ async def test_dm_photo_and_question(fake: FakeDiscord, bot: HeadshotBot) -> Non
     if has_check("generators"):
         assert "AI-generated" in report.embeds[0]["title"]
 
+    # A JPEG by DM: the note about Discord removing EXIF does not ask for a DM.
+    jpg = await fake.dm(dave, "", [fake.attachment("me.jpg", jpeg_bytes((120, 90)), "image/jpeg")])
+    await fake.wait_until(lambda: fake.channel_sent(jpg["channel_id"])[1:], what="JPEG report")
+    note = fake.channel_sent(jpg["channel_id"])[-1].text()
+    assert "removes EXIF" in note and "direct message" not in note
+
     question = await fake.dm(dave, "Should I disclose an AI headshot on my résumé?")
-    await fake.wait_until(lambda: fake.channel_sent(question["channel_id"])[1:], what="answer")
+    await fake.wait_until(lambda: fake.channel_sent(question["channel_id"])[2:], what="answer")
     answer = fake.channel_sent(question["channel_id"])[-1]
     assert answer.embeds and answer.embeds[0].get("description")
     assert_safe(answer)
