@@ -126,3 +126,25 @@ def test_ask_help_in_the_terminal_names_terminal_commands():
     out = run_cli("ask", "")
     assert out.returncode == 0
     assert "how to use me" in out.stdout.lower() and "/headshot-check" not in out.stdout
+
+
+async def test_console_strip_saves_a_clean_copy(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from tests.conftest import jpeg_bytes
+    from tests.metadata_fixtures import phone_exif
+
+    path = tmp_path / "me.jpg"
+    path.write_bytes(jpeg_bytes((300, 200), exif=phone_exif(gps=(51.5, -0.12))))
+    monkeypatch.chdir(tmp_path)
+    lines = iter([str(path), "strip", "quit"])
+    written: list[str] = []
+    svc = HeadshotService(pool=AnalysisPool(inline=True))
+    try:
+        await run_console(svc, read=lambda _prompt: next(lines), write=written.append)
+    finally:
+        svc.close()
+    out = "\n".join(written)
+    assert "Type 'strip'" in out and "Saved" in out
+    (copy,) = [p for p in tmp_path.iterdir() if p.name != "me.jpg"]
+    assert not Image.open(copy).getexif().get_ifd(0x8825)  # no GPS left

@@ -1,7 +1,7 @@
 """A local chat in the terminal, using the same core as the chat adapters.
 
 Type a path to check a photo, anything else to ask a question; "more" shows the last
-reply's details and disclosure text; "quit" leaves."""
+reply's details and disclosure text; "strip" saves metadata-free copies; "quit" leaves."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.core.compose import messages
-from bot.core.reply import Reply
+from bot.core.reply import STRIPPED_SUMMARY, Reply, Section
 from bot.core.request import ImageInput, Kind, Request
 from bot.core.service import HeadshotService
 from bot.render.text import render_text
 
 PROMPT = "you> "
 CONSOLE_HINT = messages()["check"]["console_hint"]
+STRIP_HINT = messages()["check"]["console_strip_hint"]
 INTRO = (
     "Headshot Check console. Type a photo's path to check it, or ask a question "
     "(e.g. 'is an AI headshot ok on LinkedIn?'). 'more' shows details, 'help', 'quit'."
@@ -58,6 +59,8 @@ async def respond(service: HeadshotService, line: str, last: list[Reply]) -> lis
         if not last:
             return [Reply(title="Nothing more to show", summary="Check a photo first.")]
         return [Reply(title=r.title, pages=r.pages) for r in last]
+    if text.lower() == "strip":
+        return _save_stripped(last, Path.cwd())
     if text.lower() in ("help", "?"):
         return await service.handle(Request(Kind.HELP, "console"))
     missing = _meant_as_paths(text)
@@ -68,6 +71,27 @@ async def respond(service: HeadshotService, line: str, last: list[Reply]) -> lis
         images = [ImageInput(p.name, p.read_bytes()) for p in paths]
         return await service.handle(Request(Kind.CHECK, "console", images=images))
     return await service.handle(Request(Kind.ASK, "console", text=text))
+
+
+def _save_stripped(last: list[Reply], folder: Path) -> list[Reply]:
+    """'strip': save the metadata-free copies the last check offered (the chat apps' "Strip
+    metadata" button), in the current folder, never over an existing file."""
+    offers = [r.offers["strip"] for r in last if "strip" in r.offers]
+    if not offers:
+        summary = "The last photo I checked had no personal metadata to remove."
+        return [
+            Reply(title="Nothing to strip", summary=summary if last else "Check a photo first.")
+        ]
+    saved = []
+    for offer in offers:
+        target = folder / offer.filename
+        n = 1
+        while target.exists():
+            target = folder / f"{Path(offer.filename).stem}-{n}{Path(offer.filename).suffix}"
+            n += 1
+        target.write_bytes(offer.data)
+        saved.append(str(target))
+    return [Reply(title="Saved", summary=STRIPPED_SUMMARY, sections=[Section("Files", saved)])]
 
 
 def _not_found(word: str) -> Reply:
@@ -102,6 +126,8 @@ async def run_console(
             last = replies
         for reply in replies:
             hint = [CONSOLE_HINT] if reply.pages and not more else []
+            if "strip" in reply.offers:
+                hint.append(STRIP_HINT)
             write(render_text(reply, pages=more, hint=hint))
             write("")
         sys.stdout.flush()
