@@ -215,3 +215,10 @@ def test_ai_verdict_does_not_carry_the_missing_sign_note():
     assert note not in all_text(compose.check_reply(report, get_guide()))
     plain = analyze(png_bytes((80, 80)), "plain.png")
     assert note in all_text(compose.check_reply(plain, get_guide()))
+
+
+def test_footer_names_only_buttons_the_reply_has():
+    camera = analyze(png_bytes((90, 90)), "plain.png")
+    reply = compose.check_reply(camera, get_guide())
+    assert not any(a.id == "disclosure" for a in reply.actions)
+    assert "disclosure" not in reply.footer.lower()

@@ -89,7 +89,6 @@ def check_reply(
         title=f"{v.emoji} {verdict_title(report)}{strength} — {report.filename}",
         summary=v.headline,
         tone=v.label.value,
-        footer=_footer(report),
         ephemeral=not public,
     )
     reply.sections = _main_sections(report, platform_note, public)
@@ -115,6 +114,7 @@ def check_reply(
     picture = annotated_picture(report)
     if picture is not None:
         reply.attachments.append(picture)
+    reply.footer = _footer(report, reply)
     return reply
 
 
@@ -262,9 +262,11 @@ def _details(report: Report, public: bool = False) -> list[Section]:
     return [Section("All findings", findings), Section("Checks", runs), Section("File", facts)]
 
 
-def _footer(report: Report) -> str:
+def _footer(report: Report, reply: Reply) -> str:
     ran = sum(r.status == "ran" for r in report.runs)
-    hint = messages()["check"]["more_hint"]
+    # Name only buttons the reply has: no "disclosure text" under a camera photo.
+    with_disclosure = any(a.id == "disclosure" for a in reply.actions)
+    hint = messages()["check"]["more_hint" if with_disclosure else "details_hint"]
     return f"{ran} of {len(report.runs)} checks ran in {report.elapsed_ms:.0f} ms · {hint}"
 
 

@@ -40,5 +40,7 @@ def render_text(reply: Reply, *, pages: bool = False, hint: list[str] | None = N
 
 
 def _without_button_hint(footer: str) -> str:
-    button_hint = messages()["check"]["more_hint"]
-    return footer.replace(f" · {button_hint}", "").replace(button_hint, "").strip()
+    for key in ("more_hint", "details_hint"):
+        hint = messages()["check"][key]
+        footer = footer.replace(f" · {hint}", "").replace(hint, "")
+    return footer.strip()
