@@ -78,6 +78,14 @@ def _service(workers: int | None = None):
 
 
 def _check(args: argparse.Namespace) -> int:
+    if args.strip is not None:
+        # Before any work: a bad --strip folder would otherwise fail after every check.
+        try:
+            args.strip.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = "it is a file" if args.strip.is_file() else (exc.strerror or str(exc)).lower()
+            print(f"headshot-bot: cannot write copies to {args.strip}: {why}.", file=sys.stderr)
+            return 2
     return asyncio.run(_check_async(args))
 
 

@@ -148,3 +148,13 @@ async def test_console_strip_saves_a_clean_copy(tmp_path, monkeypatch):
     assert "Type 'strip'" in out and "Saved" in out
     (copy,) = [p for p in tmp_path.iterdir() if p.name != "me.jpg"]
     assert not Image.open(copy).getexif().get_ifd(0x8825)  # no GPS left
+
+
+def test_strip_into_a_file_is_a_clear_error(tmp_path):
+    photo = tmp_path / "p.png"
+    photo.write_bytes(png_bytes())
+    not_a_folder = tmp_path / "taken"
+    not_a_folder.write_text("x")
+    out = run_cli("check", str(photo), "--strip", str(not_a_folder))
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr and "it is a file" in out.stderr
