@@ -132,11 +132,19 @@ def _unreadable(path: Path) -> tuple[str, str] | None:
         return "is_a_directory", "This is a folder, not a file. Give the photo files in it."
     if not path.exists():
         return "file_not_found", "No such file. Check the path and the spelling."
+    if not path.is_file():  # /dev/zero, a pipe: reading it could never end
+        return "not_a_file", "This is not an ordinary file. Give the path of a photo file."
     try:
         with path.open("rb"):
             pass
     except OSError as exc:
         return "unreadable", f"The file could not be opened ({exc.strerror or exc})."
+    limit = get_settings().limits.max_bytes
+    if path.stat().st_size > limit:  # refused before it is read into memory
+        return "too_large", (
+            f"This file is larger than the {limit / 1e6:g} MB limit. Send the photo itself, "
+            "not a huge original or an archive."
+        )
     return None
 
 

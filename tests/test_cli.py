@@ -158,3 +158,13 @@ def test_strip_into_a_file_is_a_clear_error(tmp_path):
     out = run_cli("check", str(photo), "--strip", str(not_a_folder))
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and "it is a file" in out.stderr
+
+
+def test_check_refuses_devices_and_oversized_files_without_reading_them(tmp_path):
+    big = tmp_path / "huge.jpg"
+    with big.open("wb") as f:  # sparse: takes no disk space, but far over the byte limit
+        f.truncate(200_000_000)
+    out = run_cli("check", "/dev/zero", str(big), "--json")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    codes = [e["error"]["code"] for e in json.loads(out.stdout)]
+    assert codes == ["not_a_file", "too_large"]
