@@ -167,3 +167,12 @@ async def test_more_photos_than_the_limit_checks_the_first_ones_and_says_so(serv
     assert limited.title == "Slow down a little"
     assert re.search(r"in (1 second|\d+ seconds)\.", limited.summary), limited.summary
     assert "in 0 seconds" not in limited.summary
+
+
+async def test_the_console_is_not_rate_limited(service):
+    service.limiter = RateLimiter(per_minute=2)
+    images = [ImageInput(f"c{i}.png", png_bytes((50 + i, 50))) for i in range(3)]
+    replies = await service.handle(Request(Kind.CHECK, "console", images=images))
+    assert [r.tone for r in replies] == ["no_evidence"] * 3
+    again = await service.handle(Request(Kind.CHECK, "console", images=images[:1]))
+    assert again[0].tone == "no_evidence"
