@@ -222,3 +222,19 @@ def test_footer_names_only_buttons_the_reply_has():
     reply = compose.check_reply(camera, get_guide())
     assert not any(a.id == "disclosure" for a in reply.actions)
     assert "disclosure" not in reply.footer.lower()
+
+
+def test_informational_findings_keep_their_numbers_for_details():
+    report = analyze(png_bytes((300, 300)), "plain.png")
+    info = Finding(
+        "pixels",
+        Signal.INFO,
+        Strength.WEAK,
+        "No reliable pixel signs of AI generation",
+        (Evidence("detector score", "23.1 out of 100; a hint from 99"),),
+    )
+    report.findings = [info]
+    reply = compose.check_reply(report, get_guide())
+    evidence = next(s for s in reply.sections if s.title == "Evidence")
+    assert evidence.lines == ["No reliable pixel signs of AI generation"]
+    assert "detector score" in all_text(reply)  # still on the Details page

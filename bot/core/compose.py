@@ -176,7 +176,10 @@ def _main_sections(report: Report, platform_note: str | None, public: bool) -> l
     v = report.verdict
     assert v is not None
     shown = [f for f in report.findings if f.signal != Signal.PRIVACY][:EVIDENCE_SHOWN]
-    sections = [Section("Evidence", [finding_line(f) for f in shown] or ["No signals found."])]
+    # Informational findings by title only here ("No reliable pixel signs of AI generation"):
+    # their numbers (detector scores, thresholds) are for the Details page.
+    lines = [f.title if f.signal == Signal.INFO else finding_line(f) for f in shown]
+    sections = [Section("Evidence", lines or ["No signals found."])]
     conflicts = _real_conflicts(report)
     if conflicts:
         sections.append(Section("Pointing the other way", conflicts))
