@@ -78,6 +78,14 @@ def _service(workers: int | None = None):
 
 
 def _check(args: argparse.Namespace) -> int:
+    if args.strip is not None:
+        # Before any work: a bad --strip folder would otherwise fail after every check.
+        try:
+            args.strip.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = "it is a file" if args.strip.is_file() else (exc.strerror or str(exc)).lower()
+            print(f"headshot-bot: cannot write copies to {args.strip}: {why}.", file=sys.stderr)
+            return 2
     return asyncio.run(_check_async(args))
 
 
@@ -88,37 +96,99 @@ async def _check_async(args: argparse.Namespace) -> int:
 
     service = _service(workers=1 if len(args.files) == 1 else None)
     try:
-        images, missing = [], []
+        images, problems = [], {}
         for path in args.files:
-            if path.is_file():
-                images.append(ImageInput(path.name, path.read_bytes()))
+            problem = _unreadable(path)
+            if problem:
+                problems[path] = problem
             else:
-                missing.append(path)
-        reports = await asyncio.gather(*(service.check(img) for img in images))
-        failed = len(missing) + sum(not r.ok for r in reports)
+                images.append(ImageInput(path.name, path.read_bytes()))
+        reports = iter(await asyncio.gather(*(service.check(img) for img in images)))
+        # In the order given, so output lines up with the command line.
+        results = [(p, problems.get(p) or next(reports)) for p in args.files]
+        failed = sum(isinstance(r, tuple) or not r.ok for _, r in results)
         if args.json:
-            out = [r.to_dict() for r in reports]
-            out += [_missing_json(p) for p in missing]
+            out = [_json_entry(p, r) for p, r in results]
             print(json.dumps(out if len(out) > 1 else out[0], indent=2, ensure_ascii=False))
         else:
-            for path in missing:
-                print(f"{path}: no such file\n")
-            for report in reports:
-                reply = compose.check_reply(report, service.guide, args.context)
-                print(render_text(reply, pages=args.more) + "\n")
+            for path, result in results:
+                if isinstance(result, tuple):
+                    reply, hint = compose.error_reply(str(path), result[1]), []
+                else:
+                    reply = compose.check_reply(result, service.guide, args.context)
+                    hint = _text_hints(args, result)
+                print(render_text(reply, pages=args.more, hint=hint) + "\n")
         if args.strip:
-            await _write_stripped(service, images, reports, args.strip)
+            done = [r for _, r in results if not isinstance(r, tuple)]
+            await _write_stripped(service, images, done, args.strip)
         return 0 if failed == 0 else 2
     finally:
         service.close()
 
 
-def _missing_json(path: Path) -> dict[str, object]:
-    return {
-        "file": str(path),
-        "ok": False,
-        "error": {"code": "file_not_found", "message": "No such file."},
-    }
+def _unreadable(path: Path) -> tuple[str, str] | None:
+    """(code, message) when `path` cannot be read as a file; None when it can."""
+    if path.is_dir():
+        return "is_a_directory", "This is a folder, not a file. Give the photo files in it."
+    if not path.exists():
+        return "file_not_found", "No such file. Check the path and the spelling."
+    if not path.is_file():  # /dev/zero, a pipe: reading it could never end
+        return "not_a_file", "This is not an ordinary file. Give the path of a photo file."
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        return "unreadable", f"The file could not be opened ({exc.strerror or exc})."
+    limit = get_settings().limits.max_bytes
+    if path.stat().st_size > limit:  # refused before it is read into memory
+        return "too_large", (
+            f"This file is larger than the {limit / 1e6:g} MB limit. Send the photo itself, "
+            "not a huge original or an archive."
+        )
+    return None
+
+
+def _json_entry(path: Path, result) -> dict[str, object]:
+    """Every entry has the same keys, whether the file was checked or not."""
+    if isinstance(result, tuple):
+        code, message = result
+        entry: dict[str, object] = dict.fromkeys(_JSON_KEYS)
+        entry.update(file=path.name, ok=False, error={"code": code, "message": message})
+        entry.update(findings=[], checks=[], frames=0)
+    else:
+        entry = result.to_dict()
+    entry["path"] = str(path)
+    return entry
+
+
+# The keys of Report.to_dict(), for entries of files that could not even be read.
+_JSON_KEYS = [
+    "file",
+    "sha256",
+    "bytes",
+    "format",
+    "width",
+    "height",
+    "frames",
+    "ok",
+    "error",
+    "verdict",
+    "generator",
+    "findings",
+    "checks",
+    "elapsed_ms",
+]
+
+
+def _text_hints(args: argparse.Namespace, report) -> list[str]:
+    """What to type for what chat users get from buttons: --more, and --strip."""
+    from bot.core.compose import messages
+
+    m = messages()["check"]
+    hints = [] if args.more or not report.ok else [m["cli_hint"]]
+    if report.ok and report.privacy and not args.strip:
+        hints.append(m["cli_strip_hint"])
+    return hints
 
 
 async def _write_stripped(service, images, reports, out: Path) -> None:
@@ -139,7 +209,7 @@ def _ask(args: argparse.Namespace) -> int:
     from bot.render.text import render_text
 
     answer = get_guide().answer(" ".join(args.question))
-    print(render_text(compose.answer_reply(answer)))
+    print(render_text(compose.answer_reply(answer, "console")))
     return 0
 
 

@@ -62,6 +62,7 @@ class Check(commands.Cog):
                 context=context.value if context else None,
                 platform_note=self.bot.platform_note([image]),
                 intake_errors=errors,
+                public=public,
             )
 
         await self.bot.respond(interaction, build, ephemeral=not public)
@@ -77,7 +78,9 @@ class Check(commands.Cog):
                 user_id=str(interaction.user.id),
                 images=images,
                 platform_note=self.bot.platform_note(message.attachments),
+                note_files=self.bot.note_files(message.attachments),
                 intake_errors=errors,
+                for_owner=message.author.id == interaction.user.id,
             )
 
         await self.bot.respond(interaction, build)

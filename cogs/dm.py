@@ -39,7 +39,13 @@ class DirectMessages(commands.Cog):
                     user_id=str(message.author.id),
                     text=message.content,
                     images=images,
-                    platform_note=self.bot.platform_note(message.attachments),
+                    # Already in a DM: "send it to me in a DM" would be no help here.
+                    platform_note=(
+                        compose.messages()["discord"]["dm_platform_note"]
+                        if self.bot.platform_note(message.attachments)
+                        else None
+                    ),
+                    note_files=self.bot.note_files(message.attachments),
                     intake_errors=errors,
                 )
                 replies = await self.bot.service.handle(request)

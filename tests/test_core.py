@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -140,3 +141,38 @@ def test_rate_limiter_window():
     assert rl.retry_after("k") > 0
     now[0] = 61
     assert rl.retry_after("k") == 0
+
+
+def test_rate_limiter_wait_is_long_enough_for_the_whole_batch():
+    now = [0.0]
+    rl = RateLimiter(4, clock=lambda: now[0])
+    for t in (0, 10, 20, 30):
+        now[0] = t
+        assert rl.retry_after("k") == 0
+    now[0] = 40
+    wait = rl.retry_after("k", cost=3)  # three slots needed: the hits at 0, 10 and 20 must go
+    assert wait == pytest.approx(40)
+    now[0] = 40 + wait
+    assert rl.retry_after("k", cost=3) == 0
+
+
+async def test_more_photos_than_the_limit_checks_the_first_ones_and_says_so(service):
+    service.limiter = RateLimiter(per_minute=2)
+    images = [ImageInput(f"p{i}.png", png_bytes((60 + i, 60))) for i in range(3)]
+    replies = await service.handle(Request(Kind.CHECK, "t", user_id="u", images=images))
+    assert [r.tone for r in replies[:2]] == ["no_evidence", "no_evidence"]
+    assert replies[2].title == "I checked the first 2 photos" and "p2.png" in replies[2].summary
+    # Then the usual friendly wait, in words people use.
+    (limited,) = await service.handle(Request(Kind.CHECK, "t", user_id="u", images=images[:1]))
+    assert limited.title == "Slow down a little"
+    assert re.search(r"in (1 second|\d+ seconds)\.", limited.summary), limited.summary
+    assert "in 0 seconds" not in limited.summary
+
+
+async def test_the_console_is_not_rate_limited(service):
+    service.limiter = RateLimiter(per_minute=2)
+    images = [ImageInput(f"c{i}.png", png_bytes((50 + i, 50))) for i in range(3)]
+    replies = await service.handle(Request(Kind.CHECK, "console", images=images))
+    assert [r.tone for r in replies] == ["no_evidence"] * 3
+    again = await service.handle(Request(Kind.CHECK, "console", images=images[:1]))
+    assert again[0].tone == "no_evidence"

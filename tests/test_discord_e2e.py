@@ -221,6 +221,31 @@ async def test_slash_camera_jpeg_public(fake: FakeDiscord, bot: HeadshotBot, ali
         assert "AI-generated" not in sent.embeds[0]["title"]
 
 
+async def test_public_result_keeps_privacy_findings_for_the_sender(
+    fake: FakeDiscord, bot: HeadshotBot, alice: dict
+):
+    """`public:true` shows the verdict to the channel, but GPS and serial numbers go to the
+    sender alone (ephemeral), and the public Details button does not reveal them."""
+    from tests.metadata_fixtures import phone_exif
+
+    exif = phone_exif(gps=(51.50722, -0.12750), serial="F2LXK9ABCD12")
+    att_data = jpeg_bytes((400, 300), exif=exif)
+    att = fake.attachment("me.jpg", att_data, "image/jpeg")
+    inter = await fake.check_attachment(alice, att, public=True)
+    sent = await fake.wait_replies(inter, count=2)
+    public = [s for s in sent if not s.ephemeral]
+    private = [s for s in sent if s.ephemeral]
+    assert public and private, [s.text() for s in sent]
+    for s in public:
+        assert "51.5" not in s.text() and "ABCD12" not in s.text()
+        assert "The photo records" not in s.text()
+        assert not any(":strip:" in c for c in s.custom_ids)
+    assert "51.5" in private[0].text() and any(":strip:" in c for c in private[0].custom_ids)
+    details = next(c for c in public[0].custom_ids if ":details:" in c)
+    page = only(await fake.wait_replies(await fake.press(fake.user("bob"), details, public[0])))
+    assert "51.5" not in page.text() and "ABCD12" not in page.text()
+
+
 async def test_slash_non_image(fake: FakeDiscord, bot: HeadshotBot, alice: dict) -> None:
     att = fake.attachment("notes.txt", b"just some text, not a photo", "text/plain")
     sent = only(await fake.wait_replies(await fake.check_attachment(alice, att)))
@@ -344,6 +369,24 @@ async def test_message_menu_checks_every_image(fake: FakeDiscord, bot: HeadshotB
         assert_safe(s)
 
 
+async def test_message_menu_jpeg_note_only_on_jpegs(
+    fake: FakeDiscord, bot: HeadshotBot, alice: dict
+):
+    """ "Discord removes EXIF from JPEGs" belongs under the JPEG's result, not the PNG's."""
+    atts = [
+        fake.attachment("art.png", png_bytes((200, 200), (90, 20, 30)), "image/png"),
+        fake.attachment("cam.jpg", jpeg_bytes((200, 200), (30, 20, 90)), "image/jpeg"),
+    ]
+    message = fake.channel_message(fake.user("bob"), "two pictures", atts)
+    sent = await fake.wait_replies(await fake.message_menu(alice, message))
+    embeds = {e["title"]: e for s in sent for e in s.embeds if e.get("title")}
+    png = next(e for t, e in embeds.items() if "art.png" in t)
+    jpg = next(e for t, e in embeds.items() if "cam.jpg" in t)
+    as_text = lambda e: str(e.get("fields"))  # noqa: E731
+    assert "Discord removes EXIF" in as_text(jpg)
+    assert "Discord removes EXIF" not in as_text(png)
+
+
 async def test_message_menu_without_images(fake: FakeDiscord, bot: HeadshotBot, alice: dict):
     message = fake.channel_message(fake.user("bob"), "no pictures here")
     sent = only(await fake.wait_replies(await fake.message_menu(alice, message)))
@@ -391,8 +434,14 @@ async def test_dm_photo_and_question(fake: FakeDiscord, bot: HeadshotBot) -> Non
     if has_check("generators"):
         assert "AI-generated" in report.embeds[0]["title"]
 
+    # A JPEG by DM: the note about Discord removing EXIF does not ask for a DM.
+    jpg = await fake.dm(dave, "", [fake.attachment("me.jpg", jpeg_bytes((120, 90)), "image/jpeg")])
+    await fake.wait_until(lambda: fake.channel_sent(jpg["channel_id"])[1:], what="JPEG report")
+    note = fake.channel_sent(jpg["channel_id"])[-1].text()
+    assert "removes EXIF" in note and "direct message" not in note
+
     question = await fake.dm(dave, "Should I disclose an AI headshot on my résumé?")
-    await fake.wait_until(lambda: fake.channel_sent(question["channel_id"])[1:], what="answer")
+    await fake.wait_until(lambda: fake.channel_sent(question["channel_id"])[2:], what="answer")
     answer = fake.channel_sent(question["channel_id"])[-1]
     assert answer.embeds and answer.embeds[0].get("description")
     assert_safe(answer)

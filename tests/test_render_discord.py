@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import discord
 
 from bot.core.reply import Action, Attachment, Reply, Section
@@ -157,3 +159,19 @@ def test_safe_filename() -> None:
     assert safe_filename("../../etc/passwd") == "etc_passwd"
     assert safe_filename("@everyone") == "everyone"
     assert safe_filename("") == "file"
+
+
+def test_escape_leaves_no_live_links_channels_or_timestamps() -> None:
+    """Text from a file (a prompt, a remote-manifest address) must not become a clickable
+    link, a timestamp, an emoji or a command link in the bot's embed."""
+    for raw in (
+        "see https://evil.example/login",
+        "<t:0:R>",
+        "</headshot-check:123456789012345678>",
+        "<:pepe:123456789012345678>",
+    ):
+        out = escape(raw)
+        assert "://" not in out and not re.search(r"<[t/:]", out), out
+        assert out.replace("\u200b", "").replace("\\", "") == raw.replace("\\", "")
+    # The bot's own help links to Discord's pages stay clickable.
+    assert "https://discord.com/developers" in escape("https://discord.com/developers/x")

@@ -330,7 +330,9 @@ async def press(slack: Harness, action_id: str, *, ephemeral: bool) -> None:
 
 
 # -- message shortcut ----------------------------------------------------------------------
-def shortcut_payload(fake: FakeSlack, files: list[dict[str, Any]]) -> dict[str, Any]:
+def shortcut_payload(
+    fake: FakeSlack, files: list[dict[str, Any]], author: str = "U0BOB00001"
+) -> dict[str, Any]:
     return {
         "type": "message_action",
         "callback_id": "check_headshot",
@@ -339,7 +341,7 @@ def shortcut_payload(fake: FakeSlack, files: list[dict[str, Any]]) -> dict[str, 
         "channel": {"id": "C0GENERAL1", "name": "general"},
         "message": {
             "type": "message",
-            "user": "U0BOB00001",
+            "user": author,
             "ts": "1700000000.000100",
             "files": files,
         },
@@ -348,7 +350,7 @@ def shortcut_payload(fake: FakeSlack, files: list[dict[str, Any]]) -> dict[str, 
 
 async def test_shortcut_on_a_camera_photo_with_gps_is_private(slack: Harness) -> None:
     f = slack.fake.add_file("holiday.jpg", gps_camera_jpeg(), "image/jpeg")
-    status, _ = await slack.interactive(shortcut_payload(slack.fake, [f]))
+    status, _ = await slack.interactive(shortcut_payload(slack.fake, [f], author=USER))
     assert status == 200
     [eph] = await slack.fake.wait_for("chat.postEphemeral")
     assert eph.params["channel"] == "C0GENERAL1" and eph.params["user"] == USER
@@ -363,6 +365,21 @@ async def test_shortcut_on_a_camera_photo_with_gps_is_private(slack: Harness) ->
         await slack.fake.wait_for("files.completeUploadExternal")
         [copy] = slack.fake.uploads.values()
         assert not Image.open(io.BytesIO(copy)).getexif().get_ifd(0x8825)  # no GPS left
+
+
+async def test_shortcut_on_someone_elses_photo_withholds_its_privacy_details(slack: Harness):
+    """Checking Bob's photo must not hand his location or serial numbers to the asker."""
+    f = slack.fake.add_file("bobs.jpg", gps_camera_jpeg(), "image/jpeg")
+    await slack.interactive(shortcut_payload(slack.fake, [f], author="U0BOB00001"))
+    [eph] = await slack.fake.wait_for("chat.postEphemeral")
+    shown = texts(eph.params["blocks"])
+    assert "bobs.jpg" in header_of(eph.params["blocks"])
+    assert "EXIF GPS" not in shown and "records where it was taken" not in shown
+    assert "only to the person who sent the photo" in shown
+    assert "Strip metadata" not in buttons(eph.params["blocks"])
+    await press(slack, buttons(eph.params["blocks"])["Details"], ephemeral=True)
+    [resp] = await slack.fake.wait_for("response")
+    assert "EXIF GPS" not in texts(resp["blocks"])
 
 
 async def test_buttons_on_a_private_result_answer_privately(slack: Harness) -> None:

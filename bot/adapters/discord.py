@@ -229,6 +229,11 @@ class HeadshotBot(commands.Bot):
             return self.settings.discord.platform_note or None
         return None
 
+    @staticmethod
+    def note_files(attachments: Iterable[discord.Attachment]) -> frozenset[str]:
+        """The attachments `platform_note` is about: the JPEGs."""
+        return frozenset(a.filename for a in attachments if is_jpeg(a))
+
     # -- core → Discord ------------------------------------------------------------------
     async def respond(
         self,
@@ -259,11 +264,23 @@ class HeadshotBot(commands.Bot):
     async def send_followups(
         self, interaction: discord.Interaction, replies: list[Reply], *, ephemeral: bool
     ) -> None:
-        messages = render_replies(replies, self.replies, self.settings.discord.colours)
-        if len(messages) > MAX_FOLLOWUPS:
-            log.warning("dropping %d messages past the follow-up limit", len(messages) - 5)
-        for out in messages[:MAX_FOLLOWUPS]:
-            await interaction.followup.send(ephemeral=ephemeral, **out.kwargs())
+        # Private replies (privacy notes on a public result) go to the requester alone, after
+        # the public ones: the first follow-up takes the deferred response's visibility.
+        shared = [r for r in replies if not (r.private and not ephemeral)]
+        private = [r for r in replies if r.private and not ephemeral]
+        colours = self.settings.discord.colours
+        batches = [
+            (render_replies(shared, self.replies, colours), ephemeral),
+            (render_replies(private, self.replies, colours), True),
+        ]
+        sent = 0
+        for messages, hidden in batches:
+            for out in messages:
+                if sent >= MAX_FOLLOWUPS:
+                    log.warning("dropping messages past the follow-up limit")
+                    return
+                await interaction.followup.send(ephemeral=hidden, **out.kwargs())
+                sent += 1
 
     async def send_to(self, channel: discord.abc.Messageable, replies: list[Reply]) -> None:
         for out in render_replies(replies, self.replies, self.settings.discord.colours):

@@ -20,7 +20,11 @@ class RateLimiter:
         hits = self._hits[key]
         while hits and now - hits[0] >= 60:
             hits.popleft()
-        if len(hits) + cost > self.per_minute:
-            return max(0.1, 60 - (now - hits[0])) if hits else 60.0
+        cost = min(cost, self.per_minute)  # more than a minute's worth: callers cap it
+        over = len(hits) + cost - self.per_minute
+        if over > 0:
+            # Until enough of the oldest hits leave the window (not just the oldest one:
+            # a 3-photo message waits for 3 slots).
+            return max(0.1, 60 - (now - hits[over - 1]))
         hits.extend([now] * cost)
         return 0.0

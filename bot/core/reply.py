@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The stripped copy is re-encoded (bot/analysis/strip.py): a JPEG is saved again at high
+# quality, so "the pixels are unchanged" would be untrue; and provenance goes with the rest.
+STRIPPED_SUMMARY = (
+    "Here is a copy without the metadata: no location, serial numbers or other records, "
+    "content credentials included. It looks the same, but it is a new file: a JPEG is saved "
+    "again at high quality."
+)
+
 
 @dataclass
 class Section:
@@ -40,6 +48,9 @@ class Reply:
     actions: list[Action] = field(default_factory=list)
     footer: str = ""
     ephemeral: bool = True
+    # Only for the person who asked, even where the rest of the answer is public (privacy
+    # findings of a photo shown to a channel): adapters send it ephemerally or by DM.
+    private: bool = False
 
     def page_reply(self, name: str) -> Reply | None:
         """The reply a button for page/offer `name` produces, or None if there is none."""
@@ -50,7 +61,7 @@ class Reply:
             offer = self.offers[name]
             return Reply(
                 title=offer.description or offer.filename,
-                summary="Here is a copy with the metadata removed. The pixels are unchanged.",
+                summary=STRIPPED_SUMMARY,
                 tone="info",
                 attachments=[offer],
             )

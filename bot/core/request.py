@@ -30,7 +30,16 @@ class Request:
     context: str | None = None  # where the photo will be used: linkedin, resume, …
     tool: str | None = None  # the AI tool a person used, for disclosure text
     edit_only: bool = False
+    # The person asked for the result to be shown to everyone: privacy findings then go in a
+    # separate private reply.
+    public: bool = False
+    # False when checking someone else's photo (a context menu on another person's message):
+    # its privacy details (where it was taken, serial numbers) are then not shown at all.
+    for_owner: bool = True
     # Set by adapters whose platform re-encodes uploads (so missing metadata is explained).
     platform_note: str | None = None
+    # The images the note is about (by file name); None: all of them. Discord's note is about
+    # JPEGs only, and a message can mix JPEGs and PNGs.
+    note_files: frozenset[str] | None = None
     # Errors an adapter met before the core (a failed download, say), shown like check errors.
     intake_errors: list[tuple[str, str, str]] = field(default_factory=list)  # (file, code, message)

@@ -22,6 +22,8 @@ from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
+LOCAL_PLATFORMS = frozenset({"console", "cli"})
+
 
 def _strip(data: bytes, filename: str) -> tuple[bytes, str] | None:
     """Runs in a worker: a metadata-free copy, or None if stripping is unavailable."""
@@ -59,7 +61,7 @@ class HeadshotService:
 
     async def _route(self, req: Request) -> list[Reply]:
         if req.kind == Kind.HELP:
-            return [compose.help_reply()]
+            return [compose.help_reply(req.platform)]
         if req.kind == Kind.DISCLOSE:
             context = req.context or "linkedin"
             label = "ai_edited" if req.edit_only else "ai_generated"
@@ -67,22 +69,45 @@ class HeadshotService:
             return [compose.disclosure_reply(d)]
         if req.images or req.intake_errors or req.kind == Kind.CHECK:
             return await self._check(req)
-        return [compose.answer_reply(self.guide.answer(req.text))]
+        return [compose.answer_reply(self.guide.answer(req.text), req.platform)]
 
     async def _check(self, req: Request) -> list[Reply]:
         errors = [compose.error_reply(name, msg) for name, _code, msg in req.intake_errors]
         if not req.images:
             return errors or [compose.message_reply("no_images", "warning")]
-        wait = self.limiter.retry_after(f"{req.platform}:{req.user_id}", len(req.images))
+        images, left_out = req.images, []
+        # The person at the terminal is the operator: the limit protects shared bots only.
+        cap = 0 if req.platform in LOCAL_PLATFORMS else self.limiter.per_minute
+        if cap > 0 and len(images) > cap:
+            images, left_out = images[:cap], images[cap:]
+        key = f"{req.platform}:{req.user_id}"
+        wait = self.limiter.retry_after(key, len(images)) if cap > 0 else 0
         if wait:
-            return [compose.message_reply("rate_limited", "warning", seconds=round(wait))]
-        replies = await asyncio.gather(*(self._check_one(img, req) for img in req.images))
-        return [*replies, *errors]
+            return [compose.message_reply("rate_limited", "warning", wait=compose.seconds(wait))]
+        results = await asyncio.gather(*(self._check_one(img, req) for img in images))
+        replies = [r for pair in results for r in pair if r is not None]
+        # Public results first, private notes after: an adapter's first follow-up takes the
+        # visibility of the deferred response.
+        replies.sort(key=lambda r: r.private)
+        if left_out:
+            names = ", ".join(img.filename for img in left_out)
+            errors.append(compose.message_reply("too_many_photos", "warning", n=cap, names=names))
+        return [*compose.without_repeated_guidance(replies), *errors]
 
-    async def _check_one(self, image: ImageInput, req: Request) -> Reply:
+    async def _check_one(self, image: ImageInput, req: Request) -> tuple[Reply, Reply | None]:
         report = await self.check(image)
         stripped = await self.stripped_copy(image) if report.ok and report.privacy else None
-        return compose.check_reply(report, self.guide, req.context, req.platform_note, stripped)
+        applies = req.note_files is None or image.filename in req.note_files
+        note = req.platform_note if applies else None
+        withhold = req.public or not req.for_owner
+        reply = compose.check_reply(
+            report, self.guide, req.context, note, stripped, public=withhold
+        )
+        if not req.for_owner:
+            compose.note_privacy_withheld(reply, report)
+            return reply, None
+        private = compose.privacy_reply(report, stripped) if req.public else None
+        return reply, private
 
     # -- building blocks (also used by the audit runner) ------------------------------------
     async def check(self, image: ImageInput) -> Report:

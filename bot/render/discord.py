@@ -37,9 +37,20 @@ DEFAULT_COLOUR = 0x5865F2
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
+# Discord turns these into live objects even in embeds: timestamps <t:…>, slash-command links
+# </name:id>, custom emoji <:name:id>, and clickable URLs (a prompt or a C2PA remote-manifest
+# address is the file's text; Discord's own pages stay clickable). Channel links <#id> are
+# left alone: they ping no one, and the bot's settings replies name the mod-log channel so.
+_ANGLE_MARKUP = re.compile(r"<(?=[@:/!&a]|t:)")
+_URL_SCHEME = re.compile(r"(?i)\b(https?|discord|steam|ftp)://(?!(?:[\w-]+\.)*discord\.com/)")
+
+
 def escape(text: str) -> str:
-    """Plain text → Discord text that renders literally and mentions no one."""
-    return escape_mentions(escape_markdown(text))
+    """Plain text → Discord text that renders literally, mentions no one and links nowhere
+    (a zero-width space breaks each markup opener; the text still reads the same)."""
+    text = escape_mentions(escape_markdown(text))
+    text = _ANGLE_MARKUP.sub("<\u200b", text)
+    return _URL_SCHEME.sub("\\1:\u200b//", text)
 
 
 def trim(text: str, limit: int) -> str:

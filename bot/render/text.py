@@ -1,9 +1,13 @@
-"""Plain-text rendering for the console and the CLI."""
+"""Plain-text rendering for the console and the CLI.
+
+A terminal has no buttons and cannot show attached pictures: the caller says what to type
+instead (`hint`), and the footer's "use the buttons" advice is left out."""
 
 from __future__ import annotations
 
 import textwrap
 
+from bot.core.compose import messages
 from bot.core.reply import Reply
 
 WIDTH = 88
@@ -14,7 +18,7 @@ def _wrap(text: str, bullet: str = "") -> str:
     return textwrap.fill(text, WIDTH, initial_indent=bullet, subsequent_indent=hang)
 
 
-def render_text(reply: Reply, *, pages: bool = False) -> str:
+def render_text(reply: Reply, *, pages: bool = False, hint: list[str] | None = None) -> str:
     out = [reply.title, "=" * min(len(reply.title), WIDTH)]
     if reply.summary:
         out.append(_wrap(reply.summary))
@@ -26,10 +30,17 @@ def render_text(reply: Reply, *, pages: bool = False) -> str:
         out.append("")
         out.append(f"{section.title}:")
         out.extend(_wrap(line, "  • ") for line in section.lines)
-    for att in reply.attachments:
-        out.append(f"\n[attached: {att.filename} — {att.description}]")
-    if reply.actions and not pages:
-        out.append("\nMore: " + ", ".join(a.label for a in reply.actions))
-    if reply.footer:
-        out.append("\n" + _wrap(reply.footer))
+    if hint:
+        out.append("")
+        out.extend(_wrap(line) for line in hint)
+    footer = _without_button_hint(reply.footer)
+    if footer:
+        out.append("\n" + _wrap(footer))
     return "\n".join(out)
+
+
+def _without_button_hint(footer: str) -> str:
+    for key in ("more_hint", "details_hint"):
+        hint = messages()["check"][key]
+        footer = footer.replace(f" · {hint}", "").replace(hint, "")
+    return footer.strip()

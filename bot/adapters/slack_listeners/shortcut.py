@@ -25,7 +25,8 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
 async def _check(bridge: Bridge, client: AsyncWebClient, body: dict[str, Any]) -> None:
     message = body.get("message") or {}
     user = body["user"]["id"]
-    req = Request(Kind.CHECK, "slack", user_id=user)
+    # Someone else's photo: its privacy details (location, serials) are not shown to us.
+    req = Request(Kind.CHECK, "slack", user_id=user, for_owner=message.get("user") == user)
     req.images, req.intake_errors = await collect(bridge, client, list(message.get("files") or []))
     target = Target(
         user=user,
