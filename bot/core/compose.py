@@ -13,6 +13,7 @@ from bot.analysis.findings import Finding, Signal
 from bot.analysis.report import Report
 from bot.core.reply import Action, Attachment, Reply, Section
 from bot.guidance import Answer, Disclosure, Guide, Passage
+from bot.guidance.models import cited
 from bot.settings import load_toml
 
 EVIDENCE_SHOWN = 3
@@ -133,6 +134,12 @@ def verdict_wording() -> dict[str, Any]:
     return load_toml("verdicts.toml")
 
 
+def privacy_lines(report: Report) -> list[str]:
+    """Each privacy finding, then one offer of a clean copy."""
+    lines = [finding_line(f, True) for f in report.privacy]
+    return [*lines, messages()["check"]["clean_copy"]] if lines else []
+
+
 def privacy_reply(report: Report, stripped: Attachment | None = None) -> Reply | None:
     """The privacy findings of a photo whose result was shown publicly: for the sender only."""
     if not report.ok or not report.privacy:
@@ -141,7 +148,7 @@ def privacy_reply(report: Report, stripped: Attachment | None = None) -> Reply |
         title=f"Only you can see this — privacy in {report.filename}",
         summary=messages()["check"]["privacy_private"],
         tone="warning",
-        sections=[Section("Privacy", [finding_line(f, True) for f in report.privacy])],
+        sections=[Section("Privacy", privacy_lines(report))],
         ephemeral=True,
         private=True,
     )
@@ -193,7 +200,7 @@ def _main_sections(report: Report, platform_note: str | None, public: bool) -> l
     if v.review:
         sections.append(Section("Look for yourself", v.review))
     if report.privacy and not public:
-        sections.append(Section("Privacy", [finding_line(f, True) for f in report.privacy]))
+        sections.append(Section("Privacy", privacy_lines(report)))
     return sections
 
 
@@ -245,7 +252,8 @@ def passage_line(p: Passage, limit: int = PASSAGE_CHARS) -> str:
     text = p.brief or p.text
     if len(text) > limit:
         text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
-    return f"{p.title}: {text} ({p.cite()})"
+    source = p.cite()
+    return f"{p.title}: {text}" + (f" ({source})" if source else "")
 
 
 def _details(report: Report, public: bool = False) -> list[Section]:
@@ -314,8 +322,9 @@ def answer_reply(answer: Answer, platform: str | None = None) -> Reply:
             reply.summary = answer.text
         return reply
     sections = []
-    if answer.sources:
-        sections.append(Section("Sources", [f"'{s}'" for s in answer.sources]))
+    sources = cited(answer.sources)
+    if sources:
+        sections.append(Section("Sources", [f"'{s}'" for s in sources]))
     if answer.follow_ups:
         sections.append(Section("You could also ask", answer.follow_ups))
     return Reply(title="Headshot Check", summary=answer.text, sections=sections)

@@ -23,6 +23,9 @@ def clean_tool(name: str | None, limit: int) -> str:
     """A generator name may come from file metadata: keep it short and free of markup."""
     if not name:
         return ""
+    # "Stable Diffusion XL (Stability AI / diffusers)" reads better in a caption without the
+    # detail in brackets, which would otherwise nest inside the template's own brackets.
+    name = name.split(" (", 1)[0] or name
     text = " ".join(_UNSAFE.sub(" ", name).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 

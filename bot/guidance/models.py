@@ -14,6 +14,8 @@ CONTEXTS = (
     "chat-avatar",
     "government-id",
 )
+# Passages about the bot itself name it as their source; replies cite only the documents.
+OWN_SOURCE = "Headshot Check"
 LABELS = ("ai_generated", "ai_edited", "camera_edited", "camera_capture", "no_evidence")
 
 
@@ -36,9 +38,7 @@ class Passage:
     lead_for: tuple[str, ...] = ()  # verdict labels for which this passage is shown first
 
     def cite(self) -> str:
-        titles = self.sources or (self.source,)
-        word = "Source" if len(titles) == 1 else "Sources"
-        return f"{word}: " + "; ".join(f"'{t}'" for t in titles)
+        return cite(self.sources or (self.source,))
 
 
 @dataclass
@@ -51,8 +51,7 @@ class Answer:
     sources: list[str] = field(default_factory=list)  # titles of every document cited
 
     def cite(self) -> str:
-        word = "Source" if len(self.sources) == 1 else "Sources"
-        return f"{word}: " + "; ".join(f"'{t}'" for t in self.sources) if self.sources else ""
+        return cite(self.sources)
 
 
 @dataclass
@@ -65,3 +64,14 @@ class Disclosure:
     advice: str = ""  # e.g. "Do not use an AI image for a government ID."
     needed: bool = True
     privacy: list[str] = field(default_factory=list)  # notes when GPS or serials were found
+
+
+def cited(titles: tuple[str, ...] | list[str]) -> list[str]:
+    """The source documents among `titles` (the bot's own passages cite nothing)."""
+    return [t for t in titles if t != OWN_SOURCE]
+
+
+def cite(titles: tuple[str, ...] | list[str]) -> str:
+    docs = cited(titles)
+    word = "Source" if len(docs) == 1 else "Sources"
+    return f"{word}: " + "; ".join(f"'{t}'" for t in docs) if docs else ""

@@ -52,7 +52,7 @@ def _finding(key: str, evidence: list[Evidence], data: dict[str, Any], **fmt: ob
         strength=Strength(table["strength"]),
         title=table["title"].format(**fmt),
         evidence=tuple(evidence),
-        detail=f"{table['detail'].format(**fmt)} {_config()['clean_copy']}",
+        detail=table["detail"].format(**fmt),
         data={"kind": key, **data},
     )
 
