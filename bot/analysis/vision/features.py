@@ -13,6 +13,7 @@ Every feature is a plain float; FEATURE_NAMES fixes their order for the model fi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image
@@ -142,17 +143,48 @@ def _radius(n: int) -> np.ndarray:
     return np.hypot(*np.meshgrid(f, f))
 
 
+_EDGES = np.linspace(0.02, 0.5, _RADIAL_BINS + 1)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """What the spectral features need that depends only on the patch side (cached)."""
+
+    win: np.ndarray  # float32 Hann window
+    rad: np.ndarray  # radial frequency of each spectrum cell
+    bins: np.ndarray  # radial bin of each cell inside the measured band, row-major
+    inside: np.ndarray  # bool mask of those cells
+    counts: np.ndarray  # cells per bin
+
+
+@lru_cache(maxsize=8)
+def _grid(n: int) -> _Grid:
+    rad = _radius(n)
+    idx = np.digitize(rad, _EDGES) - 1
+    ok = (idx >= 0) & (idx < _RADIAL_BINS)
+    grid = _Grid(
+        win=np.outer(np.hanning(n), np.hanning(n)).astype(np.float32),
+        rad=rad,
+        bins=idx[ok],
+        inside=ok,
+        counts=np.bincount(idx[ok], minlength=_RADIAL_BINS),
+    )
+    for a in (grid.win, grid.rad, grid.bins, grid.inside, grid.counts):
+        a.flags.writeable = False  # shared between calls
+    return grid
+
+
 def _spectral(patch: np.ndarray, resid: np.ndarray) -> tuple[list[float], np.ndarray, np.ndarray]:
     n = patch.shape[0]
-    win = np.outer(np.hanning(n), np.hanning(n)).astype(np.float32)
-    rad = _radius(n)
+    g = _grid(n)
+    win, rad = g.win, g.rad
     power = np.abs(np.fft.fftshift(np.fft.fft2((patch - patch.mean()) * win))) ** 2
     logp = np.log(power + 1e-6)
-    edges = np.linspace(0.02, 0.5, _RADIAL_BINS + 1)
-    idx = np.digitize(rad, edges) - 1
-    ok = (idx >= 0) & (idx < _RADIAL_BINS)
-    counts = np.bincount(idx[ok], minlength=_RADIAL_BINS)
-    profile = np.bincount(idx[ok], weights=logp[ok], minlength=_RADIAL_BINS) / np.maximum(counts, 1)
+    edges = _EDGES
+    counts = g.counts
+    profile = np.bincount(g.bins, weights=logp[g.inside], minlength=_RADIAL_BINS) / np.maximum(
+        counts, 1
+    )
     mids = (edges[:-1] + edges[1:]) / 2
     slope, icept = np.polyfit(np.log(mids), profile, 1)
     dev = profile - (slope * np.log(mids) + icept)  # shape of the falloff, level removed
