@@ -216,7 +216,7 @@ def _grid_peak(excess: np.ndarray, n: int) -> float:
 
 def _noise(rgbp: np.ndarray, resid: np.ndarray, face: Face | None, box: tuple) -> list[float]:
     std = float(resid.std()) + 1e-6
-    kurt = float(((resid - resid.mean()) ** 4).mean() / std**4)
+    kurt = float(np.square(np.square(resid - resid.mean())).mean() / std**4)
     # Flat regions: where a camera's sensor noise shows and a generator's output is smooth.
     grad = _box(np.abs(np.diff(_box(_channel_mean(rgbp), 3), axis=1, prepend=0)), 5)
     flat = grad <= np.quantile(grad, 0.2)
