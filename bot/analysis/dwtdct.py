@@ -34,36 +34,75 @@ _SHIFT = 14
 _R2Y, _G2Y, _B2Y, _B2U = 4899, 9617, 1868, 8061
 
 
+def planes(rgb: np.ndarray) -> np.ndarray:
+    """An 8-bit RGB array (H, W, 3) as float32 colour planes (3, H, W): converted once, shared
+    by both domains."""
+    return np.array(np.moveaxis(rgb, -1, 0), dtype=np.float32, order="C")
+
+
 def u_channel(rgb: np.ndarray) -> np.ndarray:
     """The U plane of an 8-bit RGB array (H, W, 3), as cv2.COLOR_BGR2YUV computes it."""
-    r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
-    half = 1 << (_SHIFT - 1)
-    y = (r * _R2Y + g * _G2Y + b * _B2Y + half) >> _SHIFT
-    u = ((b - y) * _B2U + (128 << _SHIFT) + half) >> _SHIFT
-    return np.clip(u, 0, 255).astype(np.uint8)
+    return u_from_planes(planes(rgb))
+
+
+def u_from_planes(p: np.ndarray) -> np.ndarray:
+    """OpenCV's fixed-point U, computed exactly in float32: every product and sum is an
+    integer below 2**24 (so exact), and scaling by 2**-14 then flooring is the arithmetic
+    right shift. About twice as fast as the same sums in int32 from interleaved pixels."""
+    r, g, b = p
+    f32 = np.float32
+    acc = r * f32(_R2Y)  # in place from here: the sums are exact, so their order is free
+    tmp = g * f32(_G2Y)
+    acc += tmp
+    np.multiply(b, f32(_B2Y), out=tmp)
+    acc += tmp
+    acc += f32(1 << (_SHIFT - 1))
+    acc *= f32(1 / (1 << _SHIFT))
+    np.floor(acc, out=acc)  # y
+    np.subtract(b, acc, out=acc)
+    acc *= f32(_B2U)
+    acc += f32((128 << _SHIFT) + (1 << (_SHIFT - 1)))
+    acc *= f32(1 / (1 << _SHIFT))
+    np.floor(acc, out=acc)
+    np.clip(acc, 0, 255, out=acc)
+    return acc.astype(np.uint8)
 
 
 def u_channel_float(rgb: np.ndarray) -> np.ndarray:
     """The U plane as OpenCV computes it for float32 pixels in 0..255 (offset 0.5, not 128)."""
-    r, g, b = (rgb[..., i].astype(np.float32) for i in range(3))
+    return u_float_from_planes(planes(rgb))
+
+
+def u_float_from_planes(p: np.ndarray) -> np.ndarray:
+    r, g, b = p
     y = r * np.float32(0.299) + g * np.float32(0.587) + b * np.float32(0.114)
     return (b - y) * np.float32(0.492) + np.float32(0.5)
 
 
 DOMAINS = ("uint8", "float")
+_U_OF = {"uint8": u_from_planes, "float": u_float_from_planes}
 
 
 def block_votes(rgb: np.ndarray, domain: str = "uint8") -> np.ndarray:
     """Each 8×8-pixel block's 0/1 vote, shape (H // 8, W // 8), as the reference computes it."""
+    return block_votes_all(rgb, (domain,))[domain]
+
+
+def block_votes_all(rgb: np.ndarray, domains: tuple[str, ...] = DOMAINS) -> dict[str, np.ndarray]:
+    """Block votes in each domain, from one conversion of the pixels."""
     h, w = rgb.shape[:2]
-    crop = rgb[: h // 4 * 4, : w // 4 * 4]
-    u = u_channel(crop) if domain == "uint8" else u_channel_float(crop)
+    p = planes(rgb[: h // 4 * 4, : w // 4 * 4])
+    return {d: votes_of_u(_U_OF[d](p)) for d in domains}
+
+
+def votes_of_u(u: np.ndarray) -> np.ndarray:
     approx = haar_approx(u)
     rows, cols = approx.shape[0] // BLOCK, approx.shape[1] // BLOCK
     blocks = approx[: rows * BLOCK, : cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK)
     flat = blocks.transpose(0, 2, 1, 3).reshape(rows, cols, BLOCK * BLOCK)[..., 1:]
-    pos = np.argmax(np.abs(flat), axis=-1)  # first maximum, as np.argmax in the reference
-    val = np.abs(np.take_along_axis(flat, pos[..., None], axis=-1)[..., 0])
+    mag = np.abs(flat)
+    pos = np.argmax(mag, axis=-1)  # first maximum, as np.argmax in the reference
+    val = np.take_along_axis(mag, pos[..., None], axis=-1)[..., 0]
     return (val % SCALE > 0.5 * SCALE).astype(np.uint8)
 
 
@@ -147,10 +186,23 @@ def decode_crop(
     domain: str = "uint8",
 ) -> dict[int, Decoded]:
     """Decode an already-cut crop whose top-left pixel `origin` lies on the 8-pixel grid."""
-    votes = block_votes(crop, domain)
+    return decode_crop_all(crop, lengths, origin, full_width, (domain,))[domain]
+
+
+def decode_crop_all(
+    crop: np.ndarray,
+    lengths: list[int],
+    origin: tuple[int, int],
+    full_width: int,
+    domains: tuple[str, ...] = DOMAINS,
+) -> dict[str, dict[int, Decoded]]:
+    """decode_crop in every domain, converting the crop's pixels once."""
     first = (origin[0] // PIXELS_PER_BLOCK, origin[1] // PIXELS_PER_BLOCK)
     grid_cols = full_width // PIXELS_PER_BLOCK
-    return {n: decode_votes(votes, n, first, grid_cols) for n in lengths}
+    return {
+        d: {n: decode_votes(votes, n, first, grid_cols) for n in lengths}
+        for d, votes in block_votes_all(crop, domains).items()
+    }
 
 
 def bits_of_bytes(data: bytes) -> np.ndarray:

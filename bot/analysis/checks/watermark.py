@@ -57,8 +57,8 @@ def agreements(image: Image.Image) -> dict[str, float]:
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     crop = np.asarray(rgb.crop((left, top, left + cw, top + ch)))
     best = dict.fromkeys((m.name for m in known), 0.0)
-    for domain in dwtdct.DOMAINS:  # 8-bit (SD scripts) and float (diffusers, SDXL)
-        decoded = dwtdct.decode_crop(crop, lengths, (top, left), image.width, domain)
+    # 8-bit (SD scripts) and float (diffusers, SDXL), from one conversion of the crop
+    for decoded in dwtdct.decode_crop_all(crop, lengths, (top, left), image.width).values():
         for m in known:
             agreement = float((decoded[len(m.bits)].bits == m.bits).mean())
             best[m.name] = max(best[m.name], agreement)
