@@ -32,3 +32,12 @@ def test_report_json_shape():
     d = analyze(jpeg_bytes(), "a.jpg").to_dict()
     assert {"verdict", "findings", "checks", "error", "sha256"} <= d.keys()
     assert all(c["status"] in {"ran", "skipped", "failed", "timeout"} for c in d["checks"])
+
+
+def test_annotation_can_be_left_out_without_changing_findings():
+    data = png_bytes((300, 300))
+    drawn, bare = analyze(data, "a.png"), analyze(data, "a.png", annotate=False)
+    assert drawn.annotated_png is not None and bare.annotated_png is None
+    assert [(f.check, f.title, f.data) for f in bare.findings] == [
+        (f.check, f.title, f.data) for f in drawn.findings
+    ]

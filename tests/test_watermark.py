@@ -168,6 +168,39 @@ def test_jpeg_420_destroys_the_mark_and_absence_says_nothing(ref):
     assert report.verdict.label == "no_evidence"
 
 
+def test_coarse_420_jpeg_is_skipped_with_a_reason_but_fine_420_is_still_decoded(ref):
+    marked = Image.fromarray(embed_sdxl(ref, photo_like(12)))
+
+    def jpeg(quality: int, subsampling: int) -> bytes:
+        buf = io.BytesIO()
+        marked.save(buf, "JPEG", quality=quality, subsampling=subsampling)
+        return buf.getvalue()
+
+    coarse = analyze(jpeg(88, 2), "reposted.jpg")
+    (run,) = [r for r in coarse.runs if r.check == "watermark"]
+    assert run.status == "skipped" and run.note == CFG["skip_420_note"]
+    assert any(n.startswith("watermark: ") for n in coarse.verdict.not_checked)
+    # 4:2:0 at high quality keeps enough of the mark: it must still be looked for and found
+    fine = analyze(jpeg(97, 2), "export.jpg")
+    assert [r.status for r in fine.runs if r.check == "watermark"] == ["ran"]
+    assert [f for f in fine.findings if f.check == "watermark"]
+    # 4:4:4 keeps the colour plane whatever the quality: decoded
+    full = analyze(jpeg(80, 0), "full-chroma.jpg")
+    assert [r.status for r in full.runs if r.check == "watermark"] == ["ran"]
+
+
+def test_haar_band_equals_pywavelets_bit_for_bit():
+    pywt = pytest.importorskip("pywt")
+    rng = np.random.default_rng(5)
+    for shape in ((64, 64), (200, 136), (512, 512)):
+        u8 = rng.integers(0, 256, shape, dtype=np.uint8)
+        f32 = rng.normal(0, 40, shape).astype(np.float32)
+        for u in (u8, f32):
+            expected = pywt.dwt2(u, "haar")[0]
+            got = dwtdct.haar_approx(u)
+            assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
 def test_small_images_are_not_decoded():
     assert watermark.run  # the check exists
     report = analyze(png(photo_like(5, (200, 200))), "tiny.png")

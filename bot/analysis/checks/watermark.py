@@ -12,11 +12,11 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from bot.analysis import dwtdct
 from bot.analysis.checks import CheckContext
-from bot.analysis.findings import Evidence, Finding, Signal, Strength
+from bot.analysis.findings import CheckSkipped, Evidence, Finding, Signal, Strength
 from bot.analysis.intake import Photo
 from bot.settings import load_toml
 
@@ -57,12 +57,23 @@ def agreements(image: Image.Image) -> dict[str, float]:
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     crop = np.asarray(rgb.crop((left, top, left + cw, top + ch)))
     best = dict.fromkeys((m.name for m in known), 0.0)
-    for domain in dwtdct.DOMAINS:  # 8-bit (SD scripts) and float (diffusers, SDXL)
-        decoded = dwtdct.decode_crop(crop, lengths, (top, left), image.width, domain)
+    # 8-bit (SD scripts) and float (diffusers, SDXL), from one conversion of the crop
+    for decoded in dwtdct.decode_crop_all(crop, lengths, (top, left), image.width).values():
         for m in known:
             agreement = float((decoded[len(m.bits)].bits == m.bits).mean())
             best[m.name] = max(best[m.name], agreement)
     return best
+
+
+def chroma_erased(image: Image.Image) -> bool:
+    """A JPEG stored 4:2:0 with chroma quantised at least as coarsely as `skip_420_min_chroma_step`
+    (measured: no mark survives that; see config/thresholds.toml)."""
+    if not isinstance(image, JpegImagePlugin.JpegImageFile):
+        return False
+    tables = getattr(image, "quantization", None) or {}
+    if JpegImagePlugin.get_sampling(image) != 2 or 1 not in tables:
+        return False
+    return float(np.median(list(tables[1]))) >= float(_config()["skip_420_min_chroma_step"])
 
 
 def _strength(mark: Mark, agreement: float) -> Strength | None:
@@ -77,6 +88,8 @@ def _strength(mark: Mark, agreement: float) -> Strength | None:
 def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     if photo.width * photo.height < _config()["min_pixels"]:
         return []  # too small to carry the mark; its absence says nothing
+    if chroma_erased(photo.image):
+        raise CheckSkipped(str(_config()["skip_420_note"]))
     scores = agreements(photo.rgb)
     best = max(marks(), key=lambda m: scores[m.name])
     agreement = scores[best.name]

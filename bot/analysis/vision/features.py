@@ -13,6 +13,7 @@ Every feature is a plain float; FEATURE_NAMES fixes their order for the model fi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image
@@ -110,14 +111,20 @@ def _smooth(a: np.ndarray) -> np.ndarray:
 
 
 def _box(a: np.ndarray, k: int) -> np.ndarray:
-    """Mean over a k×k window (edge-padded), via cumulative sums."""
+    """Mean over a k×k window (edge-padded), via cumulative sums (in place: the same sums in
+    the same order as the plain version, without its temporary copies)."""
     r = k // 2
     p = np.pad(a, r, mode="edge").astype(np.float64)
-    c = p.cumsum(0).cumsum(1)
-    c = np.pad(c, ((1, 0), (1, 0)))
+    c = np.zeros((p.shape[0] + 1, p.shape[1] + 1))
+    inner = c[1:, 1:]
+    np.cumsum(p, 0, out=inner)
+    np.cumsum(inner, 1, out=inner)
     h, w = a.shape
-    s = c[k : k + h, k : k + w] - c[:h, k : k + w] - c[k : k + h, :w] + c[:h, :w]
-    return (s / (k * k)).astype(np.float32)
+    s = c[k : k + h, k : k + w] - c[:h, k : k + w]
+    s -= c[k : k + h, :w]
+    s += c[:h, :w]
+    s /= k * k
+    return s.astype(np.float32)
 
 
 def _align(shape: tuple[int, ...], scan: FaceScan) -> list[float]:
@@ -142,17 +149,48 @@ def _radius(n: int) -> np.ndarray:
     return np.hypot(*np.meshgrid(f, f))
 
 
+_EDGES = np.linspace(0.02, 0.5, _RADIAL_BINS + 1)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """What the spectral features need that depends only on the patch side (cached)."""
+
+    win: np.ndarray  # float32 Hann window
+    rad: np.ndarray  # radial frequency of each spectrum cell
+    bins: np.ndarray  # radial bin of each cell inside the measured band, row-major
+    inside: np.ndarray  # bool mask of those cells
+    counts: np.ndarray  # cells per bin
+
+
+@lru_cache(maxsize=8)
+def _grid(n: int) -> _Grid:
+    rad = _radius(n)
+    idx = np.digitize(rad, _EDGES) - 1
+    ok = (idx >= 0) & (idx < _RADIAL_BINS)
+    grid = _Grid(
+        win=np.outer(np.hanning(n), np.hanning(n)).astype(np.float32),
+        rad=rad,
+        bins=idx[ok],
+        inside=ok,
+        counts=np.bincount(idx[ok], minlength=_RADIAL_BINS),
+    )
+    for a in (grid.win, grid.rad, grid.bins, grid.inside, grid.counts):
+        a.flags.writeable = False  # shared between calls
+    return grid
+
+
 def _spectral(patch: np.ndarray, resid: np.ndarray) -> tuple[list[float], np.ndarray, np.ndarray]:
     n = patch.shape[0]
-    win = np.outer(np.hanning(n), np.hanning(n)).astype(np.float32)
-    rad = _radius(n)
+    g = _grid(n)
+    win, rad = g.win, g.rad
     power = np.abs(np.fft.fftshift(np.fft.fft2((patch - patch.mean()) * win))) ** 2
     logp = np.log(power + 1e-6)
-    edges = np.linspace(0.02, 0.5, _RADIAL_BINS + 1)
-    idx = np.digitize(rad, edges) - 1
-    ok = (idx >= 0) & (idx < _RADIAL_BINS)
-    counts = np.bincount(idx[ok], minlength=_RADIAL_BINS)
-    profile = np.bincount(idx[ok], weights=logp[ok], minlength=_RADIAL_BINS) / np.maximum(counts, 1)
+    edges = _EDGES
+    counts = g.counts
+    profile = np.bincount(g.bins, weights=logp[g.inside], minlength=_RADIAL_BINS) / np.maximum(
+        counts, 1
+    )
     mids = (edges[:-1] + edges[1:]) / 2
     slope, icept = np.polyfit(np.log(mids), profile, 1)
     dev = profile - (slope * np.log(mids) + icept)  # shape of the falloff, level removed
@@ -184,9 +222,9 @@ def _grid_peak(excess: np.ndarray, n: int) -> float:
 
 def _noise(rgbp: np.ndarray, resid: np.ndarray, face: Face | None, box: tuple) -> list[float]:
     std = float(resid.std()) + 1e-6
-    kurt = float(((resid - resid.mean()) ** 4).mean() / std**4)
+    kurt = float(np.square(np.square(resid - resid.mean())).mean() / std**4)
     # Flat regions: where a camera's sensor noise shows and a generator's output is smooth.
-    grad = _box(np.abs(np.diff(_box(rgbp.mean(2), 3), axis=1, prepend=0)), 5)
+    grad = _box(np.abs(np.diff(_box(_channel_mean(rgbp), 3), axis=1, prepend=0)), 5)
     flat = grad <= np.quantile(grad, 0.2)
     flat_std = float(resid[flat].std()) if flat.any() else 0.0
     chans = [c - _smooth(c) for c in np.moveaxis(rgbp, 2, 0)]
@@ -223,9 +261,23 @@ def _face_noise_ratio(resid: np.ndarray, face: Face | None, box: tuple) -> float
     return float(np.log((inner + 1e-3) / (outer + 1e-3)))
 
 
+def _channel_mean(rgb: np.ndarray) -> np.ndarray:
+    """rgb.mean(2), equal bit for bit (same sums in the same order), without NumPy's slow
+    reduction over a length-3 last axis."""
+    return (rgb[..., 0] + rgb[..., 1] + rgb[..., 2]) / 3
+
+
+def _channel_max(rgb: np.ndarray) -> np.ndarray:
+    return np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])  # = rgb.max(2)
+
+
+def _channel_min(rgb: np.ndarray) -> np.ndarray:
+    return np.minimum(np.minimum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])  # = rgb.min(2)
+
+
 def _colour(rgbf: np.ndarray, gray: np.ndarray, face: Face | None) -> list[float]:
-    mx = rgbf.max(2)
-    mn = rgbf.min(2)
+    mx = _channel_max(rgbf)
+    mn = _channel_min(rgbf)
     sat = (mx - mn) / (mx + 1e-3)
     clip = float(((mx >= 254) | (mn <= 1)).mean())
     lap = np.abs(
@@ -272,7 +324,7 @@ def _texture_stats(rgb: np.ndarray) -> list[float]:
     grad = np.hypot(gx, gy).ravel()
     gk = float(((grad - grad.mean()) ** 4).mean() / (grad.var() ** 2 + 1e-6))
     flat = float((np.abs(fine) < 0.5).mean())
-    mx, mn = rgb.max(2), rgb.min(2)
+    mx, mn = _channel_max(rgb), _channel_min(rgb)
     sat = float(((mx - mn) / (mx + 1e-3)).mean())
     return [
         float(np.log(fine.std() / level + 1e-5)),

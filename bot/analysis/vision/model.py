@@ -49,14 +49,21 @@ class PixelModel:
         """How much each feature moved this photo's margin (Saabas path attribution: each
         split on the path credits its feature with the change in the expected value)."""
         x = np.asarray(x, np.float32).ravel()
+        node = self.roots.copy()
+        feats, deltas = [], []
+        for _ in range(self.depth):  # every tree one level deeper at a time
+            f = self.feature[node]
+            inner = f >= 0
+            fi = np.where(inner, f, 0)
+            child = np.where(x[fi] <= self.threshold[node], self.left[node], self.right[node])
+            child = np.where(inner, child, node)
+            feats.append(fi)
+            deltas.append(np.where(inner, self.value[child] - self.value[node], np.float32(0)))
+            node = child
         out = np.zeros(len(FEATURE_NAMES))
-        for root in self.roots:
-            node = int(root)
-            while self.feature[node] >= 0:
-                f = int(self.feature[node])
-                child = int(self.left[node] if x[f] <= self.threshold[node] else self.right[node])
-                out[f] += float(self.value[child] - self.value[node])
-                node = child
+        # tree by tree, root to leaf: the same additions in the same order as walking each
+        # tree in turn (np.add.at adds unbuffered, in index order)
+        np.add.at(out, np.stack(feats, 1).ravel(), np.stack(deltas, 1).ravel().astype(np.float64))
         return dict(zip(FEATURE_NAMES, out.tolist(), strict=True))
 
 
