@@ -263,7 +263,10 @@ def test_gps_serial_and_names_are_reported_without_exact_values():
     text = json.dumps([f.to_dict() for f in report.privacy])
     assert "51.507" not in text and "F2LXK9ABCD12" not in text, "exact values stay out of chat"
     assert "ABCD12"[-4:] in text and "Jane Doe" in text
-    assert all("cleaned copy" in f.detail for f in report.privacy)
+    from bot.core.compose import privacy_lines
+
+    offers = [line for line in privacy_lines(report) if "without this metadata" in line]
+    assert len(offers) == 1  # one offer of a clean copy, not one per finding
     # privacy never moves the verdict
     assert report.verdict.label == "camera_capture"
 
