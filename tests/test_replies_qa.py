@@ -235,6 +235,7 @@ def test_informational_findings_keep_their_numbers_for_details():
     )
     report.findings = [info]
     reply = compose.check_reply(report, get_guide())
-    evidence = next(s for s in reply.sections if s.title == "Evidence")
-    assert evidence.lines == ["No reliable pixel signs of AI generation"]
+    notes = next(s for s in reply.sections if s.title == "Also noted")
+    assert notes.lines == ["No reliable pixel signs of AI generation"]
+    assert "detector score" not in " ".join(s.lines[0] for s in reply.sections if s.lines)
     assert "detector score" in all_text(reply)  # still on the Details page

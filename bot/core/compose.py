@@ -182,11 +182,14 @@ def annotated_picture(report: Report) -> Attachment | None:
 def _main_sections(report: Report, platform_note: str | None, public: bool) -> list[Section]:
     v = report.verdict
     assert v is not None
-    shown = [f for f in report.findings if f.signal != Signal.PRIVACY][:EVIDENCE_SHOWN]
-    # Informational findings by title only here ("No reliable pixel signs of AI generation"):
-    # their numbers (detector scores, thresholds) are for the Details page.
-    lines = [f.title if f.signal == Signal.INFO else finding_line(f) for f in shown]
+    evidence = [f for f in report.findings if f.signal not in (Signal.PRIVACY, Signal.INFO)]
+    lines = [finding_line(f) for f in evidence[:EVIDENCE_SHOWN]]
     sections = [Section("Evidence", lines or ["No signals found."])]
+    # Informational findings ("No face found") by title only, on one line: their numbers
+    # (detector scores, thresholds) are for the Details page.
+    notes = [f.title for f in report.findings if f.signal == Signal.INFO]
+    if notes:
+        sections.append(Section("Also noted", [" · ".join(notes)]))
     conflicts = _real_conflicts(report)
     if conflicts:
         sections.append(Section("Pointing the other way", conflicts))
