@@ -168,3 +168,9 @@ def test_check_refuses_devices_and_oversized_files_without_reading_them(tmp_path
     assert out.returncode == 2 and "Traceback" not in out.stderr
     codes = [e["error"]["code"] for e in json.loads(out.stdout)]
     assert codes == ["not_a_file", "too_large"]
+
+
+def test_eval_passes_its_options_through():
+    out = run_cli("eval", "--help")
+    assert out.returncode == 0, out.stderr
+    assert "--labels" in out.stdout and "--degrade" in out.stdout
