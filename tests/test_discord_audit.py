@@ -175,25 +175,10 @@ async def fake():
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def harness(fake: FakeDiscord, tmp_path_factory):
     base = get_settings()
-    d = base.discord.model_copy(
-        update={
-            "api_base": fake.api_base,
-            "cdn_base": fake.cdn_base,
-            "attachment_hosts": [fake.host],
-            "guild_ready_timeout": 0.01,
-            "dev_guild_id": None,
-            "members_intent": True,
-            "audit_avatar_size": 64,
-        }
+    settings = fake.bot_settings(
+        base, tmp_path_factory.mktemp("data"), members_intent=True, audit_avatar_size=64
     )
-    settings = base.model_copy(
-        update={
-            "discord": d,
-            "audit": base.audit.model_copy(update={"progress_interval_s": 0.25}),
-            "data_dir": tmp_path_factory.mktemp("data"),
-            "rate_limit": base.rate_limit.model_copy(update={"per_user_per_minute": 1000}),
-        }
-    )
+    settings.audit = base.audit.model_copy(update={"progress_interval_s": 0.25})
     service = HeadshotService(settings, pool=AnalysisPool(2, timeout_s=120))
     await service.pool.warm_up()
     h = Harness(fake, settings, service)

@@ -53,23 +53,7 @@ async def fake():
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def bot(fake: FakeDiscord, tmp_path_factory):
-    base = get_settings()
-    discord_settings = base.discord.model_copy(
-        update={
-            "api_base": fake.api_base,
-            "cdn_base": fake.cdn_base,
-            "attachment_hosts": [fake.host],
-            "guild_ready_timeout": 0.01,
-            "dev_guild_id": None,
-        }
-    )
-    settings = base.model_copy(
-        update={
-            "discord": discord_settings,
-            "data_dir": tmp_path_factory.mktemp("data"),
-            "rate_limit": base.rate_limit.model_copy(update={"per_user_per_minute": 1000}),
-        }
-    )
+    settings = fake.bot_settings(get_settings(), tmp_path_factory.mktemp("data"))
     service = HeadshotService(settings, pool=AnalysisPool(2, timeout_s=120))
     await service.pool.warm_up()
     async with aiohttp.ClientSession() as session:

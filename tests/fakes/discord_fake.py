@@ -183,6 +183,27 @@ class FakeDiscord:
     def gateway_url(self) -> str:
         return f"ws://{self.host}/gateway"
 
+    def bot_settings(self, base: Any, data_dir: Any, **discord: Any) -> Any:
+        """`base` (bot Settings) pointed at this fake, with a fresh data dir, no rate limit
+        in the way of the tests, and any extra `[discord]` values."""
+        pointed = base.discord.model_copy(
+            update={
+                "api_base": self.api_base,
+                "cdn_base": self.cdn_base,
+                "attachment_hosts": [self.host],
+                "guild_ready_timeout": 0.01,
+                "dev_guild_id": None,
+                **discord,
+            }
+        )
+        return base.model_copy(
+            update={
+                "discord": pointed,
+                "data_dir": data_dir,
+                "rate_limit": base.rate_limit.model_copy(update={"per_user_per_minute": 1000}),
+            }
+        )
+
     # -- payload builders ------------------------------------------------------------------------
     @staticmethod
     def user(
