@@ -176,3 +176,15 @@ async def test_the_console_is_not_rate_limited(service):
     assert [r.tone for r in replies] == ["no_evidence"] * 3
     again = await service.handle(Request(Kind.CHECK, "console", images=images[:1]))
     assert again[0].tone == "no_evidence"
+
+
+async def test_start_builds_the_question_index_off_the_loop():
+    from bot.guidance import Guide
+
+    svc = HeadshotService(pool=AnalysisPool(inline=True), guide=Guide())
+    try:
+        assert "answerer" not in svc.guide.__dict__
+        await svc.start()
+        assert "answerer" in svc.guide.__dict__  # built in a thread, before any question
+    finally:
+        svc.close()

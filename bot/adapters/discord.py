@@ -402,7 +402,7 @@ async def _run(settings: Settings) -> None:
     service = HeadshotService(settings)
     store = None
     try:
-        await service.pool.warm_up()
+        await service.start()
         store = await open_store(settings)
         audits = AuditService(store, service.pool, settings)
         async with aiohttp.ClientSession() as session:

@@ -143,7 +143,7 @@ async def _serve(settings: Settings, http: bool, port: int | None) -> int:
     team = str((await client.auth_test()).get("team_id") or "")
     purger = asyncio.create_task(retention_loop(audits, settings.slack.purge_interval_s, [team]))
     try:
-        await service.pool.warm_up()
+        await service.start()
         await resume_unfinished(bridge_of(app), client)
         if http:
             await _serve_http(app, settings, port, stop)

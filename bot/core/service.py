@@ -49,6 +49,11 @@ class HeadshotService:
         self.limiter = RateLimiter(self.settings.rate_limit.per_user_per_minute)
         self._cache: OrderedDict[str, Report] = OrderedDict()
 
+    async def start(self) -> None:
+        """Before serving: start the analysis workers and build the question index off the
+        event loop, so neither the first photo nor the first question stalls it."""
+        await asyncio.gather(self.pool.warm_up(), asyncio.to_thread(lambda: self.guide.answerer))
+
     # -- requests --------------------------------------------------------------------------
     async def handle(self, req: Request) -> list[Reply]:
         """Answer one request. Never raises: failures become an apology with an error id."""
