@@ -49,13 +49,18 @@ def _budget(seconds: float) -> Iterator[None]:
 
 
 def analyze(
-    data: bytes, filename: str = "photo", settings: Settings | None = None, annotate: bool = True
+    data: bytes,
+    filename: str = "photo",
+    settings: Settings | None = None,
+    annotate: bool = True,
+    sha256: str | None = None,
 ) -> Report:
     """annotate=False: no explanatory picture (callers that never show it, such as the audit,
-    save its ~5–10 ms of drawing and PNG encoding per photo)."""
+    save its ~5–10 ms of drawing and PNG encoding per photo). sha256: the caller's digest of
+    `data`, when it already made one for its cache."""
     settings = settings or get_settings()
     started = time.perf_counter()
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256 or hashlib.sha256(data).hexdigest()
     report = Report(filename=filename, sha256=digest, size_bytes=len(data))
     try:
         photo = open_photo(data, filename, settings.limits)

@@ -35,8 +35,10 @@ class AvatarResult:
         }
 
 
-def analyze_avatar(data: bytes, filename: str = "avatar") -> AvatarResult:
-    report = analyze(data, filename, annotate=False)  # the audit never shows the picture
+def analyze_avatar(
+    data: bytes, filename: str = "avatar", sha256: str | None = None
+) -> AvatarResult:
+    report = analyze(data, filename, annotate=False, sha256=sha256)  # never shown in audits
     if not report.ok:
         return AvatarResult(report.sha256, None, "error", None, "", report.error)
     phash, thumb = hash_and_thumb(data)

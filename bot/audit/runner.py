@@ -206,7 +206,9 @@ class AuditRunner:
             flagged = is_flagged(row.label, row.strength, self.min_strength)
             return row, await self._thumb(data) if flagged else None, 1
         try:
-            result: AvatarResult = await self.pool.run(analyze_avatar, data, f"{member.id}.img")
+            result: AvatarResult = await self.pool.run(
+                analyze_avatar, data, f"{member.id}.img", sha
+            )
         except PoolError as exc:
             return self._error_row(member, exc.message), None, 0
         if result.error is None:

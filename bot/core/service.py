@@ -9,6 +9,7 @@ import logging
 import secrets
 from collections import OrderedDict
 from dataclasses import replace
+from functools import partial
 
 from bot.analysis.pipeline import analyze
 from bot.analysis.report import Report
@@ -124,7 +125,7 @@ class HeadshotService:
             cached = self._cache[key]
             return _renamed(cached, image.filename)
         try:
-            report = await self.pool.run(analyze, image.data, image.filename)
+            report = await self.pool.run(partial(analyze, sha256=key), image.data, image.filename)
         except PoolError as exc:
             return Report(
                 image.filename, key, len(image.data), error_code=exc.code, error=exc.message
