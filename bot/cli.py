@@ -203,8 +203,8 @@ async def _write_stripped(service, images, reports, out: Path) -> None:
             continue
         copy = await service.stripped_copy(image)
         if copy is None:
-            print("Stripping metadata is not available in this build.", file=sys.stderr)
-            return
+            print(f"{image.filename}: could not make a copy without metadata.", file=sys.stderr)
+            continue
         (out / copy.filename).write_bytes(copy.data)
         print(f"Wrote {out / copy.filename} (metadata removed)", file=sys.stderr)
 
@@ -242,11 +242,8 @@ def _console(args: argparse.Namespace) -> int:
 
 
 def _discord(args: argparse.Namespace) -> int:
-    try:
-        from bot.adapters.discord import invite_url, run_discord
-    except ImportError:
-        print("The Discord adapter is not part of this build yet.", file=sys.stderr)
-        return 2
+    from bot.adapters.discord import invite_url, run_discord
+
     if args.action == "invite-url":
         print(invite_url(get_settings()))
         return 0
@@ -254,11 +251,8 @@ def _discord(args: argparse.Namespace) -> int:
 
 
 def _slack(args: argparse.Namespace) -> int:
-    try:
-        from bot.adapters.slack import run_slack
-    except ImportError:
-        print("The Slack adapter is not part of this build yet.", file=sys.stderr)
-        return 2
+    from bot.adapters.slack import run_slack
+
     return run_slack(get_settings(), http=args.http, port=args.port)
 
 

@@ -20,6 +20,7 @@ have already started their thread pools.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import resource
@@ -46,6 +47,9 @@ def init_worker(memory_mb: int | None = None, warm: bool = True) -> None:
     warm: run one tiny analysis now, so checks load their models at start (under the cap),
     not while the first person waits."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and shuts us down
+    # Analysis yields to the event-loop process (gateway heartbeats) when cores are scarce.
+    with contextlib.suppress(OSError):
+        os.nice(5)
     for var in THREAD_VARS:
         os.environ[var] = "1"
     if "cv2" in sys.modules:  # already loaded (fork): tell it directly

@@ -7,15 +7,15 @@ we replace it and answer that one request with an error instead of failing every
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import multiprocessing
 import os
-import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+
+from bot.analysis.worker import init_worker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -26,21 +26,6 @@ class PoolError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def _init_worker() -> None:
-    """Workers ignore Ctrl-C (the parent shuts them down) and keep BLAS to one thread."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Analysis yields to the event-loop process (gateway heartbeats) when cores are scarce.
-    with contextlib.suppress(OSError):
-        os.nice(5)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-    try:
-        from bot.analysis.worker import init_worker
-    except ImportError:
-        return
-    init_worker()
 
 
 class AnalysisPool:
@@ -56,7 +41,7 @@ class AnalysisPool:
         if self._executor is None:
             ctx = multiprocessing.get_context("forkserver")
             self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=ctx, initializer=_init_worker
+                max_workers=self.workers, mp_context=ctx, initializer=init_worker
             )
         return self._executor
 

@@ -13,6 +13,7 @@ from functools import partial
 
 from bot.analysis.pipeline import analyze
 from bot.analysis.report import Report
+from bot.analysis.strip import strip_metadata
 from bot.core import compose
 from bot.core.pool import AnalysisPool, PoolError
 from bot.core.ratelimit import RateLimiter
@@ -24,15 +25,6 @@ from bot.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 LOCAL_PLATFORMS = frozenset({"console", "cli"})
-
-
-def _strip(data: bytes, filename: str) -> tuple[bytes, str] | None:
-    """Runs in a worker: a metadata-free copy, or None if stripping is unavailable."""
-    try:
-        from bot.analysis.strip import strip_metadata
-    except ImportError:
-        return None
-    return strip_metadata(data, filename)
 
 
 class HeadshotService:
@@ -138,12 +130,9 @@ class HeadshotService:
 
     async def stripped_copy(self, image: ImageInput) -> Attachment | None:
         try:
-            result = await self.pool.run(_strip, image.data, image.filename)
+            data, name = await self.pool.run(strip_metadata, image.data, image.filename)
         except PoolError:
             return None
-        if result is None:
-            return None
-        data, name = result
         return Attachment(name, data, "Copy without metadata")
 
     def close(self) -> None:
