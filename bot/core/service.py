@@ -94,7 +94,9 @@ class HeadshotService:
 
     async def _check_one(self, image: ImageInput, req: Request) -> tuple[Reply, Reply | None]:
         report = await self.check(image)
-        stripped = await self.stripped_copy(image) if report.ok and report.privacy else None
+        # A clean copy only for the photo's owner: nobody else is shown its privacy findings.
+        wanted = req.for_owner and report.ok and report.privacy
+        stripped = await self.stripped_copy(image) if wanted else None
         applies = req.note_files is None or image.filename in req.note_files
         note = req.platform_note if applies else None
         withhold = req.public or not req.for_owner
@@ -107,7 +109,7 @@ class HeadshotService:
         private = compose.privacy_reply(report, stripped) if req.public else None
         return reply, private
 
-    # -- building blocks (also used by the audit runner) ------------------------------------
+    # -- building blocks (also used by the CLI) -----------------------------------------------
     async def check(self, image: ImageInput) -> Report:
         """Analyse one image in the pool; results are cached by content hash."""
         # hashlib releases the GIL on large buffers: hash in a thread, off the event loop.
