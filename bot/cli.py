@@ -120,7 +120,7 @@ async def _check_async(args: argparse.Namespace) -> int:
                 if isinstance(result, tuple):
                     reply, hint = compose.error_reply(str(path), result[1]), []
                 else:
-                    reply = compose.check_reply(result, service.guide, args.context)
+                    reply = compose.check_reply(result, service.guide, args.context, platform="cli")
                     hint = _text_hints(args, result)
                 print(render_text(reply, pages=args.more, hint=hint) + "\n")
         if args.strip:

@@ -1,13 +1,13 @@
 """Plain-text rendering for the console and the CLI.
 
 A terminal has no buttons and cannot show attached pictures: the caller says what to type
-instead (`hint`), and the footer's "use the buttons" advice is left out."""
+instead (`hint`), and compose leaves the footer's "use the buttons" advice out for it. The
+pages behind the buttons are shown with `pages` (--more, 'more')."""
 
 from __future__ import annotations
 
 import textwrap
 
-from bot.core.compose import messages
 from bot.core.reply import Reply
 
 WIDTH = 88
@@ -33,14 +33,6 @@ def render_text(reply: Reply, *, pages: bool = False, hint: list[str] | None = N
     if hint:
         out.append("")
         out.extend(_wrap(line) for line in hint)
-    footer = _without_button_hint(reply.footer)
-    if footer:
-        out.append("\n" + _wrap(footer))
+    if reply.footer:
+        out.append("\n" + _wrap(reply.footer))
     return "\n".join(out)
-
-
-def _without_button_hint(footer: str) -> str:
-    for key in ("more_hint", "details_hint"):
-        hint = messages()["check"][key]
-        footer = footer.replace(f" · {hint}", "").replace(hint, "")
-    return footer.strip()

@@ -80,5 +80,7 @@ def _finding(match: signatures.Match, fields: Fields) -> Finding:
             "prompt": prompt,
             "sources": [fields.labels[n] for n in match.fields],
             "edited": bool(match.edited),
+            # Everything the tool recorded, in full, in one form for every family.
+            "parameters": match.parameters,
         },
     )
