@@ -44,7 +44,13 @@ def test_check_text_report(tmp_path):
     out = run_cli("check", str(path))
     assert out.returncode == 0
     assert "No evidence either way" in out.stdout
-    assert "Look for yourself" in out.stdout
+    # Short by default: the checklist is named in the hint, and --more shows it.
+    assert "--more for all findings and a checklist to look for yourself" in out.stdout
+    assert "Hands and fingers" not in out.stdout
+    assert "buttons" not in out.stdout.lower()  # the terminal has none
+    assert len(out.stdout.strip().splitlines()) <= 20
+    more = run_cli("check", str(path), "--more")
+    assert "Look for yourself" in more.stdout and "Hands and fingers" in more.stdout
 
 
 def test_console_session(tmp_path):

@@ -199,8 +199,9 @@ async def test_slash_camera_jpeg_public(fake: FakeDiscord, bot: HeadshotBot, ali
     assert_safe(sent)
     text = sent.text()
     assert "IMG\\_0042.jpg" in sent.embeds[0]["title"]  # markdown-escaped file name
-    # JPEG uploads lose EXIF on Discord: the reply says so and asks for the original.
-    assert "Discord removes EXIF" in text and "original file" in text
+    # This JPEG kept its EXIF (the camera data was read): "Discord removes EXIF" would be
+    # untrue here (issue 15, item 5). A JPEG without EXIF gets the note: see below.
+    assert "Discord removes EXIF" not in text
     if has_check("camera", "exif", "metadata"):
         assert "AI-generated" not in sent.embeds[0]["title"]
 

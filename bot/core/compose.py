@@ -289,7 +289,9 @@ def _details(report: Report, public: bool, note: str | None) -> list[Section]:
     notes = [f.title for f in report.findings if f.signal == Signal.INFO]
     if notes:
         sections.append(Section("Also noted", [" · ".join(notes)]))
-    sections.append(Section("What I could not tell", _not_checked(report, note)))
+    cannot = _not_checked(report, note)
+    if cannot:
+        sections.append(Section("What I could not tell", cannot))
     runs = [
         f"{check_name(r.check)}: {r.status}"
         + (f" ({r.note})" if r.note else "")
@@ -332,11 +334,19 @@ def parameter_section(generator: str, params: dict[str, Any]) -> Section:
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         lines.append(f"{label}: {value}")
-    return Section(f"{PARAMETERS} ({generator})", lines)
+    return Section(f"Made with {generator}", lines)
 
 
 def parameters_text(sections: list[Section]) -> str:
     return "\n\n".join(s.title + "\n" + "\n".join(s.lines) for s in sections) + "\n"
+
+
+def more_hint(reply: Reply, key: str) -> str:
+    """The terminal's hint (`key`: cli_hint, console_hint) naming the pages it would show."""
+    words = messages()["check"]["page_words"]
+    named = [str(words[name]) for name in reply.pages if name in words] or [words["details"]]
+    pages = ", ".join(named[:-1]) + (" and " if len(named) > 1 else "") + named[-1]
+    return str(messages()["check"][key]).format(pages=pages)
 
 
 def _footer(report: Report, reply: Reply, platform: str | None) -> str:

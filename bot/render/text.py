@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import textwrap
 
-from bot.core.reply import Reply
+from bot.core.reply import Reply, Section
 
 WIDTH = 88
 
@@ -18,18 +18,24 @@ def _wrap(text: str, bullet: str = "") -> str:
     return textwrap.fill(text, WIDTH, initial_indent=bullet, subsequent_indent=hang)
 
 
-def render_text(reply: Reply, *, pages: bool = False, hint: list[str] | None = None) -> str:
-    out = [reply.title, "=" * min(len(reply.title), WIDTH)]
-    if reply.summary:
-        out.append(_wrap(reply.summary))
-    sections = list(reply.sections)
-    if pages:
-        for name in reply.pages:
-            sections += reply.pages[name]
+def _sections(out: list[str], sections: list[Section]) -> None:
     for section in sections:
         out.append("")
         out.append(f"{section.title}:")
         out.extend(_wrap(line, "  • ") for line in section.lines)
+
+
+def render_text(reply: Reply, *, pages: bool = False, hint: list[str] | None = None) -> str:
+    out = [reply.title, "=" * min(len(reply.title), WIDTH)]
+    if reply.summary:
+        out.append(_wrap(reply.summary))
+    _sections(out, reply.sections)
+    if pages:
+        labels = {a.id: a.label for a in reply.actions}
+        for name, sections in reply.pages.items():
+            heading = f"── {labels.get(name, name.title())} "
+            out += ["", heading + "─" * max(3, min(WIDTH, 40) - len(heading))]
+            _sections(out, sections)
     if hint:
         out.append("")
         out.extend(_wrap(line) for line in hint)
