@@ -866,8 +866,11 @@ CIVITAI_GRAPH = {
     },
     "6": {
         "class_type": "smZ CLIPTextEncode",
-        "inputs": {"text": "headshot of a nurse, hospital corridor", "parser": "A1111",
-                   "clip": ["resource-stack-1", 1]},
+        "inputs": {
+            "text": "headshot of a nurse, hospital corridor",
+            "parser": "A1111",
+            "clip": ["resource-stack-1", 1],
+        },
         "_meta": {"title": "Positive"},
     },
     "7": {
@@ -924,7 +927,8 @@ LONG_PROMPT = "portrait of a woman, " * 40 + "<lora:skin_detail:0.6> <lora:studi
 
 def test_a1111_parameters_in_full():
     text = A1111.replace("professional headshot of a woman, studio lighting, 85mm", LONG_PROMPT)
-    text = text.replace("Version:", 'Lora hashes: "skin_detail: 1a2b, studio_light: 3c4d", Version:')
+    hashes = 'Lora hashes: "skin_detail: 1a2b, studio_light: 3c4d"'
+    text = text.replace("Version:", f"{hashes}, Version:")
     finding = _gen_finding(analyze(_png({"parameters": text}), "long.png"))
     params = finding.data["parameters"]
     assert params["prompt"] == LONG_PROMPT.strip()  # in full, not the 120-character excerpt
@@ -933,7 +937,7 @@ def test_a1111_parameters_in_full():
     assert params["cfg_scale"] == "7" and params["seed"] == "3839180512"
     assert params["model"] == "v1-5-pruned-emaonly" and params["model_hash"] == "6ce0161689"
     assert params["loras"] == ["skin_detail (0.6)", "studio_light (1)"]
-    assert 'Lora hashes: skin_detail: 1a2b, studio_light: 3c4d' in params["other"]
+    assert "Lora hashes: skin_detail: 1a2b, studio_light: 3c4d" in params["other"]
 
 
 def test_comfyui_parameters_name_nodes_and_sampler_settings():

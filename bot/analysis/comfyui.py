@@ -27,7 +27,8 @@ def parse(text: str, cfg: dict[str, Any]) -> Params:
     if isinstance(graph, dict):
         nodes = {str(k): v for k, v in graph.items() if isinstance(v, dict) and "class_type" in v}
         params = _api(dict(list(nodes.items())[:MAX_NODES]), cfg)
-        airs = (graph.get("extra") or {}).get("airs") if isinstance(graph.get("extra"), dict) else []
+        extra = graph.get("extra")
+        airs = extra.get("airs") if isinstance(extra, dict) else None
         if isinstance(airs, list) and airs:  # Civitai's generator lists its resources (AIRs)
             params["resources"] = [str(a) for a in airs if isinstance(a, str)]
         return params

@@ -15,6 +15,7 @@ from typing import Any
 
 Params = dict[str, Any]
 LISTS = frozenset({"loras", "resources", "nodes", "other"})  # always lists, even of one
+SEARCH_CHARS = 200_000  # as bot/analysis/signatures.py: bounded regex cost
 MAX_VALUES = 64  # list items and "other" settings kept: hostile files can hold thousands
 
 # "Key: value" pairs of the settings line; a value in quotes may hold commas.
@@ -25,9 +26,8 @@ _LORA_TAG = re.compile(r"<lora:([^:>]{1,200}):?([-\d.]{0,12})[^>]{0,40}>")
 
 def a1111(text: str, keys: dict[str, str]) -> Params:
     """AUTOMATIC1111's format: the prompt, "Negative prompt: …", then one line of settings."""
-    found = None
-    for found in _SETTINGS_LINE.finditer(text):
-        pass  # the last settings line: a prompt may itself contain "Steps: "
+    # The last settings line: a prompt may itself contain "Steps: ".
+    found = next(reversed(list(_SETTINGS_LINE.finditer(text[:SEARCH_CHARS]))), None)
     head, settings = (text[: found.start()], text[found.start() :]) if found else (text, "")
     prompt, _, negative = head.partition("\nNegative prompt:")
     params: Params = {"prompt": prompt.strip(), "negative_prompt": negative.strip()}

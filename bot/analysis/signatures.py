@@ -11,9 +11,8 @@ from typing import Any
 
 from bot.analysis import comfyui, parameters
 from bot.analysis.metafields import Fields
+from bot.analysis.parameters import SEARCH_CHARS  # patterns look at a field's start only
 from bot.settings import load_toml
-
-SEARCH_CHARS = 200_000  # patterns look at the start of a field only: bounded regex cost
 
 
 @dataclass
@@ -106,7 +105,8 @@ def _parameters(family: dict[str, Any], fields: Fields, hits: list[str]) -> dict
             values = {k: fields.values[n] for k, n in rule["keys"].items() if n in fields.values}
             found = parameters.clean(values)
         else:
-            names = hits if rule.get("field", "$match") == "$match" else _names(rule["field"], fields)
+            spec = rule.get("field", "$match")
+            names = hits if spec == "$match" else _names(spec, fields)
             found = {}
             for name in names:
                 text = fields.values[name]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-
 # Where the person at the keyboard is the operator, and there are no buttons.
 LOCAL_PLATFORMS = frozenset({"console", "cli"})
 
