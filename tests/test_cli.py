@@ -180,3 +180,26 @@ def test_eval_passes_its_options_through():
     out = run_cli("eval", "--help")
     assert out.returncode == 0, out.stderr
     assert "--labels" in out.stdout and "--degrade" in out.stdout
+
+
+def test_check_json_carries_generation_parameters_in_full(tmp_path):
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    prompt = 'a "founder" portrait,\tback\\slash, ' * 20 + "<lora:skin:0.5>"
+    info = PngInfo()
+    info.add_text(
+        "parameters",
+        f"{prompt}\nNegative prompt: blurry\nSteps: 28, Sampler: Euler a, CFG scale: 5, "
+        "Seed: 7, Size: 64x64, Model: juggernautXL",
+    )
+    path = tmp_path / "gen.png"
+    Image.new("RGB", (64, 64), (90, 90, 90)).save(path, "PNG", pnginfo=info)
+    out = run_cli("check", "--json", str(path))
+    assert out.returncode == 0, out.stderr
+    assert '\\"founder\\"' in out.stdout and "\\t" in out.stdout  # escaped as JSON does
+    (gen,) = [f for f in json.loads(out.stdout)["findings"] if f["check"] == "generators"]
+    params = gen["data"]["parameters"]
+    assert params["prompt"] == prompt and params["negative_prompt"] == "blurry"
+    assert (params["steps"], params["sampler"], params["seed"]) == ("28", "Euler a", "7")
+    assert params["model"] == "juggernautXL" and params["loras"] == ["skin (0.5)"]

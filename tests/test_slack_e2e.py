@@ -24,7 +24,7 @@ from bot.core.pool import AnalysisPool
 from bot.core.reply import Attachment, Reply
 from bot.core.service import HeadshotService
 from bot.core.sessions import button_id
-from bot.settings import Settings, SlackSettings
+from bot.settings import Settings, SlackSettings, get_settings
 from tests.conftest import jpeg_bytes, png_bytes
 from tests.fakes.slack_fake import APP_TOKEN, BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
 
@@ -151,7 +151,11 @@ def make_settings(fake: FakeSlack) -> Settings:
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_APP_TOKEN=APP_TOKEN,
         slack=SlackSettings(
-            api_base_url=fake.api_url, file_hosts=[fake.host], dedupe_ttl_s=60, ratelimit_retries=1
+            api_base_url=fake.api_url,
+            file_hosts=[fake.host],
+            dedupe_ttl_s=60,
+            ratelimit_retries=1,
+            colours=get_settings().slack.colours,  # config/default.toml's verdict colours
         ),
     )
 
@@ -293,6 +297,10 @@ async def test_c2pa_signed_ai_photo_by_dm(slack: Harness) -> None:
     blocks = blocks_of(post.params)
     assert "AI-generated" in header_of(blocks)
     assert "Disclosure text" in buttons(blocks)
+    # The verdict's colour bar (issue 15): the header on top, the rest in a coloured attachment.
+    (bar,) = post.params["attachments"]
+    assert bar["color"] == slack.settings.slack.colours["ai_generated"]
+    assert [b["type"] for b in post.params["blocks"]] == ["header"]
 
 
 async def test_non_image_files_get_a_clear_answer(slack: Harness) -> None:
