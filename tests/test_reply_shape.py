@@ -197,3 +197,12 @@ async def test_terminal_footer_and_privacy_name_no_buttons(service, platform):
     assert "button" not in text
     hint = compose.more_hint(reply, f"{platform}_hint")
     assert "button" not in hint.lower() and "all findings" in hint
+
+
+async def test_one_guidance_line_fitted_to_what_the_reply_shows(service):
+    (owner,) = await check(service, "me.jpg", gps_jpeg())
+    (line,) = next(s.lines for s in owner.sections if s.title == compose.GUIDANCE)
+    assert "metadata" in line.lower()  # the privacy advice, under the GPS it found
+    (ai,) = await check(service, "a.png", a1111_png("studio headshot"))
+    (line,) = next(s.lines for s in ai.sections if s.title == compose.GUIDANCE)
+    assert "disclos" in line.lower()

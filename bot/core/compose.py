@@ -19,6 +19,7 @@ from bot.settings import load_toml
 
 EVIDENCE_SHOWN = 2
 PASSAGES_SHOWN = 1
+GUIDANCE_CANDIDATES = 3  # the best few for the verdict, of which one is shown
 PASSAGE_CHARS = 280
 GUIDANCE = "Guidance"
 REVIEW = "Look for yourself"
@@ -101,7 +102,8 @@ def check_reply(
     )
     note = platform_note if platform_note and "exif" not in report.metadata else None
     reply.sections = _main_sections(report, note, public, platform)
-    reply.sections += _guidance_sections(report, guide, context)
+    privacy_shown = bool(report.privacy) and not public
+    reply.sections += _guidance_sections(report, guide, context, privacy_shown)
     reply.pages["details"] = _details(report, public, note)
     reply.actions.append(Action("details", "Details"))
     _add_parameters(reply, report)
@@ -250,11 +252,17 @@ def _not_checked(report: Report, note: str | None) -> list[str]:
     return out
 
 
-def _guidance_sections(report: Report, guide: Guide, context: str | None) -> list[Section]:
-    """One guidance line, chosen for the verdict and the context."""
+def _guidance_sections(
+    report: Report, guide: Guide, context: str | None, privacy_shown: bool
+) -> list[Section]:
+    """One guidance line, chosen for the verdict and the context; where the reply shows what
+    the metadata gives away, the privacy advice among the best few comes first."""
     assert report.verdict is not None
-    passages = guide.passages_for(report.verdict.label.value, context, k=PASSAGES_SHOWN)
-    return [Section(GUIDANCE, [passage_line(p) for p in passages])] if passages else []
+    passages = guide.passages_for(report.verdict.label.value, context, k=GUIDANCE_CANDIDATES)
+    if privacy_shown:
+        passages.sort(key=lambda p: "privacy" not in p.tags)
+    chosen = passages[:PASSAGES_SHOWN]
+    return [Section(GUIDANCE, [passage_line(p) for p in chosen])] if chosen else []
 
 
 def without_repeated_guidance(replies: list[Reply]) -> list[Reply]:
@@ -342,7 +350,8 @@ def parameters_text(sections: list[Section]) -> str:
 
 
 def more_hint(reply: Reply, key: str) -> str:
-    """The terminal's hint (`key`: cli_hint, console_hint) naming the pages it would show."""
+    """A hint naming the reply's pages: what the buttons (`key` buttons_hint), --more (cli_hint)
+    or 'more' (console_hint) show."""
     words = messages()["check"]["page_words"]
     named = [str(words[name]) for name in reply.pages if name in words] or [words["details"]]
     pages = ", ".join(named[:-1]) + (" and " if len(named) > 1 else "") + named[-1]
@@ -355,9 +364,7 @@ def _footer(report: Report, reply: Reply, platform: str | None) -> str:
     if platform in LOCAL_PLATFORMS:  # no buttons there: the terminal's hints say what to type
         return timing
     # Name only buttons the reply has: no "disclosure text" under a camera photo.
-    with_disclosure = any(a.id == "disclosure" for a in reply.actions)
-    hint = messages()["check"]["more_hint" if with_disclosure else "details_hint"]
-    return f"{timing} · {hint}"
+    return f"{timing} · {more_hint(reply, 'buttons_hint')}"
 
 
 def disclosure_sections(d: Disclosure) -> list[Section]:
