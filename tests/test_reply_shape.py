@@ -24,6 +24,7 @@ from bot.render.text import render_text
 from bot.settings import get_settings
 from tests.conftest import jpeg_bytes
 from tests.test_render_discord import assert_within_limits
+from tests.test_replies_qa import gps_jpeg
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 DISCORD_SHORT = 1400  # characters in a default Discord check reply (it was 1,650–3,100)
@@ -35,12 +36,6 @@ def service():
     svc = HeadshotService(pool=AnalysisPool(inline=True))
     yield svc
     svc.close()
-
-
-def gps_jpeg() -> bytes:
-    from tests.metadata_fixtures import phone_exif
-
-    return jpeg_bytes((400, 300), exif=phone_exif(gps=(51.50722, -0.12750), serial="F2LXK9AB"))
 
 
 def a1111_png(prompt: str) -> bytes:

@@ -67,7 +67,7 @@ def from_json(data: Any, paths: dict[str, str]) -> Params:
     """Parameters from a JSON object: parameter name -> dotted path (numbers index lists)."""
     params: Params = {}
     for param, path in paths.items():
-        value = _path(data, path)
+        value = json_path(data, path)
         if param in ("loras", "resources"):
             value = loras(value)
         if value not in (None, "", [], {}):
@@ -93,7 +93,8 @@ def loras(value: Any) -> list[str]:
     return out
 
 
-def _path(data: Any, path: str) -> Any:
+def json_path(data: Any, path: str) -> Any:
+    """The value at a dotted path (numbers index lists); None where there is none."""
     for part in path.split("."):
         if isinstance(data, dict):
             data = data.get(part)

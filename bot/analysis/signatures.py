@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.analysis import comfyui, parameters
 from bot.analysis.metafields import Fields
-from bot.analysis.parameters import SEARCH_CHARS  # patterns look at a field's start only
+from bot.analysis.parameters import SEARCH_CHARS, json_path  # SEARCH_CHARS: bounded regex cost
 from bot.settings import load_toml
 
 
@@ -136,7 +136,7 @@ def _first(rules: list[dict[str, Any]], fields: Fields, hits: list[str]) -> str 
 def _extract(rule: dict[str, Any], text: str) -> str | None:
     value: Any = text
     if "json" in rule:
-        value = _json_path(_json(text), rule["json"])
+        value = json_path(_json(text), rule["json"])
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             return None
         value = str(value)
@@ -144,17 +144,6 @@ def _extract(rule: dict[str, Any], text: str) -> str | None:
         found = _regex(rule["regex"]).search(value[:SEARCH_CHARS])
         value = found.group(1) if found else None
     return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _json_path(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        else:
-            return None
-    return data
 
 
 @lru_cache(maxsize=8)  # one photo's fields are read by several rules
