@@ -419,3 +419,14 @@ def test_credentials_in_plain_words() -> None:
     trusted = one(run_check(fx.signed_camera_jpeg(), fx.trusting_settings()), Signal.INFO)
     assert "is on the C2PA trust list" in trusted.data["plain"][1]
     assert "This picture was captured by a camera (TestCam 2.1)." in trusted.data["plain"]
+
+
+def test_signing_time_is_said_when_the_record_has_one() -> None:
+    """A trusted timestamp (signature_info.time) says when: a real store, its time filled in
+    as a time-stamping authority would (the test signer has no TSA)."""
+    store = check.read_store(fx.signed_ai_jpeg(), "image/jpeg", fx.trusting_settings().c2pa)
+    active = store["manifests"][store["active_manifest"]]
+    active["signature_info"]["time"] = "2024-05-01T10:00:00+00:00"
+    summary = one(check.findings_from_store(store), Signal.INFO)
+    assert summary.data["plain"][0] == "Signed by TestGen Labs on 1 May 2024, 10:00 UTC."
+    assert summary.data["signed_at"] == "2024-05-01T10:00:00+00:00"

@@ -9,6 +9,7 @@ unless an operator turns it on, because it would make the bot fetch URLs named i
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
@@ -487,7 +488,8 @@ def _plain_lines(
     """The credentials as Content Credentials Verify tells them: who signed and when, whether
     that signer is trusted, what was done, what it was made from, and where to check."""
     words = _plain()
-    when = words["signed_at"].format(time=signed_at) if signed_at else words["no_time"]
+    when = words["signed_at"].format(time=_readable_time(signed_at)) if signed_at else ""
+    when = when or words["no_time"]
     lines = [words["signed"].format(signer=signer, when=when)]
     lines.append(words["trust"][status.kind].format(problem=status.problem))
     lines += _done_lines(claims, named)
@@ -496,6 +498,17 @@ def _plain_lines(
         lines.append(words["ingredients"].format(items="; ".join(ingredients)))
     lines.append(words["verify"])
     return lines
+
+
+def _readable_time(stamp: str) -> str:
+    """ "1 May 2024, 10:00 UTC" from the record's ISO 8601 time; as written if it is not one."""
+    try:
+        moment = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return f"{moment.day} {moment:%B %Y, %H:%M}" + (" UTC" if moment.tzinfo else "")
 
 
 def _done_lines(claims: list[Claim], named: str) -> list[str]:
