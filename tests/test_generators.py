@@ -960,3 +960,17 @@ def test_json_families_share_the_parameter_names():
         "k_euler_ancestral",
         "2875361946",
     )
+
+
+def test_comfyui_graph_whose_nodes_all_link_to_each_other_is_read_quickly():
+    """Every conditioning input of every node links to the next: without visiting each node
+    once, following them would take 7^12 steps and the check would run out of time."""
+    names = ["positive", "conditioning", "guider", "conditioning_1", "text", "prompt", "string"]
+    graph = {
+        str(i): {"class_type": "ConditioningCombine", "inputs": {n: [str(i + 1), 0] for n in names}}
+        for i in range(40)
+    }
+    graph["s"] = {"class_type": "KSampler", "inputs": {"positive": ["0", 0], "negative": ["0", 0]}}
+    report = analyze(_png({"prompt": json.dumps(graph)}), "loop.png")
+    assert all(r.status == "ran" for r in report.runs if r.check == "generators")
+    assert report.ok and _gen_finding(report).data["parameters"]["nodes"]

@@ -70,14 +70,20 @@ def _api_linked(nodes: dict, node: dict, cfg: dict[str, Any], names: list[str]) 
     for name in names:
         link = inputs.get(name)
         if isinstance(link, list) and link and str(link[0]) in nodes:
-            found = _api_text(nodes, nodes[str(link[0])], cfg, cfg["max_hops"])
+            found = _api_text(nodes, nodes[str(link[0])], cfg, cfg["max_hops"], set())
             if found:
                 return found
     return None
 
 
-def _api_text(nodes: dict, node: dict, cfg: dict[str, Any], hops: int) -> str | None:
-    """Follow conditioning links back to the first node that holds text."""
+def _api_text(
+    nodes: dict, node: dict, cfg: dict[str, Any], hops: int, seen: set[int]
+) -> str | None:
+    """Follow conditioning links back to the first node that holds text. Each node is visited
+    once: a hostile graph whose nodes all link to each other stays linear."""
+    if id(node) in seen:
+        return None
+    seen.add(id(node))
     inputs = node.get("inputs") or {}
     if node.get("class_type") not in cfg["samplers"]:
         for name in cfg["text_inputs"]:
@@ -89,7 +95,7 @@ def _api_text(nodes: dict, node: dict, cfg: dict[str, Any], hops: int) -> str | 
     for name in [*cfg["positive_inputs"], *cfg["text_inputs"]]:
         link = inputs.get(name)
         if isinstance(link, list) and link and str(link[0]) in nodes:
-            found = _api_text(nodes, nodes[str(link[0])], cfg, hops - 1)
+            found = _api_text(nodes, nodes[str(link[0])], cfg, hops - 1, seen)
             if found:
                 return found
     return None
@@ -138,15 +144,18 @@ def _workflow_linked(
     for item in [i for i in node.get("inputs") or [] if isinstance(i, dict)]:
         source = origin.get(item.get("link"))
         if item.get("name") in names and source in nodes:
-            found = _workflow_text(nodes, origin, nodes[source], cfg, cfg["max_hops"])
+            found = _workflow_text(nodes, origin, nodes[source], cfg, cfg["max_hops"], set())
             if found:
                 return found
     return None
 
 
 def _workflow_text(
-    nodes: dict, origin: dict, node: dict, cfg: dict[str, Any], hops: int
+    nodes: dict, origin: dict, node: dict, cfg: dict[str, Any], hops: int, seen: set[int]
 ) -> str | None:
+    if id(node) in seen:  # each node once, as in _api_text
+        return None
+    seen.add(id(node))
     values = node.get("widgets_values")
     if "TextEncode" in str(node.get("type")) and isinstance(values, list):
         texts = [v for v in values if isinstance(v, str) and v.strip()]
@@ -160,7 +169,7 @@ def _workflow_text(
         for item in inputs:
             source = origin.get(item.get("link"))
             if item.get("name") == name and source in nodes:
-                found = _workflow_text(nodes, origin, nodes[source], cfg, hops - 1)
+                found = _workflow_text(nodes, origin, nodes[source], cfg, hops - 1, seen)
                 if found:
                     return found
     return None
