@@ -57,7 +57,7 @@ async def respond(service: HeadshotService, line: str, last: list[Reply]) -> lis
     if text.lower() in MORE_WORDS:
         if not last:
             return [Reply(title="Nothing more to show", summary="Check a photo first.")]
-        return [Reply(title=r.title, pages=r.pages) for r in last]
+        return [Reply(title=r.title, pages=r.pages, actions=r.actions) for r in last]
     if text.lower() == "strip":
         return _save_stripped(last, Path.cwd())
     if text.lower() in ("help", "?"):
