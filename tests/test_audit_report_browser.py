@@ -4,26 +4,13 @@ filters the members table. Skips where no chromium is installed."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.audit.reports import to_html
 from tests.test_audit_report import sample_report
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,900",
-]
+from tools.audit_report_screenshot import CHROMEDRIVER, CHROMIUM, open_chromium
 
 pytestmark = pytest.mark.skipif(
     not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
@@ -31,23 +18,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def open_browser(profile: Path):
-    """A headless chromium with a fresh profile (also used by tools/audit_report_screenshot)."""
-    webdriver = pytest.importorskip("selenium.webdriver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=options, service=webdriver.ChromeService(CHROMEDRIVER))
-
-
 @pytest.fixture
 def report_page(tmp_path, monkeypatch):
     monkeypatch.setenv("SE_OFFLINE", "true")  # selenium must not look for drivers online
     path = tmp_path / "report.html"
     path.write_bytes(to_html(sample_report(), "Audit", "moderate", "https://x.test/{id}"))
-    browser = open_browser(tmp_path / "profile")
+    pytest.importorskip("selenium")
+    browser = open_chromium(tmp_path / "profile")
     try:
         browser.get(path.as_uri())
         yield browser
