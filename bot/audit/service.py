@@ -42,6 +42,8 @@ class ServerSettings:
     min_strength: str = "moderate"
     retention_days: float = 30.0
     moderator_role: str | None = None
+    # Channel watch (opt-in, per channel): channel ids where posted images are looked at.
+    watch_channels: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -145,6 +147,17 @@ class AuditService:
         updated = ServerSettings(**{**asdict(current), **changes})
         await self.store.set_settings(platform, server_id, asdict(updated))
         return updated
+
+    async def set_channel_watch(
+        self, platform: str, server_id: str, channel: str, on: bool
+    ) -> ServerSettings:
+        """Turn channel watch on or off for one channel (the others stay as they are)."""
+        current = await self.server_settings(platform, server_id)
+        channels = [c for c in current.watch_channels if c != channel] + ([channel] if on else [])
+        return await self.update_settings(platform, server_id, watch_channels=channels)
+
+    async def watches_channel(self, platform: str, server_id: str, channel: str) -> bool:
+        return channel in (await self.server_settings(platform, server_id)).watch_channels
 
     async def start(
         self,
