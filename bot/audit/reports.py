@@ -179,7 +179,7 @@ class ReportRow:
 
     @property
     def no_thumb(self) -> str:
-        return {"default_avatar": "default", "error": "not checked"}.get(self.label, "no picture")
+        return {"default_avatar": "default", "error": "not checked"}.get(self.label, "")
 
     @property
     def search_text(self) -> str:
