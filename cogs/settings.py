@@ -86,6 +86,8 @@ class Settings(commands.Cog):
                 changes["min_strength"] = min_strength.value
             if retention_days is not None:
                 changes["retention_days"] = float(retention_days)
+            if channel_watch is not None and watch_channel is None:
+                return [notice("channel_watch_which", "warning")]
             touches_role = moderator_role is not None or (clear and clear.value == "moderator_role")
             if touches_role and not interaction.permissions.manage_guild:
                 # The moderator role cannot hand out its own powers.

@@ -136,6 +136,12 @@ async def test_only_the_posters_press_is_answered_and_only_by_dm(
 
 
 async def test_turning_a_channel_off(fake: FakeDiscord, harness: Harness):
+    options = [{"name": "channel-watch", "type": 5, "value": False}]
+    inter = await fake.slash(
+        "headshot-settings", fake.user("mod"), options, permissions=MODERATOR_PERMISSIONS
+    )
+    (which,) = await fake.wait_replies(inter)
+    assert "Name the channel too" in which.text()
     sent = await watch_setting(fake, fake.art, on=False)
     assert "Channel watch: off in every channel" in sent.text()
     message = await fake.post(fake.user("late"), [ai_image(fake, 30)], channel_id=fake.art["id"])
