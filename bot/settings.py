@@ -119,6 +119,9 @@ class DiscordSettings(BaseModel):
     # The privileged Server Members intent: only the moderator audit and watch mode need it.
     # Enable it in the Developer Portal too, or Discord refuses the connection.
     members_intent: bool = False
+    # The privileged Message Content intent: channel watch sees the images of every message in
+    # a watched channel with it; without it, only of messages that mention the bot.
+    message_content_intent: bool = False
     audit_avatar_size: int = 256  # pixel size asked from the CDN for audited avatars
     audit_chunk_timeout_s: float = 120.0  # waiting for the member list (gateway chunks)
 

@@ -212,7 +212,8 @@ async def test_admin_audit_with_progress_and_report(slack: Harness) -> None:
     assert {r["duplicate_group"] for r in rows} == {"", *shared}  # no other look-alikes
     # The HTML page: flagged avatars with thumbnails, the shared group, careful wording.
     assert page.count("data:image/jpeg;base64") >= len(AI) + N_SHARED
-    assert "member c2pa-ai 0" in page and "Group 1: 3 members" in page
+    assert "member c2pa-ai 0" in page and "Group 1: 3 accounts, one face" in page
+    assert 'href="https://fake.slack.com/team/U00000DEF"' in page  # every member, linked
     assert "fake user" not in page.lower()
     assert elapsed < 60
 

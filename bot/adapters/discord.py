@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 COGS = ("cogs.check", "cogs.ask", "cogs.dm", "cogs.buttons")
 # Loaded when the bot is given an AuditService (persistent storage): moderator commands.
-AUDIT_COGS = ("cogs.audit", "cogs.settings", "cogs.watch")
+AUDIT_COGS = ("cogs.audit", "cogs.settings", "cogs.watch", "cogs.channel_watch")
 DISCORD_API = "https://discord.com/api/v10"
 # Replies kept for their buttons; some hold a stripped copy of a photo, so keep the count modest.
 REPLY_CACHE_ENTRIES = 256
@@ -62,10 +62,12 @@ def configure_endpoints(d: DiscordSettings) -> None:
 
 
 def bot_intents(d: DiscordSettings) -> discord.Intents:
-    """No message content (DMs and commands need none); members only when moderators want the
-    audit and watch mode (a privileged intent that must be enabled in the Developer Portal)."""
+    """No message content by default (DMs, commands and mentions need none); members only when
+    moderators want the audit and watch mode, message content only for channel watch in every
+    message (both privileged intents that must be enabled in the Developer Portal)."""
     intents = discord.Intents.default()
     intents.members = d.members_intent
+    intents.message_content = d.message_content_intent
     return intents
 
 
@@ -391,10 +393,11 @@ def run_discord(settings: Settings) -> int:
 
 
 MEMBERS_INTENT_REFUSED = (
-    "Discord refused the Server Members intent ([discord] members_intent = true): it is a\n"
-    "privileged intent. Turn it on in the Developer Portal (https://discord.com/developers/\n"
-    "applications › your app › Bot › Privileged Gateway Intents › Server Members Intent), or\n"
-    "set members_intent = false (the moderator audit and watch mode then stay off)."
+    "Discord refused a privileged intent ([discord] members_intent or message_content_intent\n"
+    "= true). Turn it on in the Developer Portal (https://discord.com/developers/applications\n"
+    "› your app › Bot › Privileged Gateway Intents: Server Members Intent, Message Content\n"
+    "Intent), or set it to false (members: the moderator audit and watch mode then stay off;\n"
+    "message content: channel watch then sees only messages that mention the bot)."
 )
 
 
