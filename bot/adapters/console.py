@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.core.compose import messages
-from bot.core.reply import STRIPPED_SUMMARY, Reply, Section
+from bot.core.reply import Reply, Section
 from bot.core.request import ImageInput, Kind, Request
 from bot.core.service import HeadshotService
 from bot.render.text import render_text
@@ -91,7 +91,8 @@ def _save_stripped(last: list[Reply], folder: Path) -> list[Reply]:
             n += 1
         target.write_bytes(offer.data)
         saved.append(str(target))
-    return [Reply(title="Saved", summary=STRIPPED_SUMMARY, sections=[Section("Files", saved)])]
+    summary = " ".join(dict.fromkeys(offer.note for offer in offers))
+    return [Reply(title="Saved", summary=summary, sections=[Section("Files", saved)])]
 
 
 def _not_found(word: str) -> Reply:
