@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from bot.adapters.console import respond, run_console
 from bot.core.pool import AnalysisPool
@@ -12,10 +13,19 @@ from bot.core.service import HeadshotService
 from tests.conftest import ROOT, png_bytes
 
 
-def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, stdin: str | bytes | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    if isinstance(stdin, bytes):  # a photo on standard input
+        out = subprocess.run(
+            [sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, input=stdin
+        )
+        return subprocess.CompletedProcess(
+            out.args, out.returncode, out.stdout.decode(), out.stderr.decode()
+        )
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         input=stdin,
@@ -30,7 +40,8 @@ def test_check_json_and_exit_codes(tmp_path):
     bad.write_bytes(b"%PDF-1.5 hello")
     ok = run_cli("check", str(good), "--json")
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout)["verdict"]["label"] == "no_evidence"
+    (entry,) = json.loads(ok.stdout)  # a list, even for one file
+    assert entry["verdict"]["label"] == "no_evidence"
     both = run_cli("check", str(good), str(bad), "--json")
     assert both.returncode == 2
     codes = [r["error"]["code"] if r["error"] else None for r in json.loads(both.stdout)]
@@ -81,7 +92,7 @@ def test_check_bad_paths_keep_order_and_json_shape(tmp_path):
     entries = json.loads(out.stdout)
     assert [e["path"] for e in entries] == [str(folder), str(good), str(missing)]
     assert [e["error"]["code"] if e["error"] else None for e in entries] == [
-        "is_a_directory",
+        "empty_folder",
         None,
         "file_not_found",
     ]
@@ -105,14 +116,14 @@ def test_check_text_says_what_to_type_not_which_button(tmp_path):
     assert "Run again with --more" not in more and "Add --strip" not in more
 
 
-async def test_console_details_and_missing_paths(tmp_path):
+def test_console_details_and_missing_paths(tmp_path):
     path = tmp_path / "x.png"
     path.write_bytes(png_bytes())
     lines = iter([str(path), "details", str(tmp_path / "typo.png"), str(tmp_path), "quit"])
     written: list[str] = []
     svc = HeadshotService(pool=AnalysisPool(inline=True))
     try:
-        await run_console(svc, read=lambda _prompt: next(lines), write=written.append)
+        run_console(svc, read=lambda _prompt: next(lines), write=written.append)
     finally:
         svc.close()
     out = "\n".join(written)
@@ -128,7 +139,7 @@ def test_ask_help_in_the_terminal_names_terminal_commands():
     assert "how to use me" in out.stdout.lower() and "/headshot-check" not in out.stdout
 
 
-async def test_console_strip_saves_a_clean_copy(tmp_path, monkeypatch):
+def test_console_strip_saves_a_clean_copy(tmp_path, monkeypatch):
     from PIL import Image
 
     from tests.conftest import jpeg_bytes
@@ -141,7 +152,7 @@ async def test_console_strip_saves_a_clean_copy(tmp_path, monkeypatch):
     written: list[str] = []
     svc = HeadshotService(pool=AnalysisPool(inline=True))
     try:
-        await run_console(svc, read=lambda _prompt: next(lines), write=written.append)
+        run_console(svc, read=lambda _prompt: next(lines), write=written.append)
     finally:
         svc.close()
     out = "\n".join(written)
