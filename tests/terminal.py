@@ -3,6 +3,7 @@ what a person sees and types, Ctrl-C as the terminal delivers it, and the proces
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import re
@@ -81,10 +82,8 @@ class Terminal:
 
     def kill(self) -> None:
         for pid in [*descendants(self.pid), self.pid]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.exited()
 
     def close(self) -> None:
