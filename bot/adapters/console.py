@@ -8,6 +8,7 @@ disclosure text; "strip" saves metadata-free copies; "clear" clears the screen; 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shlex
 import signal
@@ -177,6 +178,9 @@ def run_console(
     try:
         with asyncio.Runner() as runner:
             return _loop(runner, chat, read, write)
+    except KeyboardInterrupt:  # Ctrl-C pressed again before the prompt was back: leave
+        write("")
+        return 0
     finally:
         restore()
 
@@ -226,13 +230,41 @@ def _line_editing() -> None:
 
 def _exit_on_sigterm() -> Callable[[], None]:
     """SIGTERM (docker stop, systemd, kill) ends the chat like 'quit': SystemExit(0) unwinds
-    through the callers' cleanup, which shuts the analysis pool down."""
+    through the callers' cleanup, which shuts the analysis pool down.
+
+    Python runs a signal handler only when the main thread gets back to Python code. Inside
+    readline that happens only if the signal interrupts its wait for a key, so a signal that
+    lands between two keys would wait for the next one. A small thread hears of the signal
+    through the wakeup fd and sends it again to the main thread until the handler has run."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
+    handled = threading.Event()
 
     def leave(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: let the cleanup finish
-        raise SystemExit(0)
+        if not handled.is_set():  # once: a second SIGTERM must not break the cleanup
+            handled.set()
+            raise SystemExit(0)
 
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
     previous = signal.signal(signal.SIGTERM, leave)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+    previous_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def resend() -> None:
+        with os.fdopen(read_end, "rb", buffering=0) as wakeups:
+            for numbers in iter(lambda: wakeups.read(64), b""):  # until restore() closes it
+                if signal.SIGTERM in numbers:
+                    while not handled.wait(0.2):
+                        signal.pthread_kill(main, signal.SIGTERM)
+                    return
+
+    threading.Thread(target=resend, name="sigterm-resend", daemon=True).start()
+
+    def restore() -> None:
+        signal.set_wakeup_fd(previous_fd)
+        signal.signal(signal.SIGTERM, previous)
+        os.close(write_end)  # the thread's read ends, and so does the thread
+
+    return restore
