@@ -22,6 +22,7 @@ import asyncio
 import csv
 import glob
 import json
+import logging
 import signal
 import sys
 import time
@@ -41,6 +42,7 @@ from bot.core.service import HeadshotService
 from bot.render.text import render_text
 from bot.settings import get_settings
 
+log = logging.getLogger(__name__)
 GLOB_CHARS = frozenset("*?[")
 CSV_FIELDS = ["file", "verdict", "strength", "top_evidence", "error_code"]
 
@@ -186,6 +188,9 @@ async def _check_one(
     except OSError as exc:  # the file went away or became unreadable since it was listed
         why = words()["problems"]["unreadable"].format(why=exc.strerror or exc)
         return Done(index, source, problem=("unreadable", why))
+    except Exception:  # one file's failure must not end the batch
+        log.exception("checking %s failed", source.label)
+        return Done(index, source, problem=_problem("internal_error"))
 
 
 async def _check_source(
