@@ -15,12 +15,15 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
+# A shared test machine under load can take longer than the default 30 s to start the
+# workers and check the first photo: these tests are about the terminal, not that timeout.
+PATIENT = {"HEADSHOT_LIMITS__ANALYSIS_TIMEOUT_S": "300"}
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r")
 
 
 class Terminal:
     def __init__(self, *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
-        environ = {**os.environ, "TERM": "xterm", "COLUMNS": "100", "LINES": "40", **(env or {})}
+        environ = {**os.environ, **PATIENT, "TERM": "xterm", "COLUMNS": "100", **(env or {})}
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: the pty is its controlling terminal
             os.chdir(cwd)
