@@ -5,14 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# The stripped copy is re-encoded (bot/analysis/strip.py): a JPEG is saved again at high
-# quality, so "the pixels are unchanged" would be untrue; and provenance goes with the rest.
-STRIPPED_SUMMARY = (
-    "Here is a copy without the metadata: no location, serial numbers or other records, "
-    "content credentials included. It looks the same, but it is a new file: a JPEG is saved "
-    "again at high quality."
-)
-
 
 @dataclass
 class Section:
@@ -25,6 +17,7 @@ class Attachment:
     filename: str
     data: bytes
     description: str = ""
+    note: str = ""  # what to say when it is sent (a stripped copy: what was done to it)
 
 
 @dataclass(frozen=True)
@@ -68,7 +61,7 @@ class Reply:
             offer = self.offers[name]
             return Reply(
                 title=offer.description or offer.filename,
-                summary=STRIPPED_SUMMARY,
+                summary=offer.note,
                 tone="info",
                 attachments=[offer],
             )

@@ -130,10 +130,11 @@ class HeadshotService:
 
     async def stripped_copy(self, image: ImageInput) -> Attachment | None:
         try:
-            data, name = await self.pool.run(strip_metadata, image.data, image.filename)
+            copy = await self.pool.run(strip_metadata, image.data, image.filename)
         except PoolError:
             return None
-        return Attachment(name, data, "Copy without metadata")
+        note = compose.messages()["check"]["stripped"][copy.how]
+        return Attachment(copy.filename, copy.data, "Copy without metadata", note)
 
     def close(self) -> None:
         self.pool.close()
