@@ -184,7 +184,7 @@ def texts(blocks: list[dict[str, Any]]) -> str:
                 walk(value)
 
     walk(blocks)
-    return "\n".join(out)
+    return "\n".join(out).replace("\u200b", "")  # the escaping's zero-width spaces
 
 
 def header_of(blocks: list[dict[str, Any]]) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.analysis.findings import strip_bidi
+
 
 class Kind(StrEnum):
     CHECK = "check"  # check the attached images
@@ -18,6 +20,11 @@ class Kind(StrEnum):
 class ImageInput:
     filename: str
     data: bytes
+
+    def __post_init__(self) -> None:
+        # The name is echoed in titles, file lists and the stripped copy's name: no
+        # bidirectional controls, so "photo<RLO>gpj.exe" cannot pass for "photoexe.jpg".
+        object.__setattr__(self, "filename", strip_bidi(self.filename))
 
 
 @dataclass
