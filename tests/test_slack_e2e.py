@@ -60,7 +60,7 @@ class Harness:
         body: bytes,
         content_type: str,
         *,
-        timestamp: int | None = None,
+        timestamp: int | str | None = None,
         secret: str = SECRET,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, str]:
