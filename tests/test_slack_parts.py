@@ -71,6 +71,11 @@ def test_manifest_matches_the_app() -> None:
         "commands",
         "users:read",
         "usergroups:read",
+        # conversations.members: is the asker in the conversation a file is shared in
+        "channels:read",
+        "groups:read",
+        "im:read",
+        "mpim:read",
     }
 
 

@@ -71,6 +71,13 @@ def _needs_info(f: dict[str, Any]) -> bool:
     )
 
 
+@dataclass
+class Asker:
+    user: str
+    where: str | None  # a conversation Slack vouches the asker is in
+    others: bool = False  # set when a file someone else uploaded is let through
+
+
 async def collect(
     bridge: Bridge,
     client: AsyncWebClient,
@@ -105,13 +112,6 @@ async def collect_ids(
     """Like collect(), for file IDs (from a file link): always resolved with files.info."""
     stubs = [{"id": i, "file_access": "check_file_info"} for i in ids]
     await collect(bridge, client, req, stubs, where)
-
-
-@dataclass
-class Asker:
-    user: str
-    where: str | None  # a conversation Slack vouches the asker is in
-    others: bool = False  # set when a file someone else uploaded is let through
 
 
 async def _one_or_error(
