@@ -91,9 +91,10 @@ def test_slack_mrkdwn_in_user_text_stays_literal(marked: str) -> None:
 def test_the_bots_own_formatting_still_works(replies) -> None:
     blocks = render_blocks(replies[0], lambda a: a)
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
-    titled = [t for t in sections if t.startswith("*") and not t.startswith("*\u200b")]
-    assert titled  # section titles are still bold
-    assert all("\u200b" not in t.split("\n", 1)[0] for t in titled if "_" not in t.split("\n")[0])
+    titles = [t.split("\n", 1)[0] for t in sections if "\n• " in t]
+    assert titles  # each section's bold title: marks right against the words, not escaped
+    for title in titles:
+        assert title.startswith("*") and title.endswith("*") and title[1] != "\u200b"
 
 
 def test_user_mrkdwn_from_metadata_is_escaped_in_the_report(replies) -> None:
