@@ -382,6 +382,28 @@ async def test_settings_command(slack: Harness) -> None:
     assert not (await audits(slack).server_settings("slack", TEAM_ID)).watch
 
 
+async def test_only_admins_change_who_moderates(slack: Harness) -> None:
+    """A moderator-group member must not hand the role on (or take it from the group)."""
+    fake = slack.fake
+    populate(fake, total=40, plain=0)
+    fake.usergroups["S0FRIENDS1"] = [MOD, PLAIN]
+    await audits(slack).update_settings("slack", TEAM_ID, moderator_role=MODS_GROUP)
+
+    async def settings(text: str, user: str) -> str:
+        await slack.command("/headshot-settings", text, user_id=user)
+        await slack.settle()
+        return texts(fake.responses[-1]["blocks"])
+
+    for change in ("moderators <!subteam^S0FRIENDS1|@friends>", "moderators off"):
+        shown = await settings(change, MOD)
+        assert "Only workspace admins and owners can change who moderates" in shown
+        prefs = await audits(slack).server_settings("slack", TEAM_ID)
+        assert prefs.moderator_role == MODS_GROUP
+    assert "Saved" in await settings("strength strong", MOD)  # other settings: still allowed
+    assert "Saved" in await settings("moderators <!subteam^S0FRIENDS1|@friends>", ADMIN)
+    assert (await audits(slack).server_settings("slack", TEAM_ID)).moderator_role == "S0FRIENDS1"
+
+
 def test_parse_settings() -> None:
     assert parse_settings("") is None and parse_settings("show") is None
     assert parse_settings("modlog <#C0ABC123|mods>") == {"modlog_channel": "C0ABC123"}

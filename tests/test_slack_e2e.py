@@ -60,7 +60,7 @@ class Harness:
         body: bytes,
         content_type: str,
         *,
-        timestamp: int | None = None,
+        timestamp: int | str | None = None,
         secret: str = SECRET,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, str]:
@@ -188,7 +188,7 @@ def texts(blocks: list[dict[str, Any]]) -> str:
                 walk(value)
 
     walk(blocks)
-    return "\n".join(out)
+    return "\n".join(out).replace("\u200b", "")  # the escaping's zero-width spaces
 
 
 def blocks_of(message: dict[str, Any]) -> list[dict[str, Any]]:

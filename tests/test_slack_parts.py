@@ -75,6 +75,11 @@ def test_manifest_matches_the_app() -> None:
         "app_mentions:read",
         "channels:history",
         "groups:history",
+        # conversations.members: is the asker in the conversation a file is shared in
+        "channels:read",
+        "groups:read",
+        "im:read",
+        "mpim:read",
     }
 
 

@@ -1,9 +1,10 @@
 """Slack Block Kit rendering: replies, the App Home tab and the check modal.
 
 Replies hold plain text, much of it user-controlled (file names, prompts inside metadata,
-questions). Every piece of it goes through `escape()`, so `<!channel>`, `<@U123>` or a
-`<https://evil|link>` arrive as text, never as markup. Slack's limits are applied here, in one
-place: 50 blocks a message, 3000 characters a section, 150 a header, 75 a button label.
+questions). Every piece of it goes through `escape()` (mrkdwn) or `inert()` (plain_text), so
+`<!channel>`, `<@U123>`, a `<https://evil|link>` or `*bold*` arrive as text, never as markup.
+Slack's limits are applied here, in one place: 50 blocks a message, 3000 characters a
+section, 150 a header, 75 a button label.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from bot.analysis.findings import strip_bidi
 from bot.core.reply import Reply, Section
 from bot.settings import load_toml
 
@@ -28,6 +30,8 @@ MAX_FALLBACK = 3000
 Block = dict[str, Any]
 ButtonId = Callable[[str], str]  # action name -> action_id / value
 
+_MARKS = re.compile(r"[*_~`]")
+ZWSP = "\u200b"
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _TONE_PREFIX = {"error": "⚠️ ", "warning": "⚠️ "}
 
@@ -38,9 +42,18 @@ def messages() -> dict[str, Any]:
 
 
 def escape(text: str) -> str:
-    """Make text inert for Slack: entities for the three control characters (so no
-    `<!channel>`, `<@U…>`, links), and a word joiner inside bare @channel/@here/@everyone."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Make text inert for Slack mrkdwn: `inert()`, plus a zero-width space each side of every
+    formatting mark. Slack has no escape character; a mark with a ZWSP on both sides can
+    neither open nor close a *bold*, _italic_, ~strike~ or `code` span, whether Slack takes
+    the ZWSP for a space or a letter. The bot's own marks go around escaped text."""
+    return _MARKS.sub(ZWSP + r"\g<0>" + ZWSP, inert(text))
+
+
+def inert(text: str) -> str:
+    """Text that cannot act, for plain_text objects: entities for the three control
+    characters (so no `<!channel>`, `<@U…>`, links), a word joiner inside bare
+    @channel/@here/@everyone, and no bidirectional controls (which could disguise a name)."""
+    text = strip_bidi(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BROADCAST.sub("@\u2060\\1", text)
 
 
@@ -56,7 +69,7 @@ def truncate(text: str, limit: int) -> str:
 
 
 def plain(text: str, limit: int = MAX_TEXT) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(escape(text), limit) or " ", "emoji": True}
+    return {"type": "plain_text", "text": truncate(inert(text), limit) or " ", "emoji": True}
 
 
 def mrkdwn(escaped: str) -> dict[str, Any]:

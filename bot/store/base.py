@@ -251,22 +251,35 @@ class Store(ABC):
 
     # -- privacy ---------------------------------------------------------------------------
     async def forget_member(self, platform: str, member_id: str, server_id: str | None = None):
-        """Delete what we stored about one person (everywhere, or in one server)."""
+        """Delete what we stored about one person (everywhere, or in one server): audit rows,
+        watch-mode rows, and the cached verdicts and avatar ids of their pictures."""
         runs = "SELECT id FROM audit_runs WHERE platform = ?" + (
             " AND server_id = ?" if server_id else ""
         )
         scope = (platform, server_id) if server_id else (platform,)
+        in_scope = " AND server_id = ?" if server_id else ""
+        pictures = await self.fetch(
+            f"SELECT sha256 FROM audit_results WHERE member_id = ? AND run_id IN ({runs}) "
+            "AND sha256 IS NOT NULL UNION "
+            f"SELECT sha256 FROM member_avatars WHERE member_id = ? AND platform = ?{in_scope}",
+            member_id,
+            *scope,
+            member_id,
+            *scope,
+        )
         await self.execute(
             f"DELETE FROM audit_results WHERE member_id = ? AND run_id IN ({runs})",
             member_id,
             *scope,
         )
         await self.execute(
-            "DELETE FROM member_avatars WHERE member_id = ? AND platform = ?"
-            + (" AND server_id = ?" if server_id else ""),
+            f"DELETE FROM member_avatars WHERE member_id = ? AND platform = ?{in_scope}",
             member_id,
             *scope,
         )
+        # A shared picture's verdict goes too: it is only a cache, analysed again when needed.
+        await self.executemany("DELETE FROM results WHERE sha256 = ?", pictures)
+        await self.executemany("DELETE FROM avatar_keys WHERE sha256 = ?", pictures)
 
     async def purge_server_older_than(self, platform: str, server_id: str, days: float) -> None:
         """A server's own, shorter retention time (set by its moderators)."""
@@ -299,4 +312,8 @@ class Store(ABC):
             "DELETE FROM audit_runs WHERE created_at < ? AND status != 'running'", cutoff
         )
         await self.execute("DELETE FROM results WHERE created_at < ?", cutoff)
+        # An avatar id only points at a cached verdict: it goes with it.
+        await self.execute(
+            "DELETE FROM avatar_keys WHERE sha256 NOT IN (SELECT sha256 FROM results)"
+        )
         await self.execute("DELETE FROM member_avatars WHERE updated_at < ?", cutoff)

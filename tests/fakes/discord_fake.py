@@ -4,7 +4,7 @@ One aiohttp server on 127.0.0.1 (on its own thread and event loop by default, as
 in the bot's process: the bot's event-loop lag is then the bot's alone) serves:
 - the REST routes the bot uses, under /api/v10 (login, application info, gateway discovery,
   command sync, interaction callbacks and follow-ups (JSON or multipart with files), channel
-  messages, typing, DM channels);
+  messages, typing, DM channels, one guild member by id);
 - a fake CDN under /cdn (attachments and avatars);
 - a websocket gateway at /gateway (HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats → ACK,
   RESUME → RESUMED, REQUEST_GUILD_MEMBERS → GUILD_MEMBERS_CHUNKs, dispatches such as
@@ -16,7 +16,9 @@ bot's IDENTIFY, its content and attachments are empty unless it mentions the bot
 bot adds are recorded in `reactions`.
 
 A guild of any size: `add_guild_member` puts members (with avatars on the fake CDN) in it; they
-reach the bot only through member chunking, as on Discord. An IDENTIFY asking for the Server
+reach the bot only through member chunking (or one at a time by id), as on Discord. Roles can
+carry permissions (`add_role(name, permissions)`), so a member's own permissions can be
+computed without an interaction. An IDENTIFY asking for the Server
 Members intent is refused (close code 4014) unless `members_intent_enabled`, as Discord does
 when the intent is not switched on in the Developer Portal.
 
@@ -247,11 +249,11 @@ class FakeDiscord:
         }
 
     # -- the guild's members, roles and channels ----------------------------------------------
-    def add_role(self, name: str) -> dict[str, Any]:
+    def add_role(self, name: str, permissions: int = 0) -> dict[str, Any]:
         role = {
             "id": snowflake(),
             "name": name,
-            "permissions": "0",
+            "permissions": str(permissions),
             "position": len(self.roles) + 1,
             "color": 0,
             "hoist": False,
@@ -767,6 +769,7 @@ class FakeDiscord:
             ("POST", r"/channels/(\d+)/typing", self._typing),
             ("POST", r"/users/@me/channels", self._dm_channel),
             ("PUT", r"/channels/(\d+)/messages/(\d+)/reactions/([^/]+)/@me", self._add_reaction),
+            ("GET", r"/guilds/(\d+)/members/(\d+)", self._guild_member),
         ]
 
     async def _me(self, request: web.Request) -> web.Response:
@@ -883,6 +886,12 @@ class FakeDiscord:
 
     async def _typing(self, request: web.Request, channel_id: str) -> web.Response:
         return web.Response(status=204)
+
+    async def _guild_member(self, request: web.Request, guild_id: str, user_id: str):
+        member = self.guild_members.get(user_id) if guild_id == self.guild_id else None
+        if member is None:
+            return _json({"message": "Unknown Member", "code": 10007}, 404)
+        return _json(member)
 
     async def _dm_channel(self, request: web.Request) -> web.Response:
         body = await request.json()

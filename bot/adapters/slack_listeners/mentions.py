@@ -54,16 +54,10 @@ async def _answer(bridge: Bridge, client: AsyncWebClient, team: str, event: dict
     if not files:
         await bridge.send(client, here, [_say(words["no_photo"])])
         return
-    images, errors = await collect(bridge, client, files)
-    request = Request(
-        Kind.CHECK,
-        PLATFORM,
-        user_id=user,
-        images=images,
-        intake_errors=errors,
-        # Someone else's photo: its private details (where it was taken) are not shown.
-        for_owner=all(f.get("user") in (None, user) for f in files),
-    )
+    # collect() checks only files the asker may see, and marks someone else's photo so its
+    # private details (where it was taken) are not shown.
+    request = Request(Kind.CHECK, PLATFORM, user_id=user)
+    await collect(bridge, client, request, files, where=channel)
     replies = await bridge.service.handle(request)
     await bridge.send(client, here, [poster_note("in this channel", marked=False), *replies])
 

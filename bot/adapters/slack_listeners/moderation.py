@@ -141,6 +141,13 @@ async def _settings(bridge: Bridge, client: AsyncWebClient, command: dict[str, A
     ):
         return
     change = parse_settings(command.get("text") or "", command.get("channel_id"))
+    # Moderators may not hand their role on: only admins and owners choose who moderates.
+    if isinstance(change, dict) and "moderator_role" in change:
+        refusal = messages()["settings"]["moderators_refused"]
+        if not await allowed(
+            bridge, client, team, command["user_id"], here, refusal, admins_only=True
+        ):
+            return
     if isinstance(change, dict) and WATCH_CHANNEL in change:
         channel, on = change[WATCH_CHANNEL]
         prefs = await bridge.audits.set_channel_watch(PLATFORM, team, channel, on)
