@@ -18,6 +18,7 @@ from tests.test_slack_e2e import (
     DM,
     SECRET,
     Harness,
+    blocks_of,
     buttons,
     dm_event,
     gps_camera_jpeg,
@@ -156,7 +157,7 @@ async def _check_link(app: Harness, f: dict, channel: str = "C0GENERAL1") -> lis
     await app.command("/headshot-check", f"<{f['permalink']}>", channel_id=channel)
     [resp] = await app.fake.wait_for("response")
     await app.settle()
-    return resp["blocks"]
+    return blocks_of(resp)
 
 
 def _downloaded(app: Harness, f: dict) -> bool:
@@ -217,7 +218,7 @@ async def test_modal_with_someone_elses_file_is_refused(app: Harness) -> None:
         {"type": "view_submission", "view": {**view, "state": {"values": values}}}
     )
     [post] = await app.fake.wait_for("chat.postMessage")
-    assert REFUSED in texts(post.params["blocks"])
+    assert REFUSED in texts(blocks_of(post.params))
     assert not _downloaded(app, f)
 
 
@@ -225,7 +226,7 @@ async def test_shortcut_on_a_message_whose_file_is_not_shared_there_is_refused(a
     f = _bobs_photo(app, groups=["C0SECRET01"])
     await app.interactive(shortcut_payload(app.fake, [f], author=BOB))
     [eph] = await app.fake.wait_for("chat.postEphemeral")
-    assert REFUSED in texts(eph.params["blocks"])
+    assert REFUSED in texts(blocks_of(eph.params))
     assert not _downloaded(app, f)
 
 
@@ -233,8 +234,8 @@ async def test_shortcut_on_someone_elses_photo_in_the_channel_is_checked(app: Ha
     f = _bobs_photo(app, channels=["C0GENERAL1"])
     await app.interactive(shortcut_payload(app.fake, [f], author=BOB))
     [eph] = await app.fake.wait_for("chat.postEphemeral")
-    assert "bobs-secret.jpg" in header_of(eph.params["blocks"])
-    assert "Strip metadata" not in buttons(eph.params["blocks"])
+    assert "bobs-secret.jpg" in header_of(blocks_of(eph.params))
+    assert "Strip metadata" not in buttons(blocks_of(eph.params))
 
 
 async def test_someone_elses_photo_forwarded_in_a_dm_gets_no_strip(app: Harness) -> None:
@@ -244,7 +245,7 @@ async def test_someone_elses_photo_forwarded_in_a_dm_gets_no_strip(app: Harness)
     await app.event(dm_event(files=[f]))
     [post] = await app.fake.wait_for("chat.postMessage")
     await app.settle()
-    blocks = post.params["blocks"]
+    blocks = blocks_of(post.params)
     assert "bobs-secret.jpg" in header_of(blocks)
     assert "EXIF GPS" not in texts(blocks) and "Strip metadata" not in buttons(blocks)
     assert app.fake.uploads == {}
@@ -254,5 +255,5 @@ async def test_file_in_a_dm_between_two_other_people_is_refused(app: Harness) ->
     f = _bobs_photo(app, ims=["D0BOBCAROL"])  # the app is not in that DM
     await app.event(dm_event(files=[f]))
     [post] = await app.fake.wait_for("chat.postMessage")
-    assert REFUSED in texts(post.params["blocks"])
+    assert REFUSED in texts(blocks_of(post.params))
     assert not _downloaded(app, f)
