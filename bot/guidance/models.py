@@ -49,6 +49,7 @@ class Answer:
     kind: str = "answer"  # answer | help | off_topic
     context: str | None = None  # set when the question was about one context
     sources: list[str] = field(default_factory=list)  # titles of every document cited
+    intent: str = ""  # spot | use | disclose | legal | bot | smalltalk | off_topic
 
     def cite(self) -> str:
         return cite(self.sources)
