@@ -4,15 +4,14 @@ and compose a chat-sized answer that leads with the direct answer and cites its 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
+from bot.guidance.contexts import context_name
 from bot.guidance.intents import IntentReader, Reading
 from bot.guidance.knowledge import Knowledge
 from bot.guidance.models import Answer, Passage
 from bot.guidance.retrieval import Retriever, Search
 from bot.guidance.text import fold, sentences
-from bot.settings import load_toml
 
 _WORDY = re.compile(r"[A-Za-z0-9]")
 BOT_SOURCE = "Headshot Check"  # passages about the bot itself cite this
@@ -192,17 +191,6 @@ class Answerer:
 def _joined(note: str, text: str) -> str:
     """The language note, when there is one, on its own line above the answer."""
     return f"{note}\n{text}" if note else text
-
-
-@lru_cache(maxsize=1)
-def _context_names() -> dict[str, str]:
-    contexts = load_toml("guidance", "disclosure.toml").get("contexts", {})
-    return {key: str(value.get("name", key)) for key, value in contexts.items()}
-
-
-def context_name(context: str) -> str:
-    """A context id as people say it: 'chat-avatar' -> 'a Slack or Discord avatar'."""
-    return _context_names().get(context, context)
 
 
 def _titles(used: list[Passage]) -> list[str]:

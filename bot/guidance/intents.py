@@ -11,6 +11,7 @@ from typing import Any
 from bot.guidance.text import Synonyms, fold
 
 _CLAUSES = re.compile(r"[.!?;]\s+|,\s*(?:so|but|and)\s+")
+_SMALLTALK_CLAUSES = re.compile(r"[,.;!?]+|\s+-\s+")
 INTENTS = ("spot", "use", "disclose", "legal", "bot")
 _MARKER_TOKEN = re.compile(r"¿|¡|[^\W\d_]+(?:['-][^\W\d_]+)*'?", re.UNICODE)
 
@@ -51,7 +52,8 @@ class IntentReader:
             )
             for name, spec in cfg["intent"].items()
         }
-        self.home = {pid: name for name, spec in cfg["intent"].items() for pid in spec.get("home", [])}
+        intents = cfg["intent"].items()
+        self.home = {pid: name for name, spec in intents for pid in spec.get("home", [])}
         self.fillers = set(cfg["smalltalk_fillers"]["words"])
         self.smalltalk = {
             _plain(phrase): key
@@ -64,7 +66,7 @@ class IntentReader:
         self.translator = Synonyms(cfg.get("translate", {}))
 
     def read(self, message: str) -> Reading:
-        if (key := self.smalltalk.get(self._unfilled(message))) is not None:
+        if key := self._smalltalk(message):
             return Reading(message, smalltalk=key)
         language = self.language(message)
         text = self.translator.apply(fold(message)) if language != "en" else message
@@ -75,6 +77,13 @@ class IntentReader:
         passages, when, _ = self.demote.get(intent or "use", (frozenset(), [], 1.0))
         folded = fold(text)
         return passages if any(p.search(folded) for p in when) else frozenset()
+
+    def _smalltalk(self, message: str) -> str:
+        """The small-talk key when every clause of the message is small talk ("thank you
+        so much, that helped a lot"), else ""."""
+        clauses = [c for c in _SMALLTALK_CLAUSES.split(message) if _plain(c)]
+        keys = [self.smalltalk.get(self._unfilled(c)) for c in clauses]
+        return keys[0] or "" if keys and all(keys) else ""
 
     def _unfilled(self, message: str) -> str:
         words = _plain(message).split()

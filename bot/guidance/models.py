@@ -63,6 +63,7 @@ class Disclosure:
     bio_line: str = ""
     about: str = ""
     advice: str = ""  # e.g. "Do not use an AI image for a government ID."
+    optional: list[str] = field(default_factory=list)  # lines only the person can vouch for
     needed: bool = True
     privacy: list[str] = field(default_factory=list)  # notes when GPS or serials were found
 
