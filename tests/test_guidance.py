@@ -700,6 +700,25 @@ def test_answer_is_one_paragraph_and_at_most_two_bullets(guide: Guide, text: str
     assert out.rstrip().endswith(answer.cite()) and answer.cite().startswith("Source")
 
 
+def test_answers_and_small_talk_on_the_real_renderers(guide: Guide) -> None:
+    """Discord embed and Slack blocks: the bullets stay lines, the source is cited by title,
+    small talk is the line alone."""
+    from bot.core import compose
+    from bot.render.discord import render_reply
+    from bot.render.slack import render_blocks
+
+    answer = guide.answer("How do I tell if someone's Tinder pic is AI?")
+    reply = compose.answer_reply(answer, "discord")
+    embed = render_reply(reply).embeds[0]
+    assert "\n• " in (embed.description or "")
+    assert embed.footer.text == "Source: 'To AI or Not to AI?'"
+    blocks = str(render_blocks(compose.answer_reply(answer, "slack")))
+    assert "Source: 'To AI or Not to AI?'" in blocks
+    thanks = compose.answer_reply(guide.answer("thanks!"), "slack")
+    assert not thanks.sections and not thanks.footer
+    assert "welcome" in str(render_blocks(thanks)).lower()
+
+
 def test_use_answers_say_what_to_do(guide: Guide) -> None:
     """Direct answer, reason, then what to do: disclose where people expect the real you."""
     answer = guide.answer("are ai headshots a good idea for work")

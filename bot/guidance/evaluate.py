@@ -69,6 +69,7 @@ class AnswerScore:
     covered: float  # answers covering every key point (small talk: short enough)
     ms: float
     misses: list[str]
+    languages: dict[str, tuple[int, float]]  # language -> (questions, share fully right)
 
 
 def covers(text: str, points: list[list[str]]) -> bool:
@@ -85,6 +86,7 @@ def evaluate_answers(questions: list[dict], guide: Guide) -> AnswerScore:
     intent = hit1 = hit3 = covered = 0
     with_passages = [q for q in questions if q.get("expect")]
     misses: list[str] = []
+    right: dict[str, list[bool]] = {}
     start = time.perf_counter()
     for q in questions:
         answer = guide.answer(q["text"])
@@ -104,10 +106,12 @@ def evaluate_answers(questions: list[dict], guide: Guide) -> AnswerScore:
         wrong_lead = bool(q.get("expect")) and (not got or got[0] not in q["expect"])
         if not ok_intent or not ok_text or wrong_lead:
             misses.append(f"{q['text']!r} [{q['intent']}] -> {_intent_of(answer)} {got}")
+        right.setdefault(q.get("lang", "en"), []).append(ok_intent and ok_text and not wrong_lead)
     ms = (time.perf_counter() - start) * 1000 / len(questions)
     m = max(len(with_passages), 1)
     n = len(questions)
-    return AnswerScore(n, intent / n, hit1 / m, hit3 / m, covered / n, ms, misses)
+    languages = {lang: (len(oks), sum(oks) / len(oks)) for lang, oks in right.items()}
+    return AnswerScore(n, intent / n, hit1 / m, hit3 / m, covered / n, ms, misses, languages)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"answers: intent {a.intent:.1%}, top-1 {a.top1:.1%}, top-3 {a.top3:.1%}, "
             f"key points covered {a.covered:.1%}, {a.ms:.1f} ms/question"
+        )
+        print(
+            "fully right (intent, lead passage, key points) by language: "
+            + ", ".join(f"{lang} {r:.0%} of {n}" for lang, (n, r) in sorted(a.languages.items()))
         )
         for miss in a.misses:
             print(f"ANSWER MISS {miss}")
