@@ -166,6 +166,49 @@ def test_no_passage_copies_the_documents_fingerprint() -> None:
     assert not copied, copied
 
 
+def _config_sentences() -> list[str]:
+    """Everything else the bot says from config/guidance/: small talk, "what to do" lines,
+    the language note, disclosure templates and optional lines."""
+    from bot.settings import load_toml
+
+    intents = load_toml("guidance", "intents.toml")
+    said = [spec["reply"] for spec in intents["smalltalk"].values() if "reply" in spec]
+    said += [spec["text"] for spec in intents["todo"].values()]
+    said.append(intents["languages"]["note"])
+
+    def strings(node: object) -> list[str]:
+        if isinstance(node, str):
+            return [node]
+        if isinstance(node, dict):
+            return [t for v in node.values() for t in strings(v)]
+        if isinstance(node, list):
+            return [t for v in node for t in strings(v)]
+        return []
+
+    return said + strings(load_toml("guidance", "disclosure.toml"))
+
+
+def test_no_config_sentence_copies_the_documents_fingerprint() -> None:
+    lines = (DATA / "seed_6gram_hashes.txt").read_text().splitlines()
+    fingerprint = {line for line in lines if line and not line.startswith("#")}
+    said = _config_sentences()
+    assert len(said) > 50
+    copied = [(t, g) for t in said for g in _grams(t) if _hash(g) in fingerprint]
+    assert not copied, copied
+
+
+def test_intent_config_names_real_passages() -> None:
+    from bot.guidance.intents import INTENTS
+    from bot.settings import load_toml
+
+    intents = load_toml("guidance", "intents.toml")
+    ids = {p.id for p in get_knowledge().passages}
+    assert set(intents["intent"]) == set(INTENTS) == set(intents["detect"]["order"])
+    for name, spec in intents["intent"].items():
+        named = set(spec["passages"]) | set(spec.get("home", [])) | set(spec.get("demote", []))
+        assert named <= ids, (name, named - ids)
+
+
 def test_no_passage_copies_the_documents(shared_dir: Path) -> None:
     seeds = sorted((shared_dir / "seeds").glob("*.txt"))
     assert len(seeds) == 2

@@ -11,7 +11,7 @@ from bot.guidance.intents import IntentReader, Reading
 from bot.guidance.knowledge import Knowledge
 from bot.guidance.models import Answer, Passage
 from bot.guidance.retrieval import Retriever, Search
-from bot.guidance.text import fold, sentences
+from bot.guidance.text import plain, sentences
 
 _WORDY = re.compile(r"[A-Za-z0-9]")
 BOT_SOURCE = "Headshot Check"  # passages about the bot itself cite this
@@ -32,14 +32,14 @@ class Answerer:
         self.cfg: dict[str, Any] = knowledge.settings
         self.help = knowledge.of_kind("help")[0]
         self.scope = knowledge.of_kind("scope")[0]
-        self.help_phrases = {_plain(s) for s in self.cfg["help"]["phrases"]}
+        self.help_phrases = {plain(s) for s in self.cfg["help"]["phrases"]}
 
     def _clip(self, question: str) -> str:
         """Chat messages can be huge; the first few hundred characters carry the question."""
         return question[: int(self.cfg["answer"]["max_question_chars"])]
 
     def wants_help(self, question: str) -> bool:
-        return not _WORDY.search(question) or _plain(question) in self.help_phrases
+        return not _WORDY.search(question) or plain(question) in self.help_phrases
 
     def is_off_topic(self, found: Search) -> bool:
         min_score = float(self.cfg["off_topic"]["min_score"])
@@ -198,10 +198,6 @@ def _titles(used: list[Passage]) -> list[str]:
     for p in used:
         titles += [t for t in p.sources if t not in titles]
     return titles
-
-
-def _plain(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
 
 
 def _lead(p: Passage) -> str:

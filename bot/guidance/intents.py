@@ -8,11 +8,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.guidance.text import Synonyms, fold
+from bot.guidance.text import Synonyms, fold, plain
 
 _CLAUSES = re.compile(r"[.!?;]\s+|,\s*(?:so|but|and)\s+")
 _SMALLTALK_CLAUSES = re.compile(r"[,.;!?]+|\s+-\s+")
-INTENTS = ("spot", "use", "disclose", "legal", "bot")
+INTENTS = ("spot", "use", "disclose", "legal", "bot")  # as in config/guidance/intents.toml
 _MARKER_TOKEN = re.compile(r"¿|¡|[^\W\d_]+(?:['-][^\W\d_]+)*'?", re.UNICODE)
 
 
@@ -25,10 +25,6 @@ class Reading:
     intent: str = ""  # one of INTENTS, or "" when no rule fired
     demoted: frozenset[str] = frozenset()  # passages that count less for this question
     smalltalk: str = ""  # key of [smalltalk.*] when the whole message is small talk
-
-
-def _plain(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
 
 
 class IntentReader:
@@ -56,7 +52,7 @@ class IntentReader:
         self.home = {pid: name for name, spec in intents for pid in spec.get("home", [])}
         self.fillers = set(cfg["smalltalk_fillers"]["words"])
         self.smalltalk = {
-            _plain(phrase): key
+            plain(phrase): key
             for key, spec in cfg["smalltalk"].items()
             for phrase in spec["phrases"]
         }
@@ -81,12 +77,12 @@ class IntentReader:
     def _smalltalk(self, message: str) -> str:
         """The small-talk key when every clause of the message is small talk ("thank you
         so much, that helped a lot"), else ""."""
-        clauses = [c for c in _SMALLTALK_CLAUSES.split(message) if _plain(c)]
+        clauses = [c for c in _SMALLTALK_CLAUSES.split(message) if plain(c)]
         keys = [self.smalltalk.get(self._unfilled(c)) for c in clauses]
         return keys[0] or "" if keys and all(keys) else ""
 
     def _unfilled(self, message: str) -> str:
-        words = _plain(message).split()
+        words = plain(message).split()
         while words and words[-1] in self.fillers:
             words.pop()
         while words and words[0] in self.fillers:
