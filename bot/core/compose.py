@@ -14,7 +14,7 @@ from bot.analysis.report import Report
 from bot.core.reply import Action, Attachment, Reply, Section
 from bot.core.request import LOCAL_PLATFORMS
 from bot.guidance import Answer, Disclosure, Guide, Passage
-from bot.guidance.models import cited
+from bot.guidance.contexts import context_label  # also compose.context_label for callers
 from bot.settings import load_toml
 
 EVIDENCE_SHOWN = 2
@@ -109,8 +109,9 @@ def check_reply(
     _add_parameters(reply, report)
     if v.label.value in ("ai_generated", "ai_edited") or context == "government-id":
         kinds = set() if public else {f.data.get("kind") for f in report.privacy}
+        # No context: wording that fits anywhere, never a silent "LinkedIn".
         disclosure = guide.disclosure(
-            context or "linkedin",
+            context,
             v.label.value,
             report.generator,
             gps="gps" in kinds,
@@ -378,6 +379,8 @@ def disclosure_sections(d: Disclosure) -> list[Section]:
         ("About this photo", d.about),
     ]
     sections = [Section(title, [text]) for title, text in parts if text]
+    if d.optional:
+        sections.append(Section("Optional lines: keep only what is true", list(d.optional)))
     if d.advice:
         sections.insert(0, Section("Advice", [d.advice]))
     if d.privacy:
@@ -385,13 +388,9 @@ def disclosure_sections(d: Disclosure) -> list[Section]:
     return sections
 
 
-def context_label(context: str) -> str:
-    """ "LinkedIn", not "linkedin": how a context slug is shown to people."""
-    return str(messages().get("contexts", {}).get(context, context))
-
-
 def disclosure_reply(d: Disclosure) -> Reply:
-    title = f"Disclosure suggestions — {context_label(d.context)}"
+    place = context_label(d.context)  # none when no context was given: no place is assumed
+    title = "Disclosure suggestions" + (f" — {place}" if place else "")
     if not d.needed and d.advice:
         # The advice is the whole answer: say it once, in the summary.
         sections = [Section("Privacy", list(d.privacy))] if d.privacy else []
@@ -402,15 +401,18 @@ def disclosure_reply(d: Disclosure) -> Reply:
 
 
 def answer_reply(answer: Answer, platform: str | None = None) -> Reply:
+    """An answer: its text, "You could also ask", and the documents it draws on as one
+    "Source: '…'" line. Help gets the platform's how-to; small talk is the line alone."""
     if answer.kind == "help":
         reply = help_reply(platform)
         if answer.text:
             reply.summary = answer.text
         return reply
+    if answer.kind == "smalltalk":
+        return Reply(title="Headshot Check", summary=answer.text)
     sections = []
-    sources = cited(answer.sources)
-    if sources:
-        sections.append(Section("Sources", [f"'{s}'" for s in sources]))
     if answer.follow_ups:
         sections.append(Section("You could also ask", answer.follow_ups))
-    return Reply(title="Headshot Check", summary=answer.text, sections=sections)
+    return Reply(
+        title="Headshot Check", summary=answer.text, sections=sections, footer=answer.cite()
+    )

@@ -59,9 +59,9 @@ class HeadshotService:
         if req.kind == Kind.HELP:
             return [compose.help_reply(req.platform)]
         if req.kind == Kind.DISCLOSE:
-            context = req.context or "linkedin"
             label = "ai_edited" if req.edit_only else "ai_generated"
-            d = self.guide.disclosure(context, label, req.tool, req.edit_only)
+            # No place given: wording that fits anywhere, never an assumed LinkedIn.
+            d = self.guide.disclosure(req.context, label, req.tool, req.edit_only)
             return [compose.disclosure_reply(d)]
         if req.images or req.intake_errors or req.kind == Kind.CHECK:
             return await self._check(req)

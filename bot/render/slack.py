@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.analysis.findings import strip_bidi
 from bot.core.reply import Reply, Section
+from bot.guidance.contexts import context_label  # the one context-name table; re-exported
 from bot.settings import load_toml
 
 MAX_BLOCKS = 50
@@ -195,10 +196,6 @@ MODAL_CALLBACK = "headshot_check_modal"
 PHOTO_BLOCK, PHOTO_ACTION = "photo", "files"
 CONTEXT_BLOCK, CONTEXT_ACTION = "context", "value"
 IMAGE_FILETYPES = ("jpg", "jpeg", "png", "webp", "gif", "heic", "heif")
-
-
-def context_label(slug: str) -> str:
-    return messages()["contexts"].get(slug, slug)
 
 
 def check_modal(contexts: Iterable[str], max_files: int = 5) -> dict[str, Any]:

@@ -14,8 +14,15 @@ WIDTH = 88
 
 
 def _wrap(text: str, bullet: str = "") -> str:
+    """Wrap each line on its own: an answer's "• " lines stay lines."""
     hang = " " * len(bullet)
-    return textwrap.fill(text, WIDTH, initial_indent=bullet, subsequent_indent=hang)
+    lines = text.splitlines() or [""]
+    first = textwrap.fill(lines[0], WIDTH, initial_indent=bullet, subsequent_indent=hang)
+    rest = [
+        textwrap.fill(line, WIDTH, subsequent_indent="  " if line.startswith("• ") else "")
+        for line in lines[1:]
+    ]
+    return "\n".join([first, *rest])
 
 
 def _sections(out: list[str], sections: list[Section]) -> None:
