@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -123,6 +123,20 @@ class DiscordSettings(BaseModel):
     message_content_intent: bool = False
     audit_avatar_size: int = 256  # pixel size asked from the CDN for audited avatars
     audit_chunk_timeout_s: float = 120.0  # waiting for the member list (gateway chunks)
+    # Sharding (docs/deploy.md). No count: as many shards as Discord recommends, all in this
+    # process. With shard_ids, this process runs only those shards of shard_count; other
+    # processes run the rest, each shard in exactly one process.
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: list[int] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> DiscordSettings:
+        if self.shard_ids and self.shard_count is None:
+            raise ValueError("shard_ids needs shard_count (how many shards there are in all)")
+        outside = [i for i in self.shard_ids if not 0 <= i < (self.shard_count or 0)]
+        if outside:
+            raise ValueError(f"shard ids {outside} are not between 0 and shard_count - 1")
+        return self
 
 
 class Settings(BaseSettings):
