@@ -91,6 +91,12 @@ class SlackSettings(BaseModel):
     )
     users_page_size: int = 200  # users.list page size (Slack recommends at most 200)
     purge_interval_s: float = 3600  # how often stored audit results past retention are deleted
+    # Many workspaces (OAuth install, HTTP mode): on when SLACK_CLIENT_ID and
+    # SLACK_CLIENT_SECRET are set. These are the bot scopes the install asks for.
+    oauth_scopes: list[str] = Field(default_factory=list)
+    oauth_redirect_uri: str = ""  # empty: the one set in the app's OAuth settings
+    oauth_authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    oauth_state_ttl_s: int = 600  # how long an install link works
 
 
 class DiscordSettings(BaseModel):
@@ -164,7 +170,17 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias="SLACK_SIGNING_SECRET"
     )
+    slack_client_id: str | None = Field(default=None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_CLIENT_SECRET"
+    )
     database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
+
+    @property
+    def slack_oauth(self) -> bool:
+        """Slack in many workspaces: the OAuth install flow, a token per workspace."""
+        secret = self.slack_client_secret.get_secret_value() if self.slack_client_secret else ""
+        return bool(self.slack_client_id and secret)
 
     @classmethod
     def settings_customise_sources(
