@@ -158,3 +158,12 @@ def test_shard_ranges_on_the_command_line() -> None:
         DiscordSettings(shard_ids=[0])
     with pytest.raises(ValueError, match=r"\[8\] are not between"):
         DiscordSettings(shard_count=8, shard_ids=[0, 8])
+
+
+def test_a_bad_shard_range_stops_start_up_with_a_clear_error(capsys) -> None:
+    from bot.cli import main
+
+    assert main(["discord", "--shards", "4-7", "--shard-count", "4"]) == 2
+    assert "shard ids [4, 5, 6, 7] are not between 0 and shard_count - 1" in capsys.readouterr().err
+    assert main(["discord", "--shards", "0-1"]) == 2
+    assert "needs shard_count" in capsys.readouterr().err

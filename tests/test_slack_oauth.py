@@ -258,60 +258,43 @@ def test_oauth_mode_needs_http_and_the_signing_secret(fake: FakeSlack, capsys) -
     assert CLIENT_SECRET not in repr(settings)
 
 
-async def test_the_process_serves_the_install_flow(fake: FakeSlack, tmp_path: Path) -> None:
-    """`headshot-bot slack --http` with a client id and secret and no bot token."""
-    import os
-    import signal
-    import sys
-
+async def test_the_process_installs_and_answers_a_workspace(fake: FakeSlack, monkeypatch) -> None:
+    """`headshot-bot slack --http` with a client id and secret: SLACK_BOT_TOKEN is ignored."""
     import aiohttp
 
-    from tests.test_slack_run import free_port
+    from tests.test_slack_run import SECRET as RUN_SECRET
+    from tests.test_slack_run import free_port, start_bot, stop_bot, wait_serving
 
+    monkeypatch.setenv("SLACK_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", CLIENT_SECRET)
     port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "DATABASE_URL", "PORT")
-    }
-    env |= {
-        "SLACK_CLIENT_ID": CLIENT_ID,
-        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "HEADSHOT_SLACK__API_BASE_URL": fake.api_url,
-        "HEADSHOT_SLACK__HTTP_HOST": "127.0.0.1",
-        "HEADSHOT_ANALYSIS__WORKERS": "1",
-        "HEADSHOT_DATA_DIR": str(tmp_path),
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "slack", "--http", "--port", str(port),
-        cwd=Path(__file__).resolve().parent.parent, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+    proc = await start_bot(fake, "--http", "--port", str(port))
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    async with http.get(base + "/slack/install") as page:
-                        assert page.status == 200
-                        state = page.cookies["slack-app-oauth-state"].value
-                        break
-                except aiohttp.ClientConnectionError:
-                    assert proc.returncode is None, "the app exited early"
-                    assert time.monotonic() < deadline, "HTTP mode did not come up"
-                    await asyncio.sleep(0.2)
+            await wait_serving(http, base + "/health", proc)
+            async with http.get(base + "/slack/install") as page:
+                state = page.cookies["slack-app-oauth-state"].value
             params = {"code": fake.install_code(ACME), "state": state}
             cookie = {"Cookie": f"slack-app-oauth-state={state}"}
             async with http.get(base + "/slack/oauth_redirect", params=params, headers=cookie) as r:
                 assert r.status == 200
+            body = json.dumps(
+                {
+                    "team_id": ACME,
+                    "type": "event_callback",
+                    "event_id": "Ev0PROC1",
+                    "event": question(),
+                }
+            ).encode()
+            ts = str(int(time.time()))
+            signature = SignatureVerifier(RUN_SECRET).generate_signature(timestamp=ts, body=body)
+            headers = {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
+            async with http.post(base + "/slack/events", data=body, headers=headers) as r:
+                assert r.status == 200
+            [post] = await fake.wait_for("chat.postMessage", timeout=30)
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-        out = (await asyncio.wait_for(proc.communicate(), 30))[0].decode(errors="replace")
-    assert proc.returncode == 0, out
+        code, out = await stop_bot(proc)
+    assert post.token == fake.token_of(ACME)
+    assert code == 0, out
     assert "Traceback" not in out and CLIENT_SECRET not in out, out
-    store = await SQLiteStore.open(tmp_path / "headshot.sqlite3")
-    try:
-        assert await store.installed_teams(CLIENT_ID) == [("", ACME)]
-    finally:
-        await store.close()
