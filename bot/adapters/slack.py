@@ -36,6 +36,10 @@ from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
 _BRIDGES: weakref.WeakKeyDictionary[AsyncApp, Bridge] = weakref.WeakKeyDictionary()
+OAUTH_NEEDS_HTTP = (
+    "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set, so the app installs in many workspaces;\n"
+    "the install flow needs HTTP mode: headshot-bot slack --http (see docs/slack.md)."
+)
 
 
 def make_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
@@ -156,12 +160,6 @@ def run_slack(settings: Settings, http: bool = False, port: int | None = None) -
         return asyncio.run(_serve(settings, http, port))
     except KeyboardInterrupt:
         return 0
-
-
-OAUTH_NEEDS_HTTP = (
-    "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set, so the app installs in many workspaces;\n"
-    "the install flow needs HTTP mode: headshot-bot slack --http (see docs/slack.md)."
-)
 
 
 async def _serve(settings: Settings, http: bool, port: int | None) -> int:
