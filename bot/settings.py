@@ -81,6 +81,7 @@ class SlackSettings(BaseModel):
     events_path: str = "/slack/events"
     api_timeout_s: int = 30
     ratelimit_retries: int = 1  # Web API calls answered 429 are retried after Retry-After
+    colours: dict[str, str] = Field(default_factory=dict)  # reply tone -> attachment bar colour
     max_files: int = 5  # photos checked from one message
     max_jobs: int = 32  # requests worked on at once; more wait their turn
     reply_ttl_s: float = 900  # how long buttons keep working

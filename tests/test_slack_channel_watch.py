@@ -19,6 +19,7 @@ from tests.fakes.slack_fake import BOT_USER_ID, FakeSlack
 from tests.metadata_fixtures import phone_exif, save, scene
 from tests.test_slack_audit import ADMIN, PLAIN, audit_settings, pictures
 from tests.test_slack_e2e import Harness, header_of, texts
+from tests.test_slack_e2e import blocks_of as message_blocks
 
 PHOTOS = "C0PHOTOS01"
 OTHER = "C0OTHER001"
@@ -64,8 +65,9 @@ def ephemerals(fake: FakeSlack) -> list[dict[str, Any]]:
 
 
 def blocks_of(params: dict[str, Any]) -> list[dict[str, Any]]:
-    blocks = params["blocks"]
-    return json.loads(blocks) if isinstance(blocks, str) else blocks
+    """Its blocks, with those in a verdict's colour-bar attachment (JSON text in form posts)."""
+    parts = {k: v for k, v in params.items() if k in ("blocks", "attachments")}
+    return message_blocks({k: json.loads(v) if isinstance(v, str) else v for k, v in parts.items()})
 
 
 def answer_text(fake: FakeSlack) -> str:

@@ -360,10 +360,11 @@ def is_jpeg(attachment: discord.Attachment) -> bool:
 # -- entry points used by bot/cli.py ---------------------------------------------------------
 def invite_url(settings: Settings) -> str:
     """Install links: add to a server (bot + commands, minimal permissions) and add to your
-    own account (user install: commands only, no bot user in servers)."""
+    own account (user install: commands only, no bot user in servers). Raises ValueError,
+    saying what to set, when there is no application id to build them from."""
     app_id = settings.discord.application_id or _application_id_from_token(settings)
     if app_id is None:
-        return (
+        raise ValueError(
             "Set [discord] application_id in config/local.toml (or HEADSHOT_DISCORD__"
             "APPLICATION_ID), or DISCORD_TOKEN, to build the install links."
         )

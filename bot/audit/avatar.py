@@ -50,7 +50,7 @@ def analyze_avatar(
         phash,
         report.verdict.label.value if report.verdict else "no_evidence",
         report.verdict.strength.value if report.verdict and report.verdict.strength else None,
-        _top_evidence(report),
+        top_evidence(report),
         None,
         thumb,
         pixel_score(report),
@@ -64,7 +64,7 @@ def pixel_score(report: Report) -> float | None:
     return None
 
 
-def _top_evidence(report: Report) -> str:
+def top_evidence(report: Report) -> str:
     for f in report.findings:
         if f.signal.value in ("ai_generated", "ai_edited", "camera_capture"):
             ev = "; ".join(f"{e.field}: {e.value}" for e in f.evidence[:1])

@@ -84,10 +84,10 @@ def to_csv(report: AuditReport) -> bytes:
         writer.writerow(
             {
                 "member_id": r.member_id,
-                "member_name": _csv_safe(r.member_name),
+                "member_name": csv_safe(r.member_name),
                 "verdict": LABEL_WORDS.get(r.label, r.label),
                 "strength": r.strength or "",
-                "top_evidence": _csv_safe(r.evidence),
+                "top_evidence": csv_safe(r.evidence),
                 "pixel_score": "" if r.score is None else f"{r.score:.4f}",
                 "checked_at": _date(r.checked_at) if r.checked_at else "",
                 "avatar_sha256": r.sha256 or "",
@@ -98,7 +98,7 @@ def to_csv(report: AuditReport) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _csv_safe(text: str) -> str:
+def csv_safe(text: str) -> str:
     """Stop spreadsheet formula injection from member names and metadata."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 

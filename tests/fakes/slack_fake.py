@@ -268,7 +268,7 @@ class FakeSlack:
                 params.update(await request.json())
             else:
                 params.update({k: v for k, v in (await request.post()).items()})
-        for key in ("blocks", "view", "files"):  # form posts carry these as JSON strings
+        for key in ("blocks", "attachments", "view", "files"):  # form posts: JSON strings
             if isinstance(params.get(key), str):
                 with contextlib.suppress(ValueError):
                     params[key] = json.loads(params[key])
