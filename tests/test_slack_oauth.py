@@ -107,6 +107,13 @@ class App:
         resp = await self.http.post("/slack/events", data=body, headers=headers)
         return resp.status
 
+    async def uninstalled(self, team: str) -> None:
+        """Until the uninstall listener (run after its ack) has deleted the installation."""
+        async with asyncio.timeout(20):
+            while await self.store.find_installation(CLIENT_ID, "", team) is not None:
+                await asyncio.sleep(0.05)
+        await self.settle()
+
     async def settle(self) -> None:
         for _ in range(3):
             await asyncio.sleep(0.05)
@@ -170,9 +177,8 @@ async def test_install_answer_per_workspace_and_uninstall(fake: FakeSlack, app: 
         await app.store.remember_avatar("slack", team, "U1", "ab", None, "no_evidence")
     fake.revoke(ACME)
     assert await app.event(ACME, {"type": "app_uninstalled"}) == 200
-    await app.settle()
+    await app.uninstalled(ACME)
 
-    assert await app.store.find_installation(CLIENT_ID, "", ACME) is None
     assert await app.store.get_settings("slack", ACME) == {}
     assert [r.server_id for r in await app.store.unfinished_runs("slack")] == [GLOBEX]
     assert await app.store.member_avatar_sha("slack", ACME, "U1") is None
@@ -198,8 +204,7 @@ async def test_tokens_revoked_for_the_bot_clears_the_workspace(fake: FakeSlack, 
     assert await app.store.find_installation(CLIENT_ID, "", ACME) is not None
     bot = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["U0BOTUSER1"]}}
     assert await app.event(ACME, bot) == 200
-    await app.settle()
-    assert await app.store.find_installation(CLIENT_ID, "", ACME) is None
+    await app.uninstalled(ACME)
     assert await app.store.get_settings("slack", ACME) == {}
 
 

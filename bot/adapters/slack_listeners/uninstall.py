@@ -40,8 +40,8 @@ async def forget_workspace(
         audit.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(audit, 10)
-    if app.installation_store is not None:
-        await app.installation_store.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
     if bridge.audits is not None:
         await bridge.audits.store.forget_server(PLATFORM, team_id)
+    if app.installation_store is not None:  # last: an installation left means work left
+        await app.installation_store.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
     log.info("removed from workspace %s: its installation and stored data deleted", team_id)
