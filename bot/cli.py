@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("console", help="chat with the bot in this terminal")
     discord = sub.add_parser("discord", help="run the Discord bot (DISCORD_TOKEN)")
     discord.add_argument("action", nargs="?", choices=["run", "invite-url"], default="run")
+    discord.add_argument(
+        "--shards", type=shard_ids, metavar="IDS", help="run only these shards: 0-3 or 0,2,5"
+    )
+    discord.add_argument("--shard-count", type=int, metavar="N", help="shards in all")
     slack = sub.add_parser("slack", help="run the Slack app")
     slack.add_argument("--http", action="store_true", help="HTTP mode instead of Socket Mode")
     slack.add_argument("--port", type=int, default=None)
@@ -154,17 +158,42 @@ def _console(args: argparse.Namespace) -> int:
         service.close()
 
 
-def _discord(args: argparse.Namespace) -> int:
-    from bot.adapters.discord import invite_url, run_discord
+def shard_ids(text: str) -> list[int]:
+    """`0-3` → [0, 1, 2, 3]; `0,2,5-6` → [0, 2, 5, 6]."""
+    ids: list[int] = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.strip().partition("-")
+            ids += range(int(first), int(last or first) + 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not shard ids: {text!r} (e.g. 0-3 or 0,2,5)") from None
+    return sorted(set(ids))
 
+
+def _discord(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from bot.adapters.discord import invite_url, run_discord
+    from bot.settings import DiscordSettings
+
+    settings = get_settings()
     if args.action == "invite-url":
         try:
-            print(invite_url(get_settings()))
+            print(invite_url(settings))
         except ValueError as exc:  # no application id: say what to set
             print(f"headshot-bot: {exc}", file=sys.stderr)
             return 2
         return 0
-    return run_discord(get_settings())
+    shards = {"shard_ids": args.shards, "shard_count": args.shard_count}
+    chosen = {key: value for key, value in shards.items() if value is not None}
+    if chosen:
+        try:
+            d = DiscordSettings.model_validate(settings.discord.model_dump() | chosen)
+        except ValidationError as exc:
+            print(f"headshot-bot discord: {exc.errors()[0]['msg']}", file=sys.stderr)
+            return 2
+        settings = settings.model_copy(update={"discord": d})
+    return run_discord(settings)
 
 
 def _slack(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -92,6 +92,12 @@ class SlackSettings(BaseModel):
     )
     users_page_size: int = 200  # users.list page size (Slack recommends at most 200)
     purge_interval_s: float = 3600  # how often stored audit results past retention are deleted
+    # Many workspaces (OAuth install, HTTP mode): on when SLACK_CLIENT_ID and
+    # SLACK_CLIENT_SECRET are set. These are the bot scopes the install asks for.
+    oauth_scopes: list[str] = Field(default_factory=list)
+    oauth_redirect_uri: str = ""  # empty: the one set in the app's OAuth settings
+    oauth_authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    oauth_state_ttl_s: int = 600  # how long an install link works
 
 
 class DiscordSettings(BaseModel):
@@ -124,6 +130,20 @@ class DiscordSettings(BaseModel):
     message_content_intent: bool = False
     audit_avatar_size: int = 256  # pixel size asked from the CDN for audited avatars
     audit_chunk_timeout_s: float = 120.0  # waiting for the member list (gateway chunks)
+    # Sharding (docs/deploy.md). No count: as many shards as Discord recommends, all in this
+    # process. With shard_ids, this process runs only those shards of shard_count; other
+    # processes run the rest, each shard in exactly one process.
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: list[int] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> DiscordSettings:
+        if self.shard_ids and self.shard_count is None:
+            raise ValueError("shard_ids needs shard_count (how many shards there are in all)")
+        outside = [i for i in self.shard_ids if not 0 <= i < (self.shard_count or 0)]
+        if outside:
+            raise ValueError(f"shard ids {outside} are not between 0 and shard_count - 1")
+        return self
 
 
 class Settings(BaseSettings):
@@ -151,7 +171,17 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias="SLACK_SIGNING_SECRET"
     )
+    slack_client_id: str | None = Field(default=None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_CLIENT_SECRET"
+    )
     database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
+
+    @property
+    def slack_oauth(self) -> bool:
+        """Slack in many workspaces: the OAuth install flow, a token per workspace."""
+        secret = self.slack_client_secret.get_secret_value() if self.slack_client_secret else ""
+        return bool(self.slack_client_id and secret)
 
     @classmethod
     def settings_customise_sources(

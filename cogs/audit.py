@@ -369,6 +369,8 @@ class Audit(commands.Cog):
             return
         self._resumed = True
         for run in await self.audits.unfinished(PLATFORM):
+            if not self.bot.serves_guild(int(run.server_id)):
+                continue  # another process's shards serve that guild; it resumes it there
             guild = self.bot.get_guild(int(run.server_id))
             if guild is None or not self.bot.intents.members or guild.id in self.running:
                 log.warning("cannot resume audit %s of guild %s now", run.id, run.server_id)

@@ -118,8 +118,9 @@ class Watch(commands.Cog):
     @tasks.loop(hours=24)
     async def retention(self) -> None:
         try:
-            await self.audits.purge()
-            for guild in self.bot.guilds:
+            if self.bot.runs_shard_zero:  # app-wide: once, not in every shard's process
+                await self.audits.purge()
+            for guild in self.bot.guilds:  # this process's shards' guilds
                 await self.audits.purge_server(PLATFORM, str(guild.id))
         except Exception:
             log.exception("retention job failed")

@@ -14,10 +14,12 @@ from functools import lru_cache
 from typing import Any
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners.audit import resume_unfinished
 from bot.adapters.slack_listeners.members import to_member
 from bot.adapters.slack_listeners.moderation import parse_settings
+from bot.adapters.slack_oauth import FixedWorkspaces
 from bot.audit.runner import Member
 from bot.audit.service import AuditService
 from bot.core.pool import AnalysisPool
@@ -280,7 +282,7 @@ async def test_shutdown_mid_audit_keeps_results_and_resumes(slack: Harness) -> N
     assert 0 < len(kept) < 300 - 21
     fake.avatar_delay_s = 0
     # The next start resumes it; members already done are not downloaded again.
-    assert await resume_unfinished(slack.bridge, slack.app.client) == 1
+    assert await resume_unfinished(slack.bridge, FixedWorkspaces(slack.app.client, [TEAM_ID])) == 1
     await slack.settle()
     rows, _ = report_files(fake)
     assert len(rows) == 300 - 21
@@ -342,7 +344,7 @@ async def test_unfinished_audit_resumes_at_start_up(slack: Harness) -> None:
     )
     # One started by someone who is no longer a moderator is not resumed.
     await service.store.create_run("slack", TEAM_ID, PLAIN, {})
-    assert await resume_unfinished(slack.bridge, slack.app.client) == 1
+    assert await resume_unfinished(slack.bridge, FixedWorkspaces(slack.app.client, [TEAM_ID])) == 1
     await slack.settle()
     assert posts_to(fake, dm_of(PLAIN)) == []
     rows, _ = report_files(fake)
@@ -539,7 +541,9 @@ async def test_retention_job_honours_each_workspaces_setting(tmp_path) -> None:
         two_days_ago = time.time() - 2 * 86400
         await store.execute("UPDATE audit_results SET created_at = ?", two_days_ago)
         await store.execute("UPDATE audit_runs SET created_at = ?", two_days_ago)
-        task = asyncio.create_task(retention_loop(service, 0.01, ["T_SHORT", "T_LONG"]))
+        task = asyncio.create_task(
+            retention_loop(service, 0.01, FixedWorkspaces(AsyncWebClient(), ["T_SHORT", "T_LONG"]))
+        )
         await asyncio.sleep(0.1)
         task.cancel()
         assert await store.run_results(runs["T_SHORT"].id) == []

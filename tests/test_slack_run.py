@@ -59,6 +59,20 @@ async def stop_bot(proc: asyncio.subprocess.Process) -> tuple[int, str]:
     return proc.returncode or 0, out.decode(errors="replace")
 
 
+async def wait_serving(http: aiohttp.ClientSession, url: str, proc) -> None:
+    """Until the app's HTTP server answers `url` (it starts in a few seconds)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            async with http.get(url) as resp:
+                assert resp.status == 200
+                return
+        except aiohttp.ClientConnectionError:
+            assert proc.returncode is None, "the bot exited early"
+            assert time.monotonic() < deadline, "HTTP mode did not come up"
+            await asyncio.sleep(0.2)
+
+
 @pytest.fixture
 async def fake():
     f = await FakeSlack().start()
@@ -72,16 +86,7 @@ async def test_http_mode_serves_health_and_signed_commands(fake: FakeSlack) -> N
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    async with http.get(base + "/health") as resp:
-                        assert resp.status == 200
-                        break
-                except aiohttp.ClientConnectionError:
-                    assert proc.returncode is None, "the bot exited early"
-                    assert time.monotonic() < deadline, "HTTP mode did not come up"
-                    await asyncio.sleep(0.2)
+            await wait_serving(http, base + "/health", proc)
             form = {
                 "team_id": TEAM_ID,
                 "user_id": "U0ALICE001",

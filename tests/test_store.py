@@ -204,3 +204,52 @@ async def test_retention_purges_avatar_keys_with_their_results(store):
     await store.purge_older_than(days=-1)
     assert await store.sha_for_avatar_key("discord", "key-old") is None
     assert set((await _member_traces(store, "sha-old", "key-old")).values()) == {0}
+
+
+# -- Slack installations and OAuth states (the install flow's stores, bot/adapters/slack_oauth)
+async def test_slack_installations_are_kept_per_workspace(store):
+    from slack_sdk.oauth.installation_store import Installation
+
+    from bot.adapters.slack_oauth import StoreInstallationStore
+
+    installs = StoreInstallationStore(store, "CLIENT1")
+    for team, token in (("T1", "xoxb-1"), ("T2", "xoxb-2"), ("T1", "xoxb-1-again")):
+        await installs.async_save(
+            Installation(team_id=team, bot_token=token, bot_user_id="UB", user_id="UI")
+        )
+    bot = await installs.async_find_bot(enterprise_id=None, team_id="T1")
+    assert bot is not None and bot.bot_token == "xoxb-1-again"  # a reinstall replaces it
+    assert isinstance(bot.installed_at, float)
+    assert sorted(await installs.teams()) == ["T1", "T2"]
+    # Another app (client id) sharing the database sees none of them.
+    assert await StoreInstallationStore(store, "CLIENT2").teams() == []
+    await installs.async_delete_all(enterprise_id=None, team_id="T1")
+    assert await installs.async_find_bot(enterprise_id=None, team_id="T1") is None
+    assert await installs.async_find_installation(enterprise_id=None, team_id="T2") is not None
+
+
+async def test_oauth_states_are_accepted_once_and_expire(store):
+    from bot.adapters.slack_oauth import StoreStateStore
+
+    states = StoreStateStore(store, ttl_s=600)
+    state = await states.async_issue()
+    assert await states.async_consume(state) is True
+    assert await states.async_consume(state) is False  # used
+    assert await states.async_consume("never-issued") is False
+    old = await StoreStateStore(store, ttl_s=-1).async_issue()
+    assert await states.async_consume(old) is False  # expired
+
+
+async def test_forget_server_deletes_one_workspaces_data(store):
+    for team in ("T1", "T2"):
+        await store.set_settings("slack", team, {"watch": True})
+        run = await store.create_run("slack", team, "U1", {})
+        await store.add_results(run.id, [AuditRow("U9", "x", "ab", None, "no_evidence", None)])
+        await store.remember_avatar("slack", team, "U9", "ab", None, "no_evidence")
+    await store.set_settings("discord", "T1", {"watch": True})  # same id, other platform
+    await store.forget_server("slack", "T1")
+    assert await store.get_settings("slack", "T1") == {}
+    assert await store.member_avatar_sha("slack", "T1", "U9") is None
+    assert [r.server_id for r in await store.unfinished_runs("slack")] == ["T2"]
+    assert len(await store.fetch("SELECT * FROM audit_results")) == 1
+    assert await store.get_settings("discord", "T1") == {"watch": True}

@@ -71,9 +71,12 @@ def bot_intents(d: DiscordSettings) -> discord.Intents:
     return intents
 
 
-class HeadshotBot(commands.Bot):
+class HeadshotBot(commands.AutoShardedBot):
     """Receives its service, HTTP session and settings from outside (tests build their own);
-    with `audits` (storage) it also offers the moderator audit, settings and watch mode."""
+    with `audits` (storage) it also offers the moderator audit, settings and watch mode.
+
+    Sharded: one gateway session per shard, for the shards in [discord] shard_ids (all of
+    them when unset), so several processes can each run a range of shards."""
 
     def __init__(
         self,
@@ -96,6 +99,8 @@ class HeadshotBot(commands.Bot):
             member_cache_flags=discord.MemberCacheFlags.none(),
             max_messages=None,
             guild_ready_timeout=d.guild_ready_timeout,
+            shard_count=d.shard_count,
+            shard_ids=list(d.shard_ids) or None,
             allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
             allowed_contexts=app_commands.AppCommandContext(
                 guild=True, dm_channel=True, private_channel=True
@@ -119,8 +124,21 @@ class HeadshotBot(commands.Bot):
         await self._discover_gateway()
         for module in self.cog_modules:
             await self.load_extension(module)
-        if self.settings.discord.sync_commands:
+        if self.settings.discord.sync_commands and self.runs_shard_zero:
             self.synced = await self.sync_commands()
+
+    # -- shards --------------------------------------------------------------------------
+    @property
+    def runs_shard_zero(self) -> bool:
+        """Whether this process runs shard 0 (every shard when no ids are set). That process
+        alone syncs commands and runs app-wide jobs, so processes never race on them."""
+        return not self.shard_ids or 0 in self.shard_ids
+
+    def serves_guild(self, guild_id: int) -> bool:
+        """Whether Discord sends this guild's events to one of this process's shards."""
+        if not self.shard_ids or not self.shard_count:
+            return True
+        return (guild_id >> 22) % self.shard_count in self.shard_ids
 
     def _report_raw_member_updates(self) -> None:
         """With no member cache discord.py drops GUILD_MEMBER_UPDATE for members it has not
@@ -137,8 +155,8 @@ class HeadshotBot(commands.Bot):
         parsers["GUILD_MEMBER_UPDATE"] = parse
 
     async def _discover_gateway(self) -> None:
-        """discord.py connects an unsharded bot to Discord's gateway directly; when the REST
-        API is not Discord's own (a proxy or a fake), ask it where the gateway is."""
+        """With a fixed shard_count discord.py connects to Discord's gateway directly; when the
+        REST API is not Discord's own (a proxy or a fake), ask it where the gateway is."""
         d = self.settings.discord
         if d.gateway_url or d.api_base.rstrip("/") == DISCORD_API:
             return
@@ -170,7 +188,15 @@ class HeadshotBot(commands.Bot):
         return True
 
     async def on_ready(self) -> None:
-        log.info("connected as %s (%s) to %d servers", self.user, self.user.id, len(self.guilds))
+        shards = sorted(self.shards)
+        log.info(
+            "connected as %s (%s) to %d servers on shards %s of %s",
+            self.user,
+            self.user.id,
+            len(self.guilds),
+            shards,
+            self.shard_count,
+        )
 
     # -- Discord → core ------------------------------------------------------------------
     async def fetch_images(

@@ -19,21 +19,35 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack_listeners import register_all
+from bot.adapters.slack_listeners import register_all, uninstall
 from bot.adapters.slack_listeners.audit import resume_unfinished
 from bot.adapters.slack_listeners.bridge import Bridge
 from bot.adapters.slack_listeners.guard import request_guard
+from bot.adapters.slack_oauth import (
+    FixedWorkspaces,
+    InstalledWorkspaces,
+    StoreInstallationStore,
+    Workspaces,
+    oauth_settings,
+)
 from bot.audit.service import AuditService
 from bot.core.service import HeadshotService
 from bot.settings import Settings
-from bot.store import open_store
+from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
 _BRIDGES: weakref.WeakKeyDictionary[AsyncApp, Bridge] = weakref.WeakKeyDictionary()
+OAUTH_NEEDS_HTTP = (
+    "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set, so the app installs in many workspaces;\n"
+    "the install flow needs HTTP mode: headshot-bot slack --http (see docs/slack.md)."
+)
 
 
-def make_client(settings: Settings) -> AsyncWebClient:
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+def make_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    """A Web API client with `token`, else SLACK_BOT_TOKEN (none in OAuth mode: Bolt gives
+    each request its workspace's token)."""
+    if token is None and settings.slack_bot_token and not settings.slack_oauth:
+        token = settings.slack_bot_token.get_secret_value()
     client = AsyncWebClient(
         token=token,
         base_url=settings.slack.api_base_url,
@@ -52,19 +66,36 @@ def build_app(
     service: HeadshotService,
     client: AsyncWebClient | None = None,
     audits: AuditService | None = None,
+    store: Store | None = None,
 ) -> AsyncApp:
+    """With `store` and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET set: many workspaces, installed
+    through the OAuth flow and kept in `store`; otherwise the one of SLACK_BOT_TOKEN."""
     secret = settings.slack_signing_secret
+    oauth = oauth_settings(settings, store) if store is not None and settings.slack_oauth else None
     app = AsyncApp(
         client=client or make_client(settings),
         # HTTP mode verifies every request with it (and rejects ones older than 5 minutes);
         # Socket Mode needs none.
         signing_secret=secret.get_secret_value() if secret else "",
         name="headshot-check",
+        oauth_settings=oauth,
     )
     bridge = Bridge(settings, service, audits)
     _BRIDGES[app] = bridge
     register_all(app, bridge)
+    if oauth is not None:
+        uninstall.register(app, bridge)
     return app
+
+
+async def workspaces_of(app: AsyncApp, settings: Settings) -> Workspaces:
+    """The workspaces background work (audit resume, retention) runs for, each with its
+    own token: every installation in OAuth mode, else SLACK_BOT_TOKEN's workspace."""
+    installations = app.installation_store
+    if isinstance(installations, StoreInstallationStore):
+        return InstalledWorkspaces(installations, lambda token: make_client(settings, token))
+    team = str((await app.client.auth_test()).get("team_id") or "")
+    return FixedWorkspaces(app.client, [team])
 
 
 def bridge_of(app: AsyncApp) -> Bridge:
@@ -87,6 +118,9 @@ def web_app(app: AsyncApp, settings: Settings) -> web.Application:
 
 
 def missing_settings(settings: Settings, http: bool) -> list[str]:
+    if settings.slack_oauth:  # many workspaces: tokens come from installations
+        secret = settings.slack_signing_secret
+        return [] if secret and secret.get_secret_value() else ["SLACK_SIGNING_SECRET"]
     needed = {
         "SLACK_BOT_TOKEN": settings.slack_bot_token,
         **(
@@ -111,6 +145,9 @@ async def check_auth(client: AsyncWebClient) -> str | None:
 
 
 def run_slack(settings: Settings, http: bool = False, port: int | None = None) -> int:
+    if settings.slack_oauth and not http:
+        print(OAUTH_NEEDS_HTTP, file=sys.stderr)
+        return 2
     missing = missing_settings(settings, http)
     if missing:
         mode = "HTTP mode" if http else "Socket Mode"
@@ -132,24 +169,26 @@ def run_slack(settings: Settings, http: bool = False, port: int | None = None) -
 
 async def _serve(settings: Settings, http: bool, port: int | None) -> int:
     client = make_client(settings)
-    problem = await check_auth(client)
+    problem = None if settings.slack_oauth else await check_auth(client)
     if problem:
         print(problem, file=sys.stderr)
         return 2
     service = HeadshotService(settings)
     store = await open_store(settings)
     audits = AuditService(store, service.pool, settings)
-    app = build_app(settings, service, client, audits)
+    app = build_app(settings, service, client, audits, store)
+    workspaces = await workspaces_of(app, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    team = str((await client.auth_test()).get("team_id") or "")
-    purger = asyncio.create_task(retention_loop(audits, settings.slack.purge_interval_s, [team]))
+    purger = asyncio.create_task(
+        retention_loop(audits, settings.slack.purge_interval_s, workspaces)
+    )
     try:
         await service.start()
-        await resume_unfinished(bridge_of(app), client)
+        await resume_unfinished(bridge_of(app), workspaces)
         if http:
             await _serve_http(app, settings, port, stop)
         else:
@@ -162,13 +201,13 @@ async def _serve(settings: Settings, http: bool, port: int | None) -> int:
     return 0
 
 
-async def retention_loop(audits: AuditService, interval_s: float, teams: list[str]) -> None:
+async def retention_loop(audits: AuditService, interval_s: float, workspaces: Workspaces) -> None:
     """Delete stored audit results past their retention, now and every interval_s: the
     app-wide retention for everything, and each workspace's own when it is shorter."""
     while True:
         try:
             await audits.purge()
-            for team in teams:
+            for team in await workspaces.teams():  # installations come and go
                 await audits.purge_server("slack", team)
         except Exception:  # a failed purge is retried next time; the app keeps running
             log.exception("retention purge failed")

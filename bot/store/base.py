@@ -52,6 +52,10 @@ class Store(ABC):
     async def fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]: ...
 
     @abstractmethod
+    async def execute_returning(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """A change with RETURNING: its rows, and the change committed."""
+
+    @abstractmethod
     async def close(self) -> None: ...
 
     async def migrate(self) -> None:
@@ -249,7 +253,84 @@ class Store(ABC):
         )
         return rows[0][0] if rows else None
 
+    # -- Slack installations (OAuth) and the install flow's states --------------------------
+    async def save_installation(
+        self, client_id: str, enterprise_id: str, team_id: str, data: dict[str, Any]
+    ) -> None:
+        """Keep a workspace's latest installation (a reinstall replaces the token)."""
+        await self.execute(
+            "INSERT INTO slack_installations (client_id, enterprise_id, team_id, data, "
+            "installed_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (client_id, enterprise_id, team_id) "
+            "DO UPDATE SET data = excluded.data, installed_at = excluded.installed_at",
+            client_id,
+            enterprise_id,
+            team_id,
+            json.dumps(data),
+            time.time(),
+        )
+
+    async def find_installation(
+        self, client_id: str, enterprise_id: str, team_id: str
+    ) -> dict[str, Any] | None:
+        rows = await self.fetch(
+            "SELECT data FROM slack_installations WHERE client_id = ? AND enterprise_id = ? "
+            "AND team_id = ?",
+            client_id,
+            enterprise_id,
+            team_id,
+        )
+        return json.loads(rows[0][0]) if rows else None
+
+    async def delete_installation(self, client_id: str, enterprise_id: str, team_id: str) -> None:
+        await self.execute(
+            "DELETE FROM slack_installations WHERE client_id = ? AND enterprise_id = ? "
+            "AND team_id = ?",
+            client_id,
+            enterprise_id,
+            team_id,
+        )
+
+    async def installed_teams(self, client_id: str) -> list[tuple[str, str]]:
+        """(enterprise id, team id) of every installation, oldest first."""
+        rows = await self.fetch(
+            "SELECT enterprise_id, team_id FROM slack_installations WHERE client_id = ? "
+            "ORDER BY installed_at",
+            client_id,
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def issue_state(self, state: str, ttl_s: float) -> None:
+        now = time.time()
+        await self.execute("DELETE FROM slack_oauth_states WHERE expires_at < ?", now)
+        await self.execute(
+            "INSERT INTO slack_oauth_states (state, expires_at) VALUES (?, ?)", state, now + ttl_s
+        )
+
+    async def consume_state(self, state: str) -> bool:
+        """True once for a state issued and not expired: deleted as it is read, so two
+        processes can never both accept it."""
+        rows = await self.execute_returning(
+            "DELETE FROM slack_oauth_states WHERE state = ? RETURNING expires_at", state
+        )
+        return bool(rows) and rows[0][0] >= time.time()
+
     # -- privacy ---------------------------------------------------------------------------
+    async def forget_server(self, platform: str, server_id: str) -> None:
+        """Delete everything stored about one server or workspace (the app was removed):
+        its settings, audits and their results, and the avatars watch mode remembered.
+        The content-hash cache (`results`) belongs to no server and ages out by retention."""
+        await self.execute(
+            "DELETE FROM audit_results WHERE run_id IN "
+            "(SELECT id FROM audit_runs WHERE platform = ? AND server_id = ?)",
+            platform,
+            server_id,
+        )
+        for table in ("audit_runs", "member_avatars", "server_settings"):
+            await self.execute(
+                f"DELETE FROM {table} WHERE platform = ? AND server_id = ?", platform, server_id
+            )
+
     async def forget_member(self, platform: str, member_id: str, server_id: str | None = None):
         """Delete what we stored about one person (everywhere, or in one server): audit rows,
         watch-mode rows, and the cached verdicts and avatar ids of their pictures."""

@@ -45,5 +45,8 @@ class PostgresStore(Store):
     async def fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in await self.pool.fetch(to_dollar(sql), *args)]
 
+    async def execute_returning(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        return await self.fetch(sql, *args)  # each statement commits on its own
+
     async def close(self) -> None:
         await self.pool.close()

@@ -59,4 +59,19 @@ MIGRATIONS: list[list[str]] = [
     ],
     # The pixel detector's calibrated score, shown in audit reports.
     ["ALTER TABLE audit_results ADD COLUMN score DOUBLE PRECISION"],
+    # Slack workspaces that installed the app (OAuth): one row a workspace (or org), the
+    # installation as slack_sdk describes it, bot token included; and the install flow's
+    # one-time states. Empty strings stand for "no enterprise" / "org-wide install".
+    [
+        """CREATE TABLE IF NOT EXISTS slack_installations (
+            client_id TEXT NOT NULL,
+            enterprise_id TEXT NOT NULL,
+            team_id TEXT NOT NULL,
+            data TEXT NOT NULL,
+            installed_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (client_id, enterprise_id, team_id))""",
+        """CREATE TABLE IF NOT EXISTS slack_oauth_states (
+            state TEXT PRIMARY KEY,
+            expires_at DOUBLE PRECISION NOT NULL)""",
+    ],
 ]

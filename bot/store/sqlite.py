@@ -46,5 +46,11 @@ class SQLiteStore(Store):
         async with self._lock:
             return [tuple(r) for r in await self.db.execute_fetchall(sql, args)]
 
+    async def execute_returning(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        async with self._lock:
+            rows = [tuple(r) for r in await self.db.execute_fetchall(sql, args)]
+            await self.db.commit()
+            return rows
+
     async def close(self) -> None:
         await self.db.close()

@@ -11,6 +11,11 @@ in the bot's process: the bot's event-loop lag is then the bot's alone) serves:
   INTERACTION_CREATE, MESSAGE_CREATE, MESSAGE_REACTION_ADD, GUILD_MEMBER_ADD and
   GUILD_MEMBER_UPDATE).
 
+Sharding as Discord does it: GET /gateway/bot recommends `shards`; each IDENTIFY carries
+`shard: [id, count]` and that session gets only the guilds with `(guild_id >> 22) % count == id`
+(`add_guild` makes more guilds, on a chosen shard); a guild's events go to the one session
+serving its shard, DMs to shard 0. Several bot processes may connect at once.
+
 A guild message reaches the bot as Discord sends it: without the Message Content intent in the
 bot's IDENTIFY, its content and attachments are empty unless it mentions the bot. Reactions the
 bot adds are recorded in `reactions`.
@@ -63,6 +68,29 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass
+class Session:
+    """One gateway session: the shard it identified for, and its own sequence numbers."""
+
+    ws: web.WebSocketResponse
+    shard: tuple[int, int]  # (id, count)
+    id: str
+    seq: int = 0
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def serves(self, guild_id: str | None) -> bool:
+        shard_id, count = self.shard
+        return shard_id == (0 if guild_id is None else (int(guild_id) >> 22) % count)
+
+
+def guild_id_on_shard(shard_id: int, count: int) -> str:
+    """A new guild id that Discord would deliver to shard `shard_id` of `count`."""
+    n = int(snowflake())
+    while (n >> 22) % count != shard_id:
+        n += 1 << 22
+    return str(n)
 
 
 @dataclass
@@ -129,10 +157,10 @@ class FakeDiscord:
         self.intents = 0  # what the bot asked for in its last IDENTIFY
         self.reactions: list[tuple[str, str, str]] = []  # (channel, message, emoji) the bot added
         self._avatar_ids = itertools.count(1)
-        self._ws: web.WebSocketResponse | None = None
-        self._ready = asyncio.Event()
-        self._seq = 0
-        self.session_id = ""
+        self.shards = 1  # the shard count GET /gateway/bot recommends
+        self.other_guilds: dict[str, str] = {}  # guild id -> its one channel (besides guild_id)
+        self.sessions: dict[int, Session] = {}  # shard id -> its latest session
+        self._last: Session | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -173,8 +201,8 @@ class FakeDiscord:
         return self
 
     async def close(self) -> None:
-        if self._ws is not None:
-            await self._ws.close()
+        for session in list(self.sessions.values()):
+            await session.ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -247,6 +275,25 @@ class FakeDiscord:
             "flags": 0,
             "permissions": str(permissions),
         }
+
+    @property
+    def session_id(self) -> str:
+        """The latest session's id; set it to make the gateway forget that session."""
+        return self._last.id if self._last else ""
+
+    @session_id.setter
+    def session_id(self, value: str) -> None:
+        if self._last is not None:
+            self._last.id = value
+
+    def add_guild(self, shard_id: int = 0, count: int = 1) -> str:
+        """Another (small) guild the bot is in, on shard `shard_id` of `count`."""
+        guild_id = guild_id_on_shard(shard_id, count)
+        self.other_guilds[guild_id] = snowflake()
+        return guild_id
+
+    def channel_of(self, guild_id: str) -> str:
+        return self.channel_id if guild_id == self.guild_id else self.other_guilds[guild_id]
 
     # -- the guild's members, roles and channels ----------------------------------------------
     def add_role(self, name: str, permissions: int = 0) -> dict[str, Any]:
@@ -381,10 +428,17 @@ class FakeDiscord:
         await self._on_server(self._dispatch(event, data))
 
     async def _dispatch(self, event: str, data: dict[str, Any]) -> None:
-        await asyncio.wait_for(self._ready.wait(), 10)
-        assert self._ws is not None
-        self._seq += 1
-        await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": self._seq, "d": data}))
+        session = await asyncio.wait_for(self._serving(data.get("guild_id")), 10)
+        session.seq += 1
+        await session.ws.send_str(json.dumps({"op": 0, "t": event, "s": session.seq, "d": data}))
+
+    async def _serving(self, guild_id: str | None) -> Session:
+        """The ready session that receives this guild's events (DMs: shard 0's)."""
+        while True:
+            for session in self.sessions.values():
+                if session.serves(guild_id) and session.ready.is_set():
+                    return session
+            await asyncio.sleep(0.01)
 
     def _interaction(
         self,
@@ -395,7 +449,10 @@ class FakeDiscord:
         guild: bool = True,
         permissions: int = MEMBER_PERMISSIONS,
         roles: list[str] | None = None,
+        guild_id: str | None = None,
     ) -> dict[str, Any]:
+        guild_id = guild_id or self.guild_id
+        channel_id = self.channel_of(guild_id)
         payload: dict[str, Any] = {
             "id": snowflake(),
             "application_id": self.app_id,
@@ -410,12 +467,12 @@ class FakeDiscord:
         }
         if guild:
             payload |= {
-                "guild_id": self.guild_id,
+                "guild_id": guild_id,
                 "guild_locale": "en-US",
-                "channel_id": self.channel_id,
-                "channel": {"id": self.channel_id, "type": 0, "guild_id": self.guild_id},
+                "channel_id": channel_id,
+                "channel": {"id": channel_id, "type": 0, "guild_id": guild_id},
                 "member": self.member(user, roles=roles, permissions=permissions),
-                "authorizing_integration_owners": {"0": self.guild_id},
+                "authorizing_integration_owners": {"0": guild_id},
                 "context": 0,
             }
         else:
@@ -439,12 +496,13 @@ class FakeDiscord:
         guild: bool = True,
         permissions: int = MEMBER_PERMISSIONS,
         roles: list[str] | None = None,
+        guild_id: str | None = None,
     ) -> dict[str, Any]:
         data = {"id": snowflake(), "name": name, "type": 1, "options": options or []}
         if resolved:
             data["resolved"] = resolved
         payload = self._interaction(
-            2, data, user, guild=guild, permissions=permissions, roles=roles
+            2, data, user, guild=guild, permissions=permissions, roles=roles, guild_id=guild_id
         )
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
@@ -569,9 +627,9 @@ class FakeDiscord:
         await self._on_server(self._drop(code))
 
     async def _drop(self, code: int) -> None:
-        self._ready.clear()
-        if self._ws is not None:
-            await self._ws.close(code=code, message=b"fake closed the socket")
+        for session in list(self.sessions.values()):
+            session.ready.clear()
+            await session.ws.close(code=code, message=b"fake closed the socket")
 
     # -- waiting ------------------------------------------------------------------------------
     async def wait_until(self, predicate, timeout: float = 20.0, what: str = "") -> None:
@@ -605,7 +663,6 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
-        self._ws = ws
         await ws.send_str(
             json.dumps({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
         )
@@ -613,8 +670,9 @@ class FakeDiscord:
             if msg.type != WSMsgType.TEXT:
                 break
             await self._on_op(ws, json.loads(msg.data))
-        if self._ws is ws:
-            self._ready.clear()
+        for session in self.sessions.values():
+            if session.ws is ws:
+                session.ready.clear()
         return ws
 
     async def _on_op(self, ws: web.WebSocketResponse, payload: dict[str, Any]) -> None:
@@ -630,59 +688,71 @@ class FakeDiscord:
                 return
             self.identifies += 1
             self.intents = intents
-            await self._send_ready(ws)
+            shard_id, count = payload["d"].get("shard") or (0, 1)
+            await self._send_ready(Session(ws, (shard_id, count), "session-" + snowflake()))
         elif op == 8:  # request guild members
             self.member_requests.append(payload["d"])
             if self.answer_member_requests:
                 await self._send_chunks(ws, payload["d"])
         elif op == 6:  # resume
             self.resumes += 1
-            ok = payload["d"].get("session_id") == self.session_id
-            if not ok:
+            sid = payload["d"].get("session_id")
+            session = next((s for s in self.sessions.values() if s.id == sid), None)
+            if session is None:
                 await ws.send_str(json.dumps({"op": 9, "d": False}))
                 return
-            self._seq += 1
-            await ws.send_str(json.dumps({"op": 0, "t": "RESUMED", "s": self._seq, "d": {}}))
-            self._ready.set()
+            session.ws = ws
+            session.seq += 1
+            await ws.send_str(json.dumps({"op": 0, "t": "RESUMED", "s": session.seq, "d": {}}))
+            session.ready.set()
 
-    async def _send_ready(self, ws: web.WebSocketResponse) -> None:
-        self.session_id = "session-" + snowflake()
-        self._seq = 1
+    async def _send_ready(self, session: Session) -> None:
+        self.sessions[session.shard[0]] = self._last = session
+        guilds = [g for g in (self.guild_id, *self.other_guilds) if session.serves(g)]
+        session.seq = 1
         ready = {
             "v": 10,
             "user": self.bot_user,
-            "guilds": [{"id": self.guild_id, "unavailable": True}],
-            "session_id": self.session_id,
+            "guilds": [{"id": g, "unavailable": True} for g in guilds],
+            "session_id": session.id,
             "resume_gateway_url": self.gateway_url,
             "application": {"id": self.app_id, "flags": 0},
             "private_channels": [],
             "relationships": [],
+            "shard": list(session.shard),
         }
-        await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": self._seq, "d": ready}))
-        self._seq += 1
-        await ws.send_str(
-            json.dumps({"op": 0, "t": "GUILD_CREATE", "s": self._seq, "d": self._guild()})
-        )
-        self._ready.set()
+        await session.ws.send_str(json.dumps({"op": 0, "t": "READY", "s": 1, "d": ready}))
+        for guild_id in guilds:
+            session.seq += 1
+            event = {"op": 0, "t": "GUILD_CREATE", "s": session.seq, "d": self._guild(guild_id)}
+            await session.ws.send_str(json.dumps(event))
+        session.ready.set()
+
+    def _session_of(self, ws: web.WebSocketResponse) -> Session:
+        return next(s for s in self.sessions.values() if s.ws is ws)
 
     async def _send_chunks(self, ws: web.WebSocketResponse, request: dict[str, Any]) -> None:
-        members = [self.member(self.bot_user), *self.guild_members.values()]
+        guild_id = str(request["guild_id"])
+        session = self._session_of(ws)
+        others = self.guild_members.values() if guild_id == self.guild_id else []
+        members = [self.member(self.bot_user), *others]
         chunks = [members[i : i + CHUNK_SIZE] for i in range(0, len(members), CHUNK_SIZE)]
         for index, chunk in enumerate(chunks):
-            self._seq += 1
+            session.seq += 1
             data = {
-                "guild_id": self.guild_id,
+                "guild_id": guild_id,
                 "members": chunk,
                 "chunk_index": index,
                 "chunk_count": len(chunks),
                 "nonce": request.get("nonce"),
             }
-            event = {"op": 0, "t": "GUILD_MEMBERS_CHUNK", "s": self._seq, "d": data}
+            event = {"op": 0, "t": "GUILD_MEMBERS_CHUNK", "s": session.seq, "d": data}
             await ws.send_str(json.dumps(event))
 
-    def _guild(self) -> dict[str, Any]:
+    def _guild(self, guild_id: str) -> dict[str, Any]:
+        main = guild_id == self.guild_id
         everyone = {
-            "id": self.guild_id,
+            "id": guild_id,
             "name": "@everyone",
             "permissions": "1071698660929",
             "position": 0,
@@ -693,28 +763,29 @@ class FakeDiscord:
             "flags": 0,
         }
         channel = {
-            "id": self.channel_id,
+            "id": self.channel_of(guild_id),
             "type": 0,
-            "guild_id": self.guild_id,
+            "guild_id": guild_id,
             "name": "general",
             "position": 0,
             "permission_overwrites": [],
             "nsfw": False,
         }
+        size = len(self.guild_members) if main else 0
         return {
-            "id": self.guild_id,
-            "name": "Fake server",
+            "id": guild_id,
+            "name": "Fake server" if main else f"Fake server {guild_id}",
             "icon": None,
             "owner_id": snowflake(),
             "features": [],
-            "roles": [everyone, *self.roles],
+            "roles": [everyone, *(self.roles if main else [])],
             "emojis": [],
             "stickers": [],
-            "channels": [channel, *self.text_channels],
+            "channels": [channel, *(self.text_channels if main else [])],
             "threads": [],
             "members": [self.member(self.bot_user)],
-            "member_count": 1 + len(self.guild_members),
-            "large": len(self.guild_members) >= 250,
+            "member_count": 1 + size,
+            "large": size >= 250,
             "unavailable": False,
             "voice_states": [],
             "presences": [],
@@ -792,7 +863,7 @@ class FakeDiscord:
 
     async def _gateway_bot(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+        return _json({"url": self.gateway_url, "shards": self.shards, "session_start_limit": limit})
 
     async def _sync(self, request: web.Request, guild_id: str | None = None) -> web.Response:
         commands = await request.json()

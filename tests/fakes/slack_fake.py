@@ -7,10 +7,12 @@ files.getUploadURLExternal, files.completeUploadExternal, apps.connections.open,
 audits users.list with cursor pagination, users.info, usergroups.users.list and
 chat.update, and for channel watch conversations.replies over messages posted with
 `post_message`), the private file download (checking the bot token), an avatar host (public,
-like avatars.slack-edge.com), the upload URL, response_url webhooks, and a Socket Mode
-websocket. Files have an uploader and the conversations they are shared in. It records every
-call, and answers `ratelimited` (HTTP 429 + Retry-After), `invalid_auth`, `file_not_found`
-and other errors on demand with `fail()`.
+like avatars.slack-edge.com), the upload URL, response_url webhooks, a Socket Mode
+websocket, and the OAuth install's `oauth.v2.access` (a code from `install_code` is exchanged
+once for a new bot token of that workspace; `auth.test` then names that workspace for the
+token; `revoke` makes a workspace's tokens invalid). Files have an uploader and the
+conversations they are shared in. It records every call, and answers `ratelimited` (HTTP 429
++ Retry-After), `invalid_auth`, `file_not_found` and other errors on demand with `fail()`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import WSMsgType, web
 
 BOT_TOKEN = "xoxb-fake-bot-token"
@@ -32,6 +35,10 @@ TEAM_ID = "T0FAKE0001"
 BOT_USER_ID = "U0BOTUSER1"
 BOT_ID = "B0BOTID001"
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+NO_TOKEN_METHODS = frozenset({"oauth.v2.access"})  # authenticated by the client id and secret
+CLIENT_ID = "1111111111.2222222222"
+CLIENT_SECRET = "fake-client-secret"
+APP_ID = "A0FAKEAPP1"
 
 
 @dataclass
@@ -94,6 +101,8 @@ class FakeSlack:
     # lists (a DM between two people is "channel_not_found" to it).
     conversations: dict[str, list[str]] = field(default_factory=dict)
     members_page_max: int = 100
+    installed: dict[str, str] = field(default_factory=dict)  # bot token -> workspace (OAuth)
+    oauth_codes: dict[str, str] = field(default_factory=dict)  # code -> workspace installing
 
     def __post_init__(self) -> None:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -228,6 +237,19 @@ class FakeSlack:
         self.messages[(channel, ts)] = message
         return message
 
+    def install_code(self, team_id: str) -> str:
+        """The code Slack gives the redirect when an admin of `team_id` approves the install."""
+        code = f"code-{team_id}-{next(self._ids)}"
+        self.oauth_codes[code] = team_id
+        return code
+
+    def token_of(self, team_id: str) -> str:
+        return next(t for t, team in self.installed.items() if team == team_id)
+
+    def revoke(self, team_id: str) -> None:
+        """The app was uninstalled there: its tokens stop working."""
+        self.installed = {t: team for t, team in self.installed.items() if team != team_id}
+
     def fail(
         self, method: str, error: str, *, times: int = 1, retry_after: int | None = None
     ) -> None:
@@ -289,15 +311,47 @@ class FakeSlack:
             f = self._failures[method].popleft()
             headers = {"Retry-After": str(f.retry_after)} if f.retry_after is not None else {}
             return _json({"ok": False, "error": f.error}, f.status, headers)
-        expected = self.app_token if method in APP_TOKEN_METHODS else self.bot_token
+        if method in NO_TOKEN_METHODS:
+            return _json(self._m_oauth_v2_access(params, request))
+        valid = (
+            {self.app_token} if method in APP_TOKEN_METHODS else {self.bot_token, *self.installed}
+        )
         if not token:
             return _json({"ok": False, "error": "not_authed"})
-        if token != expected:
+        if token not in valid:
             return _json({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return _json({"ok": False, "error": "unknown_method"})
+        if method == "auth.test":
+            return _json(handler(params) | {"team_id": self.installed.get(token, TEAM_ID)})
         return _json(handler(params))
+
+    def _m_oauth_v2_access(self, p: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        auth = request.headers.get("Authorization", "")
+        basic = aiohttp.BasicAuth.decode(auth) if auth.startswith("Basic ") else None
+        client = (
+            (basic.login, basic.password) if basic else (p.get("client_id"), p.get("client_secret"))
+        )
+        if client != (CLIENT_ID, CLIENT_SECRET):
+            return {"ok": False, "error": "invalid_client_id"}
+        team = self.oauth_codes.pop(str(p.get("code")), None)
+        if team is None:
+            return {"ok": False, "error": "invalid_code"}
+        token = f"xoxb-{team}-{next(self._ids)}"
+        self.installed[token] = team
+        return {
+            "ok": True,
+            "app_id": APP_ID,
+            "authed_user": {"id": "U0INSTALLR"},
+            "scope": "chat:write,commands,im:history,im:write,files:read,users:read",
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": BOT_USER_ID,
+            "team": {"id": team, "name": f"Workspace {team}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
 
     def _ts(self) -> str:
         return f"{int(time.time())}.{next(self._ids):06d}"

@@ -24,6 +24,7 @@ from bot.adapters.slack_listeners.members import (
     is_moderator,
     list_members,
 )
+from bot.adapters.slack_oauth import Workspaces
 from bot.audit.runner import Member
 from bot.core.reply import Reply
 from bot.core.sessions import parse_button_id
@@ -192,13 +193,18 @@ async def _deliver(
     return m["where_dm"]
 
 
-async def resume_unfinished(bridge: Bridge, client: AsyncWebClient) -> int:
-    """Start again every audit a restart interrupted; results already stored are kept and
-    those members skipped. Returns how many were resumed."""
+async def resume_unfinished(bridge: Bridge, workspaces: Workspaces) -> int:
+    """Start again every audit a restart interrupted, each with its workspace's own token;
+    results already stored are kept and those members skipped. Returns how many resumed."""
     if bridge.audits is None:
         return 0
     resumed = 0
     for run in await bridge.audits.unfinished(PLATFORM):
+        client = await workspaces.client(run.server_id)
+        if client is None:
+            log.info("not resuming audit %s: the app is not installed in its workspace", run.id)
+            await bridge.audits.store.update_run(run.id, status="cancelled")
+            continue
         # A report about every member goes only to someone who may still see it.
         try:
             still = await is_moderator(bridge, client, run.server_id, run.requested_by)
