@@ -53,7 +53,9 @@ class C2PA(BaseModel):
 
 class Download(BaseModel):
     timeout_s: float = 20.0
-    chunk_bytes: int = 65536
+    chunk_bytes: int = 65536  # the loop gets a turn at least this often while a body arrives
+    # Bytes all downloads in this process may hold at once (each reserves its size first).
+    max_bytes_in_flight: int = 200_000_000
 
 
 class Audit(BaseModel):
