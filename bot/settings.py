@@ -67,7 +67,8 @@ class Audit(BaseModel):
 
 
 class RateLimit(BaseModel):
-    per_user_per_minute: int = 6
+    per_user_per_minute: int = 6  # photos; 0 = no limit
+    question_cost: float = 0.5  # a question uses this much of the same allowance
 
 
 class SlackSettings(BaseModel):
@@ -112,6 +113,7 @@ class DiscordSettings(BaseModel):
     sync_commands: bool = True  # sync when the command payload changed since the last sync
     max_images: int = 10  # images checked from one message
     max_concurrent_downloads: int = 4
+    max_jobs: int = 32  # interactions and DMs worked on at once; more wait their turn
     guild_ready_timeout: float = 2.0
     invite_permissions: int = 51200  # Embed Links + Attach Files
     platform_note: str = ""  # shown with JPEG uploads (Discord removes their EXIF)

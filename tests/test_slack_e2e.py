@@ -683,8 +683,13 @@ async def test_per_user_rate_limit(slack: Harness) -> None:
         slack.fake.add_file(f"q{i}.png", png_bytes(color=(9, i, 9)), "image/png") for i in range(2)
     ]
     await slack.event(dm_event(files=more))
-    posts = await slack.fake.wait_for("chat.postMessage", 6)
-    assert "Slow down" in header_of(posts[5].params["blocks"])
+    posts = await slack.fake.wait_for("chat.postMessage", 7)  # the one that fits is checked
+    assert "q0.png" in header_of(posts[5].params["blocks"])
+    assert "Some photos have to wait" in header_of(posts[6].params["blocks"])
+    assert "q1.png" in texts(posts[6].params["blocks"])
+    await slack.event(dm_event(files=more[1:]))
+    posts = await slack.fake.wait_for("chat.postMessage", 8)
+    assert "Slow down" in header_of(posts[7].params["blocks"])
 
 
 async def test_health_route(slack: Harness) -> None:

@@ -114,6 +114,19 @@ class Bridge:
             await self._session.close()
 
     # -- the work ------------------------------------------------------------------------
+    def admit_files(self, req: Request, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The files the person's rate limit admits, asked before anything is fetched (not
+        even files.info); the others are named in `req.left_out`, to send again later."""
+        wanted = files[: self.settings.slack.max_files]
+        req.admission = self.service.admit(req.platform, req.user_id, len(wanted))
+        granted = req.admission.granted
+        if granted == len(wanted):
+            return files  # collect() checks these, and says when there were too many
+        req.left_out = [
+            str(f.get("name") or f.get("title") or f.get("id")) for f in files[granted:]
+        ]
+        return files[:granted]
+
     async def answer(self, client: AsyncWebClient, req: Request, target: Target) -> None:
         replies = await self.service.handle(req)
         await self.send(client, target, replies)

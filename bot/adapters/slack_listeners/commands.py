@@ -84,7 +84,8 @@ async def _check_files(
     bridge: Bridge, client: AsyncWebClient, user: str, ids: list[str], target: Target
 ) -> None:
     req = Request(Kind.CHECK, "slack", user_id=user)
-    req.images, req.intake_errors = await collect_ids(bridge, client, ids)
+    admitted = bridge.admit_files(req, [{"id": i} for i in ids])
+    req.images, req.intake_errors = await collect_ids(bridge, client, [f["id"] for f in admitted])
     await bridge.answer(client, req, target)
 
 

@@ -27,7 +27,8 @@ async def _check(bridge: Bridge, client: AsyncWebClient, body: dict[str, Any]) -
     user = body["user"]["id"]
     # Someone else's photo: its privacy details (location, serials) are not shown to us.
     req = Request(Kind.CHECK, "slack", user_id=user, for_owner=message.get("user") == user)
-    req.images, req.intake_errors = await collect(bridge, client, list(message.get("files") or []))
+    files = bridge.admit_files(req, list(message.get("files") or []))
+    req.images, req.intake_errors = await collect(bridge, client, files)
     target = Target(
         user=user,
         channel=(body.get("channel") or {}).get("id"),
