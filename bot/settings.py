@@ -83,7 +83,12 @@ class SlackSettings(BaseModel):
     http_port: int = 3000  # HTTP mode; the PORT environment variable wins when set
     events_path: str = "/slack/events"
     api_timeout_s: int = 30
-    ratelimit_retries: int = 1  # Web API calls answered 429 are retried after Retry-After
+    # Web API calls are retried: after Retry-After when answered 429, with exponential backoff
+    # (from retry_backoff_s, with jitter) on 5xx answers and dropped connections.
+    ratelimit_retries: int = 5
+    server_error_retries: int = 3
+    connection_retries: int = 3
+    retry_backoff_s: float = 0.5
     max_files: int = 5  # photos checked from one message
     max_jobs: int = 32  # requests worked on at once; more wait their turn
     reply_ttl_s: float = 900  # how long buttons keep working

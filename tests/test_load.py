@@ -14,10 +14,10 @@ import pytest_asyncio
 from bot.adapters.discord import HeadshotBot, configure_endpoints
 from bot.core.pool import AnalysisPool
 from bot.core.service import HeadshotService
-from bot.settings import DiscordSettings, get_settings
+from bot.settings import DiscordSettings, SlackSettings, get_settings
 from tests.conftest import png_bytes
 from tests.fakes.discord_fake import FakeDiscord
-from tests.fakes.slack_fake import FakeSlack
+from tests.fakes.slack_fake import DROP, FakeSlack
 from tests.test_slack_e2e import DM, Harness, dm_event, header_of, make_settings
 
 FLOOD_DMS, PHOTOS_EACH, PER_MINUTE = 8, 10, 6
@@ -107,3 +107,40 @@ async def test_slack_dm_flood_is_refused_before_downloading(slack: Harness) -> N
     refusals = [h for h in headers if "Slow down" in h]
     assert len(refusals) >= FLOOD_DMS - 2  # the first DM (and maybe a second) got photos in
     assert all(p.params["channel"] == DM for p in posts)
+
+
+@pytest.fixture
+async def slack_retrying(slack_fake: FakeSlack) -> AsyncIterator[Harness]:
+    """Retries as configured by default, with short backoffs for the test."""
+    settings = make_settings(slack_fake)
+    quick = settings.slack.model_copy(
+        update={"ratelimit_retries": SlackSettings().ratelimit_retries, "retry_backoff_s": 0.05}
+    )
+    h = Harness(slack_fake, settings.model_copy(update={"slack": quick}))
+    await h.start()
+    yield h
+    await h.close()
+
+
+async def test_a_burst_of_100_dms_gets_100_replies(slack_retrying: Harness) -> None:
+    fake = slack_retrying.fake
+    fake.post_limit = (20, 1.0)  # Slack lets a channel take a short burst, then answers 429
+    fake.fail("chat.postMessage", "internal_error", status=500)
+    fake.fail("chat.postMessage", "service_unavailable", status=503)
+    fake.fail("chat.postMessage", DROP)  # three failures in a row on the first reply
+    for n in range(100):
+        assert await slack_retrying.event(dm_event(f"Question {n}: is an AI headshot okay?")) == 200
+    await fake.wait_until(lambda: len(fake.messages) >= 100, timeout=90)
+    await slack_retrying.settle()
+    assert len(fake.messages) == 100  # one reply each, none lost and none doubled
+    assert len(fake.calls_to("chat.postMessage")) > 103  # the fake refused some: they were retried
+
+
+async def test_replies_survive_5xx_and_dropped_connections(slack_retrying: Harness) -> None:
+    fake = slack_retrying.fake
+    fake.fail("chat.postMessage", "bad_gateway", status=502)
+    fake.fail("chat.postMessage", DROP)
+    fake.fail("chat.postMessage", "ratelimited", retry_after=0, times=2)
+    await slack_retrying.event(dm_event("What is C2PA?"))
+    await fake.wait_until(lambda: len(fake.messages) >= 1, timeout=30)
+    assert len(fake.calls_to("chat.postMessage")) == 5

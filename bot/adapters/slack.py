@@ -16,12 +16,11 @@ import weakref
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners import register_all
 from bot.adapters.slack_listeners.audit import resume_unfinished
-from bot.adapters.slack_listeners.bridge import Bridge
+from bot.adapters.slack_listeners.bridge import Bridge, retry_handlers
 from bot.audit.service import AuditService
 from bot.core.service import HeadshotService
 from bot.settings import Settings
@@ -33,17 +32,12 @@ _BRIDGES: weakref.WeakKeyDictionary[AsyncApp, Bridge] = weakref.WeakKeyDictionar
 
 def make_client(settings: Settings) -> AsyncWebClient:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    client = AsyncWebClient(
+    return AsyncWebClient(
         token=token,
         base_url=settings.slack.api_base_url,
         timeout=settings.slack.api_timeout_s,
+        retry_handlers=retry_handlers(settings.slack),
     )
-    if settings.slack.ratelimit_retries > 0:
-        # Wait out Retry-After and try again; after that the caller explains the error.
-        client.retry_handlers.append(
-            AsyncRateLimitErrorRetryHandler(max_retry_count=settings.slack.ratelimit_retries)
-        )
-    return client
 
 
 def build_app(

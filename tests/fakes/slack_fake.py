@@ -7,8 +7,9 @@ apps.connections.open, and for audits users.list with cursor pagination, users.i
 usergroups.users.list and chat.update), the private file download (checking the bot token), an
 avatar host (public, like avatars.slack-edge.com), the upload URL, response_url webhooks, and a
 Socket Mode websocket. It records every call, and answers
-`ratelimited` (HTTP 429 + Retry-After), `invalid_auth`, `file_not_found` and other errors on
-demand with `fail()`.
+`ratelimited` (HTTP 429 + Retry-After), `invalid_auth`, `file_not_found` and other errors, HTTP
+5xx answers (`status=`) and dropped connections (`DROP`) on demand with `fail()`. With
+`post_limit`, it refuses posts to one channel past a rate, as Slack does (429 + Retry-After).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ TEAM_ID = "T0FAKE0001"
 BOT_USER_ID = "U0BOTUSER1"
 BOT_ID = "B0BOTID001"
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+DROP = "drop"  # fail() with this error closes the connection without an answer
+POST_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral"})
 
 
 @dataclass
@@ -71,9 +74,12 @@ class FakeSlack:
     users_page_max: int = 200  # users.list answers at most this many members a page
     avatar_delay_s: float = 0.0  # a slow avatar host, for cancelling an audit mid-way
     channel_errors: dict[str, str] = field(default_factory=dict)  # channel -> postMessage error
+    # (posts, seconds): at most that many posts to one channel in any such window, else 429.
+    post_limit: tuple[int, float] | None = None
 
     def __post_init__(self) -> None:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self._posted: dict[str, deque[float]] = defaultdict(deque)  # channel -> post times
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -190,10 +196,17 @@ class FakeSlack:
         return user
 
     def fail(
-        self, method: str, error: str, *, times: int = 1, retry_after: int | None = None
+        self,
+        method: str,
+        error: str,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        status: int | None = None,
     ) -> None:
-        """Answer the next `times` calls to `method` with `error`."""
-        status = 429 if error == "ratelimited" else 200
+        """Answer the next `times` calls to `method` with `error` (with HTTP `status`; 429 for
+        `ratelimited`), or with no answer at all for `DROP`."""
+        status = status or (429 if error == "ratelimited" else 200)
         for _ in range(times):
             self._failures[method].append(Failure(error, retry_after, status))
 
@@ -214,6 +227,15 @@ class FakeSlack:
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(left, 0.2))
+
+    async def wait_until(self, predicate, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; {len(self.messages)} messages posted")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), 0.2)
 
     async def wait_socket(self, timeout: float = 10.0) -> None:
         await asyncio.wait_for(self._ws_ready.wait(), timeout)
@@ -248,8 +270,14 @@ class FakeSlack:
         self._record()
         if self._failures[method]:
             f = self._failures[method].popleft()
+            if f.error == DROP:
+                assert request.transport is not None
+                request.transport.abort()  # the client sees the connection go, mid-request
+                return web.Response(status=500)
             headers = {"Retry-After": str(f.retry_after)} if f.retry_after is not None else {}
             return _json({"ok": False, "error": f.error}, f.status, headers)
+        if method in POST_METHODS and self._over_post_limit(str(params.get("channel"))):
+            return _json({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "1"})
         expected = self.app_token if method in APP_TOKEN_METHODS else self.bot_token
         if not token:
             return _json({"ok": False, "error": "not_authed"})
@@ -259,6 +287,18 @@ class FakeSlack:
         if handler is None:
             return _json({"ok": False, "error": "unknown_method"})
         return _json(handler(params))
+
+    def _over_post_limit(self, channel: str) -> bool:
+        if self.post_limit is None:
+            return False
+        most, window = self.post_limit
+        now, posted = time.monotonic(), self._posted[channel]
+        while posted and now - posted[0] >= window:
+            posted.popleft()
+        if len(posted) >= most:
+            return True
+        posted.append(now)
+        return False
 
     def _ts(self) -> str:
         return f"{int(time.time())}.{next(self._ids):06d}"
