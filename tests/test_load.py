@@ -21,6 +21,7 @@ from tests.fakes.slack_fake import DROP, FakeSlack
 from tests.test_slack_e2e import DM, Harness, dm_event, header_of, make_settings
 
 FLOOD_DMS, PHOTOS_EACH, PER_MINUTE = 8, 10, 6
+JOBS = 2  # Discord interactions and DMs worked on at once, in these tests
 
 
 def photos(prefix: str, n: int) -> list[tuple[str, bytes]]:
@@ -31,7 +32,7 @@ def photos(prefix: str, n: int) -> list[tuple[str, bytes]]:
 @pytest_asyncio.fixture
 async def discord_bot(tmp_path) -> AsyncIterator[tuple[FakeDiscord, HeadshotBot]]:
     fake = await FakeDiscord(heartbeat_interval_ms=1000).start_in_thread()
-    base = fake.bot_settings(get_settings(), tmp_path)
+    base = fake.bot_settings(get_settings(), tmp_path, max_jobs=JOBS)
     limit = base.rate_limit.model_copy(update={"per_user_per_minute": PER_MINUTE})
     settings = base.model_copy(update={"rate_limit": limit})
     service = HeadshotService(settings, pool=AnalysisPool(inline=True))
@@ -73,6 +74,21 @@ async def test_discord_dm_flood_is_refused_before_downloading(discord_bot) -> No
     assert "Some photos have to wait" in titles()
     refusal = next(s for s in fake.channel_sent(channel) if "Slow down" in s.text())
     assert "Try again in" in refusal.text()
+
+
+async def test_discord_works_on_a_bounded_number_of_requests_at_once(discord_bot) -> None:
+    fake, _bot = discord_bot
+    fake.cdn_delay_s = 2.0  # each download takes 2 s: the requests in flight pile up
+    try:
+        for n in range(JOBS + 3):
+            person = fake.user(f"busy{n}")
+            await fake.dm(person, "", [fake.attachment(f"b{n}.png", png_bytes(), "image/png")])
+        await fake.wait_until(lambda: attachment_gets(fake) >= JOBS, 20, "the first downloads")
+        await asyncio.sleep(1.0)
+        assert attachment_gets(fake) == JOBS  # the others wait their turn, not downloading
+        await fake.wait_until(lambda: attachment_gets(fake) == JOBS + 3, 30, "all downloads")
+    finally:
+        fake.cdn_delay_s = 0.0
 
 
 # -- Slack ------------------------------------------------------------------------------------

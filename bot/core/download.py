@@ -148,18 +148,21 @@ def _expected_size(resp: aiohttp.ClientResponse, max_bytes: int) -> int:
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int, chunk_bytes: int) -> bytes:
-    """Keep the chunks as aiohttp received them (no copy) and join them once at the end.
-    Between chunks, let the loop run: once a body is buffered, reading it never suspends, and
-    fifty large photos would otherwise be gone through in one go."""
+    """Keep the chunks as aiohttp received them (no copy while the body streams in) and join
+    them once at the end: one copy in all, the least a contiguous `bytes` can cost. (A
+    preallocated bytearray would need a second copy: intake looks slices up in dicts, so the
+    analysis takes bytes; a growing BytesIO copies on every resize.) Between chunks the loop
+    gets a turn: once a body is buffered, reading it never suspends, and fifty large photos
+    would otherwise be gone through in one go."""
     chunks: list[bytes] = []
     total = pending = 0
     async for chunk in resp.content.iter_any():
-        chunks.append(chunk)
         total += len(chunk)
         if total > max_bytes:
             raise _too_big(max_bytes)
+        chunks.append(chunk)
         pending += len(chunk)
         if pending >= chunk_bytes:
             pending = 0
             await asyncio.sleep(0)
-    return b"".join(chunks)  # the one copy (none when the body came in one chunk)
+    return b"".join(chunks)  # no copy at all when the body came in one chunk
