@@ -120,8 +120,8 @@ async def _check_async(args: argparse.Namespace) -> int:
                 if isinstance(result, tuple):
                     reply, hint = compose.error_reply(str(path), result[1]), []
                 else:
-                    reply = compose.check_reply(result, service.guide, args.context)
-                    hint = _text_hints(args, result)
+                    reply = compose.check_reply(result, service.guide, args.context, platform="cli")
+                    hint = _text_hints(args, result, reply)
                 print(render_text(reply, pages=args.more, hint=hint) + "\n")
         if args.strip:
             done = [r for _, r in results if not isinstance(r, tuple)]
@@ -185,12 +185,12 @@ _JSON_KEYS = [
 ]
 
 
-def _text_hints(args: argparse.Namespace, report) -> list[str]:
+def _text_hints(args: argparse.Namespace, report, reply) -> list[str]:
     """What to type for what chat users get from buttons: --more, and --strip."""
-    from bot.core.compose import messages
+    from bot.core.compose import messages, more_hint
 
     m = messages()["check"]
-    hints = [] if args.more or not report.ok else [m["cli_hint"]]
+    hints = [] if args.more or not reply.pages else [more_hint(reply, "cli_hint")]
     if report.ok and report.privacy and not args.strip:
         hints.append(m["cli_strip_hint"])
     return hints

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
+MEMBER_URL = "https://discord.com/users/{id}"  # a member's profile, for the audit report
 
 
 # -- shared by the moderator cogs ----------------------------------------------------------------
@@ -309,6 +310,7 @@ class Audit(commands.Cog):
             total=len(members),
             options=options,
             run=run,
+            member_url=MEMBER_URL,
         )
 
     # -- the report --------------------------------------------------------------------------

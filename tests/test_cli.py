@@ -44,7 +44,13 @@ def test_check_text_report(tmp_path):
     out = run_cli("check", str(path))
     assert out.returncode == 0
     assert "No evidence either way" in out.stdout
-    assert "Look for yourself" in out.stdout
+    # Short by default: the checklist is named in the hint, and --more shows it.
+    assert "--more for all findings and a checklist to look for yourself" in out.stdout
+    assert "Hands and fingers" not in out.stdout
+    assert "buttons" not in out.stdout.lower()  # the terminal has none
+    assert len(out.stdout.strip().splitlines()) <= 20
+    more = run_cli("check", str(path), "--more")
+    assert "Look for yourself" in more.stdout and "Hands and fingers" in more.stdout
 
 
 def test_console_session(tmp_path):
@@ -174,3 +180,26 @@ def test_eval_passes_its_options_through():
     out = run_cli("eval", "--help")
     assert out.returncode == 0, out.stderr
     assert "--labels" in out.stdout and "--degrade" in out.stdout
+
+
+def test_check_json_carries_generation_parameters_in_full(tmp_path):
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    prompt = 'a "founder" portrait,\tback\\slash, ' * 20 + "<lora:skin:0.5>"
+    info = PngInfo()
+    info.add_text(
+        "parameters",
+        f"{prompt}\nNegative prompt: blurry\nSteps: 28, Sampler: Euler a, CFG scale: 5, "
+        "Seed: 7, Size: 64x64, Model: juggernautXL",
+    )
+    path = tmp_path / "gen.png"
+    Image.new("RGB", (64, 64), (90, 90, 90)).save(path, "PNG", pnginfo=info)
+    out = run_cli("check", "--json", str(path))
+    assert out.returncode == 0, out.stderr
+    assert '\\"founder\\"' in out.stdout and "\\t" in out.stdout  # escaped as JSON does
+    (gen,) = [f for f in json.loads(out.stdout)["findings"] if f["check"] == "generators"]
+    params = gen["data"]["parameters"]
+    assert params["prompt"] == prompt and params["negative_prompt"] == "blurry"
+    assert (params["steps"], params["sampler"], params["seed"]) == ("28", "Euler a", "7")
+    assert params["model"] == "juggernautXL" and params["loras"] == ["skin (0.5)"]

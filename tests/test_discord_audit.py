@@ -310,6 +310,8 @@ async def test_audit_of_2000_members(fake: FakeDiscord, harness: Harness, mod: d
     assert all(len(rows[m]["avatar_sha256"]) == 64 for m in kinds["plain"])
     page = dict(report.files)["headshot-audit.html"].decode()
     assert "Shared avatars (2 groups)" in page
+    some = next(iter(rows))
+    assert f'href="https://discord.com/users/{some}"' in page  # every member, linked
     assert page.count("data:image/jpeg;base64") >= len(flagged_ids(rows)) + 20
     assert "fake user" not in page.lower() and "fake account" not in page.lower()
     # Every avatar downloaded once, from the CDN; default avatars never.

@@ -18,7 +18,7 @@ from bot.settings import DiscordSettings, SlackSettings, get_settings
 from tests.conftest import png_bytes
 from tests.fakes.discord_fake import FakeDiscord
 from tests.fakes.slack_fake import DROP, FakeSlack
-from tests.test_slack_e2e import DM, Harness, dm_event, header_of, make_settings
+from tests.test_slack_e2e import DM, Harness, blocks_of, dm_event, header_of, make_settings
 
 FLOOD_DMS, PHOTOS_EACH, PER_MINUTE = 8, 10, 6
 JOBS = 2  # Discord interactions and DMs worked on at once, in these tests
@@ -116,7 +116,7 @@ async def test_slack_dm_flood_is_refused_before_downloading(slack: Harness) -> N
         await slack.event(dm_event(files=files))
     await slack.settle()
     posts = slack.fake.calls_to("chat.postMessage")
-    headers = [header_of(p.params["blocks"]) for p in posts]
+    headers = [header_of(blocks_of(p.params)) for p in posts]
     assert len(slack.fake.downloads) == PER_MINUTE  # six photos fetched, not forty
     assert not slack.fake.calls_to("files.info")
     assert sum(h.endswith(".png") for h in headers) == PER_MINUTE

@@ -48,7 +48,7 @@ def test_skipped_checks_are_named_for_people():
     report.runs.append(CheckRun("watermark", "skipped", "the file is too small"))
     report.verdict.not_checked.append("watermark: the file is too small")
     reply = compose.check_reply(report, get_guide())
-    cannot = next(s for s in reply.sections if s.title == "What I could not tell")
+    cannot = next(s for s in reply.pages["details"] if s.title == "What I could not tell")
     assert "Invisible watermark: the file is too small" in cannot.lines
     runs = next(s for s in reply.pages["details"] if s.title == "Checks")
     assert not any(line.startswith("watermark:") for line in runs.lines)
@@ -235,7 +235,7 @@ def test_informational_findings_keep_their_numbers_for_details():
     )
     report.findings = [info]
     reply = compose.check_reply(report, get_guide())
-    notes = next(s for s in reply.sections if s.title == "Also noted")
+    notes = next(s for s in reply.pages["details"] if s.title == "Also noted")
     assert notes.lines == ["No reliable pixel signs of AI generation"]
     assert "detector score" not in " ".join(s.lines[0] for s in reply.sections if s.lines)
     assert "detector score" in all_text(reply)  # still on the Details page

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 
 import pytest
 
 from bot.store import AuditRow
 from bot.store.postgres import PostgresStore, to_dollar
+from bot.store.schema import MIGRATIONS
 from bot.store.sqlite import SQLiteStore
 
 PG_ADMIN = os.environ.get("HEADSHOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -55,7 +57,45 @@ def test_placeholder_translation():
 async def test_migrations_are_idempotent(store):
     await store.migrate()
     rows = await store.fetch("SELECT COUNT(*) FROM schema_version")
-    assert rows[0][0] == 1
+    assert rows[0][0] == len(MIGRATIONS)
+
+
+async def test_pixel_scores_are_stored_with_the_time_checked(store):
+    run = await store.create_run("discord", "g1", "mod1", {})
+    before = time.time()
+    await store.add_results(
+        run.id,
+        [
+            AuditRow("m1", "Ann", "s1", "00", "ai_generated", "moderate", "pixels", score=0.8712),
+            AuditRow("m2", "Bob", None, None, "default_avatar", None),
+        ],
+    )
+    ann, bob = await store.run_results(run.id)
+    assert (ann.score, bob.score) == (0.8712, None)
+    assert before - 1 <= ann.checked_at <= time.time() + 1
+
+
+async def test_score_migration_upgrades_a_database_made_before_it(store):
+    """A store made by the first schema (no score column) gains it, and its rows read back."""
+    await store.execute("ALTER TABLE audit_results DROP COLUMN score")
+    await store.execute("DELETE FROM schema_version WHERE version > 1")
+    run = await store.create_run("slack", "T1", "U1", {})
+    await store.execute(
+        "INSERT INTO audit_results (run_id, member_id, member_name, label, created_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        run.id,
+        "U2",
+        "old row",
+        "no_evidence",
+        time.time(),
+    )
+    await store.migrate()
+    [old] = await store.run_results(run.id)
+    assert (old.member_name, old.score) == ("old row", None)
+    await store.add_results(
+        run.id, [AuditRow("U3", "new", "s", None, "ai_generated", "weak", score=0.5)]
+    )
+    assert [r.score for r in await store.run_results(run.id)] == [None, 0.5]
 
 
 async def test_settings_roundtrip(store):

@@ -11,14 +11,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.core.compose import messages
+from bot.core.compose import messages, more_hint
 from bot.core.reply import STRIPPED_SUMMARY, Reply, Section
 from bot.core.request import ImageInput, Kind, Request
 from bot.core.service import HeadshotService
 from bot.render.text import render_text
 
 PROMPT = "you> "
-CONSOLE_HINT = messages()["check"]["console_hint"]
 STRIP_HINT = messages()["check"]["console_strip_hint"]
 INTRO = (
     "Headshot Check console. Type a photo's path to check it, or ask a question "
@@ -58,7 +57,7 @@ async def respond(service: HeadshotService, line: str, last: list[Reply]) -> lis
     if text.lower() in MORE_WORDS:
         if not last:
             return [Reply(title="Nothing more to show", summary="Check a photo first.")]
-        return [Reply(title=r.title, pages=r.pages) for r in last]
+        return [Reply(title=r.title, pages=r.pages, actions=r.actions) for r in last]
     if text.lower() == "strip":
         return _save_stripped(last, Path.cwd())
     if text.lower() in ("help", "?"):
@@ -125,7 +124,7 @@ async def run_console(
         if replies and any(r.pages for r in replies) and not more:
             last = replies
         for reply in replies:
-            hint = [CONSOLE_HINT] if reply.pages and not more else []
+            hint = [more_hint(reply, "console_hint")] if reply.pages and not more else []
             if "strip" in reply.offers:
                 hint.append(STRIP_HINT)
             write(render_text(reply, pages=more, hint=hint))

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 COGS = ("cogs.check", "cogs.ask", "cogs.dm", "cogs.buttons")
 # Loaded when the bot is given an AuditService (persistent storage): moderator commands.
-AUDIT_COGS = ("cogs.audit", "cogs.settings", "cogs.watch")
+AUDIT_COGS = ("cogs.audit", "cogs.settings", "cogs.watch", "cogs.channel_watch")
 DISCORD_API = "https://discord.com/api/v10"
 # Replies kept for their buttons; some hold a stripped copy of a photo, so keep the count modest.
 REPLY_CACHE_ENTRIES = 256
@@ -62,10 +62,12 @@ def configure_endpoints(d: DiscordSettings) -> None:
 
 
 def bot_intents(d: DiscordSettings) -> discord.Intents:
-    """No message content (DMs and commands need none); members only when moderators want the
-    audit and watch mode (a privileged intent that must be enabled in the Developer Portal)."""
+    """No message content by default (DMs, commands and mentions need none); members only when
+    moderators want the audit and watch mode, message content only for channel watch in every
+    message (both privileged intents that must be enabled in the Developer Portal)."""
     intents = discord.Intents.default()
     intents.members = d.members_intent
+    intents.message_content = d.message_content_intent
     return intents
 
 
@@ -178,13 +180,26 @@ class HeadshotBot(commands.Bot):
         self, req: Request, attachments: Iterable[discord.Attachment], *, images_only: bool = False
     ) -> None:
         """Download into `req` the attachments the person's rate limit admits, asking before
-        anything is fetched (at once: their signed URLs expire). `images_only` skips files
-        that are plainly not images (a message's other attachments)."""
+        anything is fetched. `images_only` skips files that are plainly not images (a
+        message's other attachments)."""
+        admitted = self._admit(req, self.chosen(attachments, images_only=images_only))
+        req.images, req.intake_errors = await self.download_images(admitted)
+
+    def chosen(
+        self, attachments: Iterable[discord.Attachment], *, images_only: bool = False
+    ) -> list[discord.Attachment]:
         chosen = [a for a in attachments if not images_only or is_image(a)]
-        chosen = self._admit(req, chosen[: self.settings.discord.max_images])
-        results = await asyncio.gather(*(self._fetch_one(a) for a in chosen))
-        req.images = [r for r in results if isinstance(r, ImageInput)]
-        req.intake_errors = [r for r in results if isinstance(r, tuple)]
+        return chosen[: self.settings.discord.max_images]
+
+    async def download_images(
+        self, attachments: list[discord.Attachment]
+    ) -> tuple[list[ImageInput], list[IntakeError]]:
+        """Download at once (their signed URLs expire), with no rate limit: callers that act
+        for a person ask first (`fetch_images`); the bot's own looks bound themselves."""
+        results = await asyncio.gather(*(self._fetch_one(a) for a in attachments))
+        images = [r for r in results if isinstance(r, ImageInput)]
+        errors = [r for r in results if isinstance(r, tuple)]
+        return images, errors
 
     def _admit(
         self, req: Request, attachments: list[discord.Attachment]
@@ -409,10 +424,11 @@ def run_discord(settings: Settings) -> int:
 
 
 MEMBERS_INTENT_REFUSED = (
-    "Discord refused the Server Members intent ([discord] members_intent = true): it is a\n"
-    "privileged intent. Turn it on in the Developer Portal (https://discord.com/developers/\n"
-    "applications › your app › Bot › Privileged Gateway Intents › Server Members Intent), or\n"
-    "set members_intent = false (the moderator audit and watch mode then stay off)."
+    "Discord refused a privileged intent ([discord] members_intent or message_content_intent\n"
+    "= true). Turn it on in the Developer Portal (https://discord.com/developers/applications\n"
+    "› your app › Bot › Privileged Gateway Intents: Server Members Intent, Message Content\n"
+    "Intent), or set it to false (members: the moderator audit and watch mode then stay off;\n"
+    "message content: channel watch then sees only messages that mention the bot)."
 )
 
 

@@ -44,6 +44,8 @@ class Reply:
     # Shown on demand (buttons / "more"): name -> sections; and files offered on demand.
     pages: dict[str, list[Section]] = field(default_factory=dict)
     offers: dict[str, Attachment] = field(default_factory=dict)
+    # Files that come with a page (parameters too long to read in a chat, as a text file).
+    page_files: dict[str, list[Attachment]] = field(default_factory=dict)
     attachments: list[Attachment] = field(default_factory=list)  # sent with the reply
     actions: list[Action] = field(default_factory=list)
     footer: str = ""
@@ -56,7 +58,12 @@ class Reply:
         """The reply a button for page/offer `name` produces, or None if there is none."""
         if name in self.pages:
             label = next((a.label for a in self.actions if a.id == name), name.title())
-            return Reply(title=f"{label} — {self.title}", tone=self.tone, sections=self.pages[name])
+            return Reply(
+                title=f"{label} — {self.title}",
+                tone=self.tone,
+                sections=self.pages[name],
+                attachments=list(self.page_files.get(name, [])),
+            )
         if name in self.offers:
             offer = self.offers[name]
             return Reply(

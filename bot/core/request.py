@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# Where the person at the keyboard is the operator, and there are no buttons.
+LOCAL_PLATFORMS = frozenset({"console", "cli"})
+
 
 class Kind(StrEnum):
     CHECK = "check"  # check the attached images

@@ -18,13 +18,11 @@ from bot.core import compose
 from bot.core.pool import AnalysisPool, PoolError
 from bot.core.ratelimit import RateLimiter
 from bot.core.reply import Attachment, Reply
-from bot.core.request import Admission, ImageInput, Kind, Request
+from bot.core.request import LOCAL_PLATFORMS, Admission, ImageInput, Kind, Request
 from bot.guidance import Guide, get_guide
 from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-
-LOCAL_PLATFORMS = frozenset({"console", "cli"})
 
 
 class HeadshotService:
@@ -120,7 +118,7 @@ class HeadshotService:
         note = req.platform_note if applies else None
         withhold = req.public or not req.for_owner
         reply = compose.check_reply(
-            report, self.guide, req.context, note, stripped, public=withhold
+            report, self.guide, req.context, note, stripped, withhold, req.platform
         )
         if not req.for_owner:
             compose.note_privacy_withheld(reply, report)

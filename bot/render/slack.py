@@ -9,7 +9,7 @@ place: 50 blocks a message, 3000 characters a section, 150 a header, 75 a button
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -127,6 +127,21 @@ def render_blocks(reply: Reply, button_id: ButtonId | None = None) -> list[Block
     if len(body) > room:
         body = [*body[: room - 1], context("…more in Details.")]
     return head + body + tail
+
+
+def render_message(
+    reply: Reply, button_id: ButtonId | None = None, colours: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The message for one reply: blocks and fallback text. A reply with a colour for its tone
+    (a verdict) keeps its header on top and the rest in an attachment, whose bar shows that
+    colour, as Discord's embed colour does. The 50-block limit counts both together."""
+    blocks = render_blocks(reply, button_id)
+    text = fallback_text(reply)
+    colour = (colours or {}).get(reply.tone)
+    if not colour or len(blocks) < 2:
+        return {"blocks": blocks, "text": text}
+    bar = {"color": colour, "blocks": blocks[1:], "fallback": text}
+    return {"blocks": blocks[:1], "attachments": [bar], "text": text}
 
 
 def fallback_text(reply: Reply) -> str:

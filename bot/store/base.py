@@ -23,6 +23,8 @@ class AuditRow:
     strength: str | None
     evidence: str = ""
     error: str | None = None
+    score: float | None = None  # the pixel detector's calibrated 0-1 score, when it ran
+    checked_at: float = 0.0  # when stored (set by the store, not by the caller)
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,8 @@ class Store(ABC):
         now = time.time()
         await self.executemany(
             "INSERT INTO audit_results (run_id, member_id, member_name, sha256, phash, label, "
-            "strength, evidence, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "strength, evidence, error, score, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (run_id, member_id) DO NOTHING",
             [
                 (
@@ -183,6 +186,7 @@ class Store(ABC):
                     r.strength,
                     r.evidence,
                     r.error,
+                    r.score,
                     now,
                 )
                 for r in rows
@@ -191,8 +195,8 @@ class Store(ABC):
 
     async def run_results(self, run_id: str) -> list[AuditRow]:
         rows = await self.fetch(
-            "SELECT member_id, member_name, sha256, phash, label, strength, evidence, error "
-            "FROM audit_results WHERE run_id = ? ORDER BY member_id",
+            "SELECT member_id, member_name, sha256, phash, label, strength, evidence, error, "
+            "score, created_at FROM audit_results WHERE run_id = ? ORDER BY member_id",
             run_id,
         )
         return [AuditRow(*r) for r in rows]

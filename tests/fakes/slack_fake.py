@@ -4,7 +4,8 @@ It serves what the Headshot Check app uses: the Web API methods (auth.test, file
 GET or POST, chat.postMessage, chat.postEphemeral, views.open, views.publish,
 conversations.open, files.getUploadURLExternal, files.completeUploadExternal,
 apps.connections.open, and for audits users.list with cursor pagination, users.info,
-usergroups.users.list and chat.update), the private file download (checking the bot token), an
+usergroups.users.list and chat.update, and for channel watch conversations.replies over
+messages posted with `post_message`), the private file download (checking the bot token), an
 avatar host (public, like avatars.slack-edge.com), the upload URL, response_url webhooks, and a
 Socket Mode websocket. It records every call, and answers
 `ratelimited` (HTTP 429 + Retry-After), `invalid_auth`, `file_not_found` and other errors, HTTP
@@ -195,6 +196,17 @@ class FakeSlack:
         self.users[user_id] = user
         return user
 
+    def post_message(
+        self, channel: str, user: str, text: str = "", files: list | None = None
+    ) -> dict[str, Any]:
+        """Someone posts in a channel (what conversations.replies then finds); the message."""
+        ts = self._ts()
+        message = {"type": "message", "user": user, "text": text, "ts": ts}
+        if files:
+            message |= {"files": files, "subtype": "file_share", "upload": True}
+        self.messages[(channel, ts)] = message
+        return message
+
     def fail(
         self,
         method: str,
@@ -255,7 +267,7 @@ class FakeSlack:
                 params.update(await request.json())
             else:
                 params.update({k: v for k, v in (await request.post()).items()})
-        for key in ("blocks", "view", "files"):  # form posts carry these as JSON strings
+        for key in ("blocks", "attachments", "view", "files"):  # form posts: JSON strings
             if isinstance(params.get(key), str):
                 with contextlib.suppress(ValueError):
                     params[key] = json.loads(params[key])
@@ -386,6 +398,12 @@ class FakeSlack:
             return {"ok": False, "error": "message_not_found"}
         self.messages[key] = p
         return {"ok": True, "channel": key[0], "ts": key[1], "text": p.get("text", "")}
+
+    def _m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        first = self.messages.get((str(p.get("channel")), str(p.get("ts"))))
+        if first is None:
+            return {"ok": False, "error": "thread_not_found"}
+        return {"ok": True, "messages": [first], "has_more": False}
 
     def _m_apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
