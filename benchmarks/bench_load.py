@@ -76,11 +76,17 @@ def serve_fake(conn: Connection, photos: int, megapixels: float) -> None:
         flood = [fake.add_file(f"flood{i}.jpg", d) for i, d in enumerate(small)]
         conn.send((fake.port, big, flood, len(fake.files[big[0]["id"]].data)))
         loop = asyncio.get_running_loop()
-        while True:  # answer "how many downloads so far?" until told to stop
-            ask = await loop.run_in_executor(None, conn.recv)
-            if ask == "stop":
-                break
-            conn.send(len(fake.messages) if ask == "posts" else len(fake.downloads))
+        async with aiohttp.ClientSession() as session:
+            while True:  # send events, or say how many downloads and posts, until told to stop
+                ask = await loop.run_in_executor(None, conn.recv)
+                if ask == "stop":
+                    break
+                if isinstance(ask, tuple):  # ("dms", url, [(user, files)]): post them at once
+                    driver = Driver(session, ask[1], first=ask[3])
+                    await asyncio.gather(*(driver.dm(user, files) for user, files in ask[2]))
+                    conn.send("sent")
+                else:
+                    conn.send(len(fake.messages) if ask == "posts" else len(fake.downloads))
         await fake.stop()
 
     asyncio.run(main())
@@ -143,20 +149,21 @@ def watch_stalls(meters: list[LagMeter], stall_s: float = 0.04) -> None:
     threading.Thread(target=sample, daemon=True).start()
 
 
-def rss_mb() -> float:
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc (Linux), else the peak from getrusage."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    return _status_mb("VmRSS")
 
 
 def peak_rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return _status_mb("VmHWM")
 
 
 def cpu_wait_s() -> float:
@@ -180,8 +187,8 @@ def reset_peak_rss() -> None:
 
 # -- driving the bot like Slack does --------------------------------------------------------------
 class Driver:
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
-        self.session, self.url, self.n = session, url, 0
+    def __init__(self, session: aiohttp.ClientSession, url: str, first: int = 0) -> None:
+        self.session, self.url, self.n = session, url, first
 
     async def dm(self, user: str, files: list[dict[str, Any]]) -> None:
         self.n += 1
@@ -233,13 +240,17 @@ def bench_settings(port: int, workers: int) -> Settings:
     return base.model_copy(update={"limits": limits, "analysis": analysis})
 
 
-async def phase(driver: Driver, bridge: Any, dms: list[tuple[str, list[dict]]]) -> dict[str, float]:
+async def phase(
+    fake: Connection, url: str, bridge: Any, dms: list[tuple[str, list[dict]]], first: int
+) -> dict[str, float]:
+    """Have the fake's process send `dms` (as Slack would), and wait until all are answered."""
     reset_peak_rss()
     before, waited = rss_mb(), cpu_wait_s()
     started = time.monotonic()
     with LagMeter() as lag:
         METERS.append(lag)
-        await asyncio.gather(*(driver.dm(user, files) for user, files in dms))
+        fake.send(("dms", url, dms, first))
+        await asyncio.get_running_loop().run_in_executor(None, fake.recv)
         await asyncio.sleep(0.1)
         await bridge.jobs.drain(timeout_s=3600)
     return {
@@ -253,7 +264,7 @@ async def phase(driver: Driver, bridge: Any, dms: list[tuple[str, list[dict]]]) 
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    parent, child = multiprocessing.Pipe()
+    parent, child = multiprocessing.Pipe()  # the fake, and the events it sends for us
     server = multiprocessing.get_context("spawn").Process(
         target=serve_fake, args=(child, args.photos, args.megapixels), daemon=True
     )
@@ -273,26 +284,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/slack/events"  # type: ignore[union-attr]
-        async with aiohttp.ClientSession() as session:
-            driver = Driver(session, url)
-            results["rss_start_mb"] = rss_mb()
-            with LagMeter() as idle:
-                await asyncio.sleep(5.0)
-            results["idle"] = {"max_lag_ms": idle.max_ms(), "p99_lag_ms": idle.p99_ms()}
-            many = [(f"U0BENCH{i:04d}", [f]) for i, f in enumerate(big)]
-            results["large"] = await phase(driver, bridge, many)
-            parent.send("count")
-            downloads_before = parent.recv()
-            mallory = [
-                ("U0MALLORY1", flood[i * FLOOD_PHOTOS : (i + 1) * FLOOD_PHOTOS])
-                for i in range(FLOOD_DMS)
-            ]
-            results["flood"] = await phase(driver, bridge, mallory)
-            parent.send("count")
-            results["flood"]["downloads"] = parent.recv() - downloads_before
-            results["flood"]["admitted"] = settings.rate_limit.per_user_per_minute
-            parent.send("posts")
-            results["posts"] = parent.recv()
+        results["rss_start_mb"] = rss_mb()
+        with LagMeter() as idle:
+            await asyncio.sleep(5.0)
+        results["idle"] = {"max_lag_ms": idle.max_ms(), "p99_lag_ms": idle.p99_ms()}
+        many = [(f"U0BENCH{i:04d}", [f]) for i, f in enumerate(big)]
+        results["large"] = await phase(parent, url, bridge, many, 0)
+        parent.send("count")
+        downloads_before = parent.recv()
+        mallory = [
+            ("U0MALLORY1", flood[i * FLOOD_PHOTOS : (i + 1) * FLOOD_PHOTOS])
+            for i in range(FLOOD_DMS)
+        ]
+        results["flood"] = await phase(parent, url, bridge, mallory, len(many))
+        parent.send("count")
+        results["flood"]["downloads"] = parent.recv() - downloads_before
+        results["flood"]["admitted"] = settings.rate_limit.per_user_per_minute
+        parent.send("posts")
+        results["posts"] = parent.recv()
     finally:
         await bridge.close()
         await runner.cleanup()
