@@ -53,7 +53,9 @@ class C2PA(BaseModel):
 
 class Download(BaseModel):
     timeout_s: float = 20.0
-    chunk_bytes: int = 65536
+    chunk_bytes: int = 65536  # the loop gets a turn at least this often while a body arrives
+    # Bytes all downloads in this process may hold at once (each reserves its size first).
+    max_bytes_in_flight: int = 200_000_000
 
 
 class Audit(BaseModel):
@@ -65,7 +67,8 @@ class Audit(BaseModel):
 
 
 class RateLimit(BaseModel):
-    per_user_per_minute: int = 6
+    per_user_per_minute: int = 6  # photos; 0 = no limit
+    question_cost: float = 0.5  # a question uses this much of the same allowance
 
 
 class SlackSettings(BaseModel):
@@ -80,7 +83,12 @@ class SlackSettings(BaseModel):
     http_port: int = 3000  # HTTP mode; the PORT environment variable wins when set
     events_path: str = "/slack/events"
     api_timeout_s: int = 30
-    ratelimit_retries: int = 1  # Web API calls answered 429 are retried after Retry-After
+    # Web API calls are retried: after Retry-After when answered 429, with exponential backoff
+    # (from retry_backoff_s, with jitter) on 5xx answers and dropped connections.
+    ratelimit_retries: int = 5
+    server_error_retries: int = 3
+    connection_retries: int = 3
+    retry_backoff_s: float = 0.5
     colours: dict[str, str] = Field(default_factory=dict)  # reply tone -> attachment bar colour
     max_files: int = 5  # photos checked from one message
     max_jobs: int = 32  # requests worked on at once; more wait their turn
@@ -117,6 +125,7 @@ class DiscordSettings(BaseModel):
     sync_commands: bool = True  # sync when the command payload changed since the last sync
     max_images: int = 10  # images checked from one message
     max_concurrent_downloads: int = 4
+    max_jobs: int = 32  # interactions and DMs worked on at once; more wait their turn
     guild_ready_timeout: float = 2.0
     invite_permissions: int = 51200  # Embed Links + Attach Files
     platform_note: str = ""  # shown with JPEG uploads (Discord removes their EXIF)

@@ -79,7 +79,10 @@ class ChannelWatch(commands.Cog):
     async def look(self, message: discord.Message, attachments: list[discord.Attachment]) -> None:
         try:
             async with self._slots:
-                images, _errors = await self.bot.fetch_images(attachments, images_only=True)
+                # The bot's own look, not the poster's request: bounded by _slots, not the
+                # poster's rate limit.
+                chosen = self.bot.chosen(attachments, images_only=True)
+                images, _errors = await self.bot.download_images(chosen)
                 reports = [await self.bot.service.check(image) for image in images]
             if not any(worth_a_look(r) for r in reports):
                 return
@@ -116,16 +119,14 @@ class ChannelWatch(commands.Cog):
 
     async def answer(self, marked: Marked) -> None:
         try:
-            images, errors = await self.bot.fetch_images(marked.attachments, images_only=True)
             request = Request(
                 Kind.CHECK,
                 "discord",
                 user_id=str(marked.poster),
-                images=images,
-                intake_errors=errors,
                 platform_note=self.bot.platform_note(marked.attachments),
                 note_files=self.bot.note_files(marked.attachments),
             )
+            await self.bot.fetch_images(request, marked.attachments, images_only=True)
             replies = await self.bot.service.handle(request)
             note = poster_note(f"in <#{marked.channel_id}> ({marked.jump_url})", marked=True)
             dm = await self.bot.create_dm(discord.Object(marked.poster))

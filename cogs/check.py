@@ -54,17 +54,16 @@ class Check(commands.Cog):
         public: bool = False,
     ) -> None:
         async def build() -> Request:
-            images, errors = await self.bot.fetch_images([image])
-            return Request(
+            req = Request(
                 Kind.CHECK,
                 "discord",
                 user_id=str(interaction.user.id),
-                images=images,
                 context=context.value if context else None,
                 platform_note=self.bot.platform_note([image]),
-                intake_errors=errors,
                 public=public,
             )
+            await self.bot.fetch_images(req, [image])
+            return req
 
         await self.bot.respond(interaction, build, ephemeral=not public)
 
@@ -72,17 +71,16 @@ class Check(commands.Cog):
         self, interaction: discord.Interaction, message: discord.Message
     ) -> None:
         async def build() -> Request:
-            images, errors = await self.bot.fetch_images(message.attachments, images_only=True)
-            return Request(
+            req = Request(
                 Kind.CHECK,
                 "discord",
                 user_id=str(interaction.user.id),
-                images=images,
                 platform_note=self.bot.platform_note(message.attachments),
                 note_files=self.bot.note_files(message.attachments),
-                intake_errors=errors,
                 for_owner=message.author.id == interaction.user.id,
             )
+            await self.bot.fetch_images(req, message.attachments, images_only=True)
+            return req
 
         await self.bot.respond(interaction, build)
 
@@ -90,15 +88,14 @@ class Check(commands.Cog):
         self, interaction: discord.Interaction, user: discord.Member | discord.User
     ) -> None:
         async def build() -> Request:
-            image, errors = await self.bot.fetch_avatar(user)
-            return Request(
+            req = Request(
                 Kind.CHECK,
                 "discord",
                 user_id=str(interaction.user.id),
-                images=[image] if image else [],
                 platform_note=self.bot.settings.discord.avatar_note or None,
-                intake_errors=errors,
             )
+            await self.bot.fetch_avatar(req, user)
+            return req
 
         await self.bot.respond(interaction, build)
 

@@ -31,14 +31,12 @@ class DirectMessages(commands.Cog):
         if not message.content.strip() and not message.attachments:
             return
         try:
-            async with message.channel.typing():
-                images, errors = await self.bot.fetch_images(message.attachments)
+            async with self.bot.jobs, message.channel.typing():
                 request = Request(
                     Kind.MESSAGE,
                     "discord",
                     user_id=str(message.author.id),
                     text=message.content,
-                    images=images,
                     # Already in a DM: "send it to me in a DM" would be no help here.
                     platform_note=(
                         compose.messages()["discord"]["dm_platform_note"]
@@ -46,10 +44,10 @@ class DirectMessages(commands.Cog):
                         else None
                     ),
                     note_files=self.bot.note_files(message.attachments),
-                    intake_errors=errors,
                 )
+                await self.bot.fetch_images(request, message.attachments)
                 replies = await self.bot.service.handle(request)
-            await self.bot.send_to(message.channel, replies)
+                await self.bot.send_to(message.channel, replies)
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception("DM failed (error id %s, user %s)", error_id, message.author.id)

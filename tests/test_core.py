@@ -137,23 +137,30 @@ def test_reply_cache_pages_and_expiry():
 def test_rate_limiter_window():
     now = [0.0]
     rl = RateLimiter(3, clock=lambda: now[0])
-    assert [rl.retry_after("k") for _ in range(3)] == [0, 0, 0]
-    assert rl.retry_after("k") > 0
+    assert [rl.take("k", 1) for _ in range(3)] == [(1, 0), (1, 0), (1, 0)]
+    granted, wait = rl.take("k", 1)
+    assert granted == 0 and wait == pytest.approx(60)
     now[0] = 61
-    assert rl.retry_after("k") == 0
+    assert rl.take("k", 1) == (1, 0)
 
 
-def test_rate_limiter_wait_is_long_enough_for_the_whole_batch():
+def test_rate_limiter_grants_what_fits_and_says_when_the_next_fits():
     now = [0.0]
     rl = RateLimiter(4, clock=lambda: now[0])
-    for t in (0, 10, 20, 30):
+    for t in (0, 10, 20):
         now[0] = t
-        assert rl.retry_after("k") == 0
-    now[0] = 40
-    wait = rl.retry_after("k", cost=3)  # three slots needed: the hits at 0, 10 and 20 must go
-    assert wait == pytest.approx(40)
-    now[0] = 40 + wait
-    assert rl.retry_after("k", cost=3) == 0
+        assert rl.take("k", 1) == (1, 0)
+    now[0] = 30
+    assert rl.take("k", 3) == (1, pytest.approx(30))  # one slot left; the hit at 0 goes at 60
+    now[0] = 60
+    assert rl.take("k", 3) == (1, pytest.approx(10))
+
+
+def test_questions_cost_less_than_photos():
+    rl = RateLimiter(2, clock=lambda: 0.0)
+    assert rl.take("k", 1) == (1, 0)
+    assert rl.take("k", 5, cost=0.5)[0] == 2  # the second photo's share, as two questions
+    assert rl.take("k", 1, cost=0.5)[0] == 0
 
 
 async def test_more_photos_than_the_limit_checks_the_first_ones_and_says_so(service):
@@ -161,7 +168,7 @@ async def test_more_photos_than_the_limit_checks_the_first_ones_and_says_so(serv
     images = [ImageInput(f"p{i}.png", png_bytes((60 + i, 60))) for i in range(3)]
     replies = await service.handle(Request(Kind.CHECK, "t", user_id="u", images=images))
     assert [r.tone for r in replies[:2]] == ["no_evidence", "no_evidence"]
-    assert replies[2].title == "I checked the first 2 photos" and "p2.png" in replies[2].summary
+    assert replies[2].title == "Some photos have to wait" and "p2.png" in replies[2].summary
     # Then the usual friendly wait, in words people use.
     (limited,) = await service.handle(Request(Kind.CHECK, "t", user_id="u", images=images[:1]))
     assert limited.title == "Slow down a little"
@@ -188,3 +195,33 @@ async def test_start_builds_the_question_index_off_the_loop():
         assert "answerer" in svc.guide.__dict__  # built in a thread, before any question
     finally:
         svc.close()
+
+
+async def test_questions_count_toward_the_per_user_limit(service):
+    service.limiter = RateLimiter(per_minute=1)  # a question costs half a photo by default
+    ask = Request(Kind.ASK, "t", user_id="q", text="Is an AI headshot okay on LinkedIn?")
+    for _ in range(2):
+        (answer,) = await service.handle(ask)
+        assert answer.title != "Slow down a little"
+    (limited,) = await service.handle(ask)
+    assert limited.title == "Slow down a little" and "Ask again in" in limited.summary
+    img = [ImageInput("a.png", png_bytes())]
+    (photo,) = await service.handle(Request(Kind.CHECK, "t", user_id="q", images=img))
+    assert photo.title == "Slow down a little"
+    (console,) = await service.handle(Request(Kind.ASK, "console", text="What is C2PA?"))
+    assert console.title != "Slow down a little"
+
+
+async def test_admit_reserves_before_any_download(service):
+    service.limiter = RateLimiter(per_minute=3)
+    first = service.admit("slack", "u", 10)
+    assert (first.granted, first.wanted) == (3, 10) and first.wait_s == pytest.approx(60)
+    assert service.admit("slack", "u", 1).granted == 0
+    assert service.admit("console", "u", 10).granted == 10
+    # A request built from admitted photos is not charged again, and names the ones left out.
+    req = Request(Kind.CHECK, "slack", user_id="u", images=[ImageInput("a.png", png_bytes())])
+    req.admission, req.left_out = first, ["x.png", "y.png"]
+    replies = await service.handle(req)
+    assert replies[0].tone == "no_evidence"
+    assert replies[-1].title == "Some photos have to wait"
+    assert "x.png, y.png" in replies[-1].summary and "Send them again in" in replies[-1].summary

@@ -697,8 +697,13 @@ async def test_per_user_rate_limit(slack: Harness) -> None:
         slack.fake.add_file(f"q{i}.png", png_bytes(color=(9, i, 9)), "image/png") for i in range(2)
     ]
     await slack.event(dm_event(files=more))
-    posts = await slack.fake.wait_for("chat.postMessage", 6)
-    assert "Slow down" in header_of(blocks_of(posts[5].params))
+    posts = await slack.fake.wait_for("chat.postMessage", 7)  # the one that fits is checked
+    assert "q0.png" in header_of(blocks_of(posts[5].params))
+    assert "Some photos have to wait" in header_of(blocks_of(posts[6].params))
+    assert "q1.png" in texts(blocks_of(posts[6].params))
+    await slack.event(dm_event(files=more[1:]))
+    posts = await slack.fake.wait_for("chat.postMessage", 8)
+    assert "Slow down" in header_of(blocks_of(posts[7].params))
 
 
 async def test_health_route(slack: Harness) -> None:

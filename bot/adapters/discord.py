@@ -114,6 +114,9 @@ class HeadshotBot(commands.AutoShardedBot):
         # A burst of big uploads is downloaded a few at a time, so the event loop (and the
         # gateway heartbeat) never has dozens of large transfers to serve at once.
         self._download_slots = asyncio.Semaphore(max(1, d.max_concurrent_downloads))
+        # Interactions and DMs worked on at once (like the Slack adapter's jobs): a burst waits
+        # its turn instead of holding hundreds of requests and their photos in memory.
+        self.jobs = asyncio.Semaphore(max(1, d.max_jobs))
         self.cog_modules = tuple(cogs if cogs is not None else _default_cogs(audits))
         self._report_raw_member_updates()
         self.tree.on_error = self.on_app_command_error
@@ -200,16 +203,38 @@ class HeadshotBot(commands.AutoShardedBot):
 
     # -- Discord → core ------------------------------------------------------------------
     async def fetch_images(
+        self, req: Request, attachments: Iterable[discord.Attachment], *, images_only: bool = False
+    ) -> None:
+        """Download into `req` the attachments the person's rate limit admits, asking before
+        anything is fetched. `images_only` skips files that are plainly not images (a
+        message's other attachments)."""
+        admitted = self._admit(req, self.chosen(attachments, images_only=images_only))
+        req.images, req.intake_errors = await self.download_images(admitted)
+
+    def chosen(
         self, attachments: Iterable[discord.Attachment], *, images_only: bool = False
-    ) -> tuple[list[ImageInput], list[IntakeError]]:
-        """Download attachments (at once: their signed URLs expire). `images_only` skips files
-        that are plainly not images (a message's other attachments)."""
+    ) -> list[discord.Attachment]:
         chosen = [a for a in attachments if not images_only or is_image(a)]
-        chosen = chosen[: self.settings.discord.max_images]
-        results = await asyncio.gather(*(self._fetch_one(a) for a in chosen))
+        return chosen[: self.settings.discord.max_images]
+
+    async def download_images(
+        self, attachments: list[discord.Attachment]
+    ) -> tuple[list[ImageInput], list[IntakeError]]:
+        """Download at once (their signed URLs expire), with no rate limit: callers that act
+        for a person ask first (`fetch_images`); the bot's own looks bound themselves."""
+        results = await asyncio.gather(*(self._fetch_one(a) for a in attachments))
         images = [r for r in results if isinstance(r, ImageInput)]
         errors = [r for r in results if isinstance(r, tuple)]
         return images, errors
+
+    def _admit(
+        self, req: Request, attachments: list[discord.Attachment]
+    ) -> list[discord.Attachment]:
+        """The attachments within the limit; the others are named in `req.left_out`."""
+        req.admission = self.service.admit(req.platform, req.user_id, len(attachments))
+        granted = req.admission.granted
+        req.left_out = [a.filename for a in attachments[granted:]]
+        return attachments[:granted]
 
     async def _fetch_one(self, attachment: discord.Attachment) -> ImageInput | IntakeError:
         limit = self.settings.limits.max_bytes
@@ -224,13 +249,18 @@ class HeadshotBot(commands.AutoShardedBot):
             return (attachment.filename, exc.code, exc.message)
         return ImageInput(attachment.filename, data)
 
-    async def fetch_avatar(self, user: discord.abc.User) -> tuple[ImageInput | None, list]:
+    async def fetch_avatar(self, req: Request, user: discord.abc.User) -> None:
+        """A person's avatar into `req`, once the requester's rate limit admits it."""
         asset = user.display_avatar.replace(size=1024, static_format="png")
         name = f"avatar-{user.name}.{'gif' if asset.is_animated() else 'png'}"
+        req.admission = self.service.admit(req.platform, req.user_id, 1)
+        if not req.admission.granted:
+            req.left_out = [name]
+            return
         try:
-            return ImageInput(name, await self.download(asset.url)), []
+            req.images = [ImageInput(name, await self.download(asset.url))]
         except DownloadError as exc:
-            return None, [(name, exc.code, exc.message)]
+            req.intake_errors = [(name, exc.code, exc.message)]
 
     async def download_avatar(self, url: str) -> bytes:
         """Avatars for audits and watch mode: small files from the CDN, many at once; the
@@ -275,9 +305,10 @@ class HeadshotBot(commands.AutoShardedBot):
         try:
             if not interaction.response.is_done():
                 await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-            built = await build()
-            replies = built if isinstance(built, list) else await self.service.handle(built)
-            await self.send_followups(interaction, replies, ephemeral=ephemeral)
+            async with self.jobs:  # after deferring: Discord wants an answer within 3 s
+                built = await build()
+                replies = built if isinstance(built, list) else await self.service.handle(built)
+                await self.send_followups(interaction, replies, ephemeral=ephemeral)
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception(

@@ -16,12 +16,11 @@ import weakref
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners import register_all, uninstall
 from bot.adapters.slack_listeners.audit import resume_unfinished
-from bot.adapters.slack_listeners.bridge import Bridge
+from bot.adapters.slack_listeners.bridge import Bridge, retry_handlers
 from bot.adapters.slack_listeners.guard import request_guard
 from bot.adapters.slack_oauth import (
     FixedWorkspaces,
@@ -45,20 +44,16 @@ OAUTH_NEEDS_HTTP = (
 
 def make_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
     """A Web API client with `token`, else SLACK_BOT_TOKEN (none in OAuth mode: Bolt gives
-    each request its workspace's token)."""
+    each request its workspace's token), retrying rate limits, server errors and dropped
+    connections."""
     if token is None and settings.slack_bot_token and not settings.slack_oauth:
         token = settings.slack_bot_token.get_secret_value()
-    client = AsyncWebClient(
+    return AsyncWebClient(
         token=token,
         base_url=settings.slack.api_base_url,
         timeout=settings.slack.api_timeout_s,
+        retry_handlers=retry_handlers(settings.slack),
     )
-    if settings.slack.ratelimit_retries > 0:
-        # Wait out Retry-After and try again; after that the caller explains the error.
-        client.retry_handlers.append(
-            AsyncRateLimitErrorRetryHandler(max_retry_count=settings.slack.ratelimit_retries)
-        )
-    return client
 
 
 def build_app(

@@ -20,6 +20,16 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Admission:
+    """What the per-user rate limit let through: `granted` of `wanted` items, and the seconds
+    until the next one would fit (0 when all were granted)."""
+
+    wanted: int
+    granted: int
+    wait_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class ImageInput:
     filename: str
     data: bytes
@@ -53,3 +63,7 @@ class Request:
     note_files: frozenset[str] | None = None
     # Errors an adapter met before the core (a failed download, say), shown like check errors.
     intake_errors: list[tuple[str, str, str]] = field(default_factory=list)  # (file, code, message)
+    # Set by adapters that asked HeadshotService.admit before downloading: `images` are then
+    # already counted, and `left_out` names the files the limit kept out (never downloaded).
+    admission: Admission | None = None
+    left_out: list[str] = field(default_factory=list)

@@ -18,7 +18,7 @@ from bot.core import compose
 from bot.core.pool import AnalysisPool, PoolError
 from bot.core.ratelimit import RateLimiter
 from bot.core.reply import Attachment, Reply
-from bot.core.request import LOCAL_PLATFORMS, ImageInput, Kind, Request
+from bot.core.request import LOCAL_PLATFORMS, Admission, ImageInput, Kind, Request
 from bot.guidance import Guide, get_guide
 from bot.settings import Settings, get_settings
 
@@ -63,31 +63,50 @@ class HeadshotService:
             # No place given: wording that fits anywhere, never an assumed LinkedIn.
             d = self.guide.disclosure(req.context, label, req.tool, req.edit_only)
             return [compose.disclosure_reply(d)]
-        if req.images or req.intake_errors or req.kind == Kind.CHECK:
+        if req.images or req.intake_errors or req.left_out or req.kind == Kind.CHECK:
             return await self._check(req)
+        question = self.admit(req.platform, req.user_id, question=True)
+        if not question.granted:
+            wait = compose.seconds(question.wait_s)
+            return [compose.message_reply("rate_limited_question", "warning", wait=wait)]
         return [compose.answer_reply(self.guide.answer(req.text), req.platform)]
+
+    def admit(
+        self, platform: str, user_id: str, n: int = 1, *, question: bool = False
+    ) -> Admission:
+        """Reserve a person's share of the rate limit before any work on it: adapters call
+        this before downloading photos, so a flood is refused unread. A photo costs 1, a
+        question `rate_limit.question_cost`. The person at the terminal is the operator:
+        the limit protects shared bots only."""
+        if platform in LOCAL_PLATFORMS:
+            return Admission(n, n)
+        cost = self.settings.rate_limit.question_cost if question else 1.0
+        granted, wait = self.limiter.take(f"{platform}:{user_id}", n, cost)
+        return Admission(n, granted, wait)
 
     async def _check(self, req: Request) -> list[Reply]:
         errors = [compose.error_reply(name, msg) for name, _code, msg in req.intake_errors]
-        if not req.images:
+        images, left_out, admission = req.images, list(req.left_out), req.admission
+        if admission is None:  # nobody asked before downloading: ask now
+            admission = self.admit(req.platform, req.user_id, len(images))
+            images = req.images[: admission.granted]
+            left_out += [img.filename for img in req.images[admission.granted :]]
+        wait = compose.seconds(admission.wait_s)
+        if left_out and not admission.granted:
+            return [compose.message_reply("rate_limited", "warning", wait=wait), *errors]
+        if left_out:
+            n, limit, names = admission.granted, self.limiter.per_minute, ", ".join(left_out)
+            note = compose.message_reply(
+                "too_many_photos", "warning", n=n, limit=limit, wait=wait, names=names
+            )
+            errors.append(note)
+        if not images:
             return errors or [compose.message_reply("no_images", "warning")]
-        images, left_out = req.images, []
-        # The person at the terminal is the operator: the limit protects shared bots only.
-        cap = 0 if req.platform in LOCAL_PLATFORMS else self.limiter.per_minute
-        if cap > 0 and len(images) > cap:
-            images, left_out = images[:cap], images[cap:]
-        key = f"{req.platform}:{req.user_id}"
-        wait = self.limiter.retry_after(key, len(images)) if cap > 0 else 0
-        if wait:
-            return [compose.message_reply("rate_limited", "warning", wait=compose.seconds(wait))]
         results = await asyncio.gather(*(self._check_one(img, req) for img in images))
         replies = [r for pair in results for r in pair if r is not None]
         # Public results first, private notes after: an adapter's first follow-up takes the
         # visibility of the deferred response.
         replies.sort(key=lambda r: r.private)
-        if left_out:
-            names = ", ".join(img.filename for img in left_out)
-            errors.append(compose.message_reply("too_many_photos", "warning", n=cap, names=names))
         return [*compose.without_repeated_guidance(replies), *errors]
 
     async def _check_one(self, image: ImageInput, req: Request) -> tuple[Reply, Reply | None]:

@@ -12,7 +12,9 @@ websocket, and the OAuth install's `oauth.v2.access` (a code from `install_code`
 once for a new bot token of that workspace; `auth.test` then names that workspace for the
 token; `revoke` makes a workspace's tokens invalid). Files have an uploader and the
 conversations they are shared in. It records every call, and answers `ratelimited` (HTTP 429
-+ Retry-After), `invalid_auth`, `file_not_found` and other errors on demand with `fail()`.
++ Retry-After), `invalid_auth`, `file_not_found` and other errors, HTTP 5xx answers
+(`status=`) and dropped connections (`DROP`) on demand with `fail()`. With `post_limit`, it
+refuses posts to one channel past a rate, as Slack does (429 + Retry-After).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ NO_TOKEN_METHODS = frozenset({"oauth.v2.access"})  # authenticated by the client
 CLIENT_ID = "1111111111.2222222222"
 CLIENT_SECRET = "fake-client-secret"
 APP_ID = "A0FAKEAPP1"
+DROP = "drop"  # fail() with this error closes the connection without an answer
+POST_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral"})
 
 
 @dataclass
@@ -103,9 +107,12 @@ class FakeSlack:
     members_page_max: int = 100
     installed: dict[str, str] = field(default_factory=dict)  # bot token -> workspace (OAuth)
     oauth_codes: dict[str, str] = field(default_factory=dict)  # code -> workspace installing
+    # (posts, seconds): at most that many posts to one channel in any such window, else 429.
+    post_limit: tuple[int, float] | None = None
 
     def __post_init__(self) -> None:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self._posted: dict[str, deque[float]] = defaultdict(deque)  # channel -> post times
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -251,10 +258,17 @@ class FakeSlack:
         self.installed = {t: team for t, team in self.installed.items() if team != team_id}
 
     def fail(
-        self, method: str, error: str, *, times: int = 1, retry_after: int | None = None
+        self,
+        method: str,
+        error: str,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        status: int | None = None,
     ) -> None:
-        """Answer the next `times` calls to `method` with `error`."""
-        status = 429 if error == "ratelimited" else 200
+        """Answer the next `times` calls to `method` with `error` (with HTTP `status`; 429 for
+        `ratelimited`), or with no answer at all for `DROP`."""
+        status = status or (429 if error == "ratelimited" else 200)
         for _ in range(times):
             self._failures[method].append(Failure(error, retry_after, status))
 
@@ -275,6 +289,15 @@ class FakeSlack:
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(left, 0.2))
+
+    async def wait_until(self, predicate, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; {len(self.messages)} messages posted")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), 0.2)
 
     async def wait_socket(self, timeout: float = 10.0) -> None:
         await asyncio.wait_for(self._ws_ready.wait(), timeout)
@@ -309,10 +332,16 @@ class FakeSlack:
         self._record()
         if self._failures[method]:
             f = self._failures[method].popleft()
+            if f.error == DROP:
+                assert request.transport is not None
+                request.transport.abort()  # the client sees the connection go, mid-request
+                return web.Response(status=500)
             headers = {"Retry-After": str(f.retry_after)} if f.retry_after is not None else {}
             return _json({"ok": False, "error": f.error}, f.status, headers)
         if method in NO_TOKEN_METHODS:
             return _json(self._m_oauth_v2_access(params, request))
+        if method in POST_METHODS and self._over_post_limit(str(params.get("channel"))):
+            return _json({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "1"})
         valid = (
             {self.app_token} if method in APP_TOKEN_METHODS else {self.bot_token, *self.installed}
         )
@@ -352,6 +381,18 @@ class FakeSlack:
             "enterprise": None,
             "is_enterprise_install": False,
         }
+
+    def _over_post_limit(self, channel: str) -> bool:
+        if self.post_limit is None:
+            return False
+        most, window = self.post_limit
+        now, posted = time.monotonic(), self._posted[channel]
+        while posted and now - posted[0] >= window:
+            posted.popleft()
+        if len(posted) >= most:
+            return True
+        posted.append(now)
+        return False
 
     def _ts(self) -> str:
         return f"{int(time.time())}.{next(self._ids):06d}"

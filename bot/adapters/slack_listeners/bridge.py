@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -20,7 +31,7 @@ from bot.core.request import Request
 from bot.core.service import HeadshotService
 from bot.core.sessions import ReplyCache, button_id, parse_button_id
 from bot.render.slack import escape, messages, render_message
-from bot.settings import Settings
+from bot.settings import Settings, SlackSettings
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +93,53 @@ class Jobs:
         return len(self._tasks)
 
 
+class AnyServerErrorRetryHandler(AsyncRetryHandler):
+    """Retries every 5xx answer (slack_sdk's own handler retries only 500 and 503)."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and 500 <= response.status_code < 600
+
+
+def retry_handlers(s: SlackSettings) -> list[AsyncRetryHandler]:
+    """For every Web API and response_url call: wait out 429's Retry-After, back off
+    exponentially (with jitter) on 5xx answers and dropped connections."""
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=s.retry_backoff_s)
+    return [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=s.ratelimit_retries),
+        AnyServerErrorRetryHandler(s.server_error_retries, backoff),
+        AsyncConnectionErrorRetryHandler(s.connection_retries, backoff),
+    ]
+
+
+class Lanes:
+    """One queue per conversation. Slack takes about a message a second in one channel (with
+    short bursts): replies to the same place go one at a time, in order, so a burst waits out
+    Retry-After as a queue instead of retrying as a crowd of which most are refused again."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def turn(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key], self._locks[key]
+
+
 class Bridge:
     def __init__(
         self, settings: Settings, service: HeadshotService, audits: AuditService | None = None
@@ -94,6 +152,7 @@ class Bridge:
         self.auditing: dict[str, asyncio.Task[Any]] = {}
         self.cache = ReplyCache(ttl_s=settings.slack.reply_ttl_s)
         self.jobs = Jobs(settings.slack.max_jobs)
+        self.lanes = Lanes()
         self._session: aiohttp.ClientSession | None = None
 
     # -- plumbing ------------------------------------------------------------------------
@@ -114,6 +173,19 @@ class Bridge:
             await self._session.close()
 
     # -- the work ------------------------------------------------------------------------
+    def admit_files(self, req: Request, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The files the person's rate limit admits, asked before anything is fetched (not
+        even files.info); the others are named in `req.left_out`, to send again later."""
+        wanted = files[: self.settings.slack.max_files]
+        req.admission = self.service.admit(req.platform, req.user_id, len(wanted))
+        granted = req.admission.granted
+        if granted == len(wanted):
+            return files  # collect() checks these, and says when there were too many
+        req.left_out = [
+            str(f.get("name") or f.get("title") or f.get("id")) for f in files[granted:]
+        ]
+        return files[:granted]
+
     async def answer(self, client: AsyncWebClient, req: Request, target: Target) -> None:
         replies = await self.service.handle(req)
         await self.send(client, target, replies)
@@ -123,6 +195,12 @@ class Bridge:
         return resp["channel"]["id"]
 
     async def send(self, client: AsyncWebClient, target: Target, replies: list[Reply]) -> None:
+        """All of `replies`, in order and after the replies queued before them for the same
+        place; an error Slack still gives after the retries is logged, not raised."""
+        async with self.lanes.turn(_lane(target)):
+            await self._send_all(client, target, replies)
+
+    async def _send_all(self, client: AsyncWebClient, target: Target, replies: list[Reply]) -> None:
         for reply in replies:
             try:
                 try:
@@ -138,16 +216,23 @@ class Bridge:
             except SlackApiError as exc:
                 # Nowhere left to tell the person: log it with Slack's own error code.
                 log.warning("could not deliver a reply to Slack: %s", _error_code(exc))
+            except (aiohttp.ClientError, TimeoutError) as exc:  # still failing after the retries
+                log.warning("could not reach Slack to deliver a reply: %s", type(exc).__name__)
 
     async def deliver(self, client: AsyncWebClient, target: Target, reply: Reply) -> None:
         """One reply, raising SlackApiError (for callers with a fallback of their own)."""
-        await self._send_one(client, target, reply)
+        async with self.lanes.turn(_lane(target)):
+            await self._send_one(client, target, reply)
 
     async def _send_one(self, client: AsyncWebClient, target: Target, reply: Reply) -> None:
         token = self.cache.put(reply) if (reply.pages or reply.offers) else None
         message = render_message(reply, _button_ids(reply, token), self.settings.slack.colours)
         if target.response_url:
-            hook = AsyncWebhookClient(target.response_url, session=self.session())
+            hook = AsyncWebhookClient(
+                target.response_url,
+                session=self.session(),
+                retry_handlers=retry_handlers(self.settings.slack),
+            )
             resp = await hook.send(**message, response_type="ephemeral", replace_original=False)
             if resp.status_code != 200:  # response URLs expire after 30 minutes or 5 uses
                 log.warning("response_url answered %s: %s", resp.status_code, resp.body[:200])
@@ -196,6 +281,11 @@ def _button_ids(reply: Reply, token: str | None) -> Callable[[str], str] | None:
     if token:
         return lambda name: button_id(token, name)
     return None
+
+
+def _lane(target: Target) -> str:
+    """Where a reply goes, as one queue: a response URL, a channel, or the person's DM."""
+    return target.response_url or target.channel or f"dm:{target.user}"
 
 
 class _EphemeralImpossible(Exception):

@@ -84,7 +84,8 @@ async def _check_files(
     bridge: Bridge, client: AsyncWebClient, ids: list[str], target: Target
 ) -> None:
     req = Request(Kind.CHECK, "slack", user_id=target.user)
-    await collect_ids(bridge, client, req, ids, where=target.channel)
+    admitted = bridge.admit_files(req, [{"id": i} for i in ids])
+    await collect_ids(bridge, client, req, [f["id"] for f in admitted], where=target.channel)
     await bridge.answer(client, req, target)
 
 

@@ -57,7 +57,8 @@ async def _answer(bridge: Bridge, client: AsyncWebClient, team: str, event: dict
     # collect() checks only files the asker may see, and marks someone else's photo so its
     # private details (where it was taken) are not shown.
     request = Request(Kind.CHECK, PLATFORM, user_id=user)
-    await collect(bridge, client, request, files, where=channel)
+    admitted = bridge.admit_files(request, files)
+    await collect(bridge, client, request, admitted, where=channel)
     replies = await bridge.service.handle(request)
     await bridge.send(client, here, [poster_note("in this channel", marked=False), *replies])
 

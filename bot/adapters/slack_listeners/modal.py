@@ -51,5 +51,6 @@ async def _check(
     context: str | None,
 ) -> None:
     req = Request(Kind.CHECK, "slack", user_id=user, context=context)
+    files = bridge.admit_files(req, files)
     await collect(bridge, client, req, files)
     await bridge.answer(client, req, Target(user=user))  # no channel: the person's DM

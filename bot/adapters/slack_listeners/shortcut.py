@@ -28,7 +28,8 @@ async def _check(bridge: Bridge, client: AsyncWebClient, body: dict[str, Any]) -
     # Someone else's photo: its privacy details (location, serials) are not shown to us.
     req = Request(Kind.CHECK, "slack", user_id=user, for_owner=message.get("user") == user)
     channel = (body.get("channel") or {}).get("id")
-    await collect(bridge, client, req, list(message.get("files") or []), where=channel)
+    files = bridge.admit_files(req, list(message.get("files") or []))
+    await collect(bridge, client, req, files, where=channel)
     target = Target(
         user=user,
         channel=channel,
