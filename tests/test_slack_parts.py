@@ -60,6 +60,9 @@ def test_manifest_matches_the_app() -> None:
         "team_join",
         "user_change",
         "app_mention",
+        # the app removed from a workspace: its data goes (slack_listeners/uninstall.py)
+        "app_uninstalled",
+        "tokens_revoked",
     }
     assert settings["interactivity"]["is_enabled"] and features["app_home"]["home_tab_enabled"]
     # Exactly what the features use (see the comment in the manifest for why each is there).
