@@ -28,6 +28,7 @@ class Limits(BaseModel):
     max_pixels: int = 50_000_000
     max_frames: int = 1000
     max_chunks: int = 100_000  # PNG chunks, JPEG segments, GIF blocks in one file
+    max_jpeg_scans: int = 100  # scans in one JPEG (progressive photos have about 10)
     max_tiff_tags: int = 10_000  # tags over all pages of a TIFF
     max_text_chunk_bytes: int = 1_000_000
     max_text_total_bytes: int = 8_000_000
