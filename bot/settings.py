@@ -36,6 +36,10 @@ class Limits(BaseModel):
     check_time_budget_s: float = 5.0
     analysis_timeout_s: float = 30.0
     worker_memory_mb: int = 1536  # address-space cap of each analysis worker; 0 = no cap
+    # SIGTERM/SIGINT: photos being checked get shutdown_grace_s to finish (then they are
+    # stopped and answered "restarting"), and the answers shutdown_reply_s to go out.
+    shutdown_grace_s: float = 3.0
+    shutdown_reply_s: float = 3.0
 
 
 class Analysis(BaseModel):

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import sys
 import weakref
 
@@ -19,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.lifecycle import run_until, stop_event
 from bot.adapters.slack_listeners import register_all
 from bot.adapters.slack_listeners.audit import resume_unfinished
 from bot.adapters.slack_listeners.bridge import Bridge
@@ -131,30 +131,42 @@ async def _serve(settings: Settings, http: bool, port: int | None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
+    stop = stop_event()  # before the workers start: a SIGTERM from now on shuts them down
     service = HeadshotService(settings)
     store = await open_store(settings)
     audits = AuditService(store, service.pool, settings)
     app = build_app(settings, service, client, audits)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    bridge = bridge_of(app)
     team = str((await client.auth_test()).get("team_id") or "")
     purger = asyncio.create_task(retention_loop(audits, settings.slack.purge_interval_s, [team]))
     try:
-        await service.start()
-        await resume_unfinished(bridge_of(app), client)
-        if http:
-            await _serve_http(app, settings, port, stop)
-        else:
-            await _serve_socket_mode(app, settings, stop)
+        # A stop while the workers start skips serving; `finally` kills them.
+        if await run_until(stop, service.start()) is None:
+            await resume_unfinished(bridge, client)
+            if http:
+                await _serve_http(app, settings, port, stop)
+            else:
+                await _serve_socket_mode(app, settings, stop)
+        await _wind_down(bridge, service, settings)
     finally:
         purger.cancel()
-        await bridge_of(app).close()
+        with contextlib.suppress(TimeoutError):  # jobs were drained above; do not wait again
+            await asyncio.wait_for(bridge.close(), 1.0)
         service.close()
         await store.close()
     return 0
+
+
+async def _wind_down(bridge: Bridge, service: HeadshotService, settings: Settings) -> None:
+    """Stopped (SIGTERM/SIGINT), no longer receiving events: audits pause where they are
+    (resumed at the next start); photos being checked get shutdown_grace_s to finish, then
+    are answered "the bot is restarting"; the answers get shutdown_reply_s to go out."""
+    log.info("stopping: finishing the photos being checked")
+    for task in bridge.auditing.values():
+        task.cancel()
+    await service.pool.shutdown(settings.limits.shutdown_grace_s)
+    with contextlib.suppress(TimeoutError):
+        await bridge.jobs.drain(timeout_s=settings.limits.shutdown_reply_s)
 
 
 async def retention_loop(audits: AuditService, interval_s: float, teams: list[str]) -> None:
@@ -174,7 +186,8 @@ async def _serve_http(
     app: AsyncApp, settings: Settings, port: int | None, stop: asyncio.Event
 ) -> None:
     port = port or int(os.environ.get("PORT") or settings.slack.http_port)
-    runner = web.AppRunner(web_app(app, settings))
+    # On stop, requests in progress get a moment (events are acknowledged at once anyway).
+    runner = web.AppRunner(web_app(app, settings), shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, settings.slack.http_host, port).start()
     log.info("Slack HTTP mode on %s:%s", settings.slack.http_host, port)
