@@ -67,8 +67,21 @@ def init_worker(memory_mb: int | None = None, warm: bool = True) -> None:
         memory_mb = get_settings().limits.worker_memory_mb
     if memory_mb > 0:
         set_memory_cap(memory_mb)
-    if warm:
+    if warm and not _warmed:
         warm_up()
+
+
+_warmed = False  # True in a process forked from a preloaded forkserver
+
+
+def preload() -> None:
+    """Before forking workers (the pool's forkserver): one thread each for the numerical
+    libraries, then every import and model load, done once for all workers."""
+    global _warmed
+    for var in THREAD_VARS:
+        os.environ[var] = "1"
+    warm_up()
+    _warmed = True
 
 
 def serve(conn: Connection, parent: Connection, memory_mb: int | None, warm: bool) -> None:

@@ -49,7 +49,7 @@ class PoolError(Exception):
 
 
 def pool_error(code: str, **fmt: object) -> PoolError:
-    """`timeout`, `worker_lost` or `restarting`, worded in config/messages.toml [pool]."""
+    """`timeout`, `analysis_failed` or `restarting`, worded in config/messages.toml [pool]."""
     return PoolError(code, load_toml("messages.toml")["pool"][code].format(**fmt))
 
 
@@ -93,6 +93,8 @@ class _Worker:
         child.close()
         parent_gone.close()
         self.ready = False
+        self._killed = False
+        self._kill_lock = threading.Lock()
 
     def wait_ready(self) -> None:
         try:
@@ -120,11 +122,17 @@ class _Worker:
         return self.process.is_alive()
 
     def kill(self) -> None:
-        with contextlib.suppress(Exception):
-            self.process.kill()
-            self.process.join(5)
-        for end in (self.conn, self._alive):
-            end.close()
+        """Idempotent and safe from several threads at once (close() and the slot's own
+        thread may both get here): closing a pipe twice could close a reused descriptor."""
+        with self._kill_lock:
+            if self._killed:
+                return
+            self._killed = True
+            with contextlib.suppress(Exception):
+                self.process.kill()
+                self.process.join(5)
+            for end in (self.conn, self._alive):
+                end.close()
 
 
 class AnalysisPool:
@@ -149,6 +157,8 @@ class AnalysisPool:
         if start_method not in multiprocessing.get_all_start_methods():
             start_method = "spawn"  # no forkserver on this platform
         self._ctx = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":  # the forkserver warms up once for all workers
+            self._ctx.set_forkserver_preload(["__main__", "bot.analysis.forkserver_preload"])
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._slots: list[_Worker | None] = [None] * self.workers
         self._slot_locks = [threading.Lock() for _ in range(self.workers)]
@@ -209,10 +219,6 @@ class AnalysisPool:
         if not _OPEN:
             _stop_forkserver(self._ctx)
 
-    def pids(self) -> list[int]:
-        """Worker process ids (for operators and tests)."""
-        return [w.process.pid for w in self._slots if w is not None and w.process.pid]
-
     # -- the threads that drive the workers -----------------------------------------------
     def _start_threads(self) -> None:
         with self._start_lock:
@@ -249,7 +255,7 @@ class AnalysisPool:
                 self._queue.put(job)  # it never ran: the next free worker takes it
             else:
                 log.error("an analysis worker died while running %s", _name(job.fn))
-                _settle(job, error=pool_error("worker_lost"))
+                _settle(job, error=pool_error("analysis_failed"))
         except _Overdue:
             log.warning("%s ran past %g s: its worker was killed", _name(job.fn), self.timeout_s)
             self._retire(slot)
@@ -318,7 +324,8 @@ def _name(fn: Callable[..., Any]) -> str:
 
 def _stop_forkserver(ctx: BaseContext) -> None:
     """Stop multiprocessing's forkserver (it would otherwise live until this process exits).
-    It waits for every process it forked, so give it a moment and never hang on it."""
+    It ends once every process it forked has: give it a moment and never hang on it (one
+    still preloading ends by itself when this process exits)."""
     if ctx.get_start_method() != "forkserver":
         return
     from multiprocessing import forkserver
