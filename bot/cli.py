@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -15,11 +15,17 @@ from bot.settings import get_settings
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="headshot-bot", description=__doc__)
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     check = sub.add_parser("check", help="check photo files")
-    check.add_argument("files", nargs="+", type=Path)
-    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument(
+        "files", nargs="+", metavar="FILE", help="photo files, folders, 'patterns/*.jpg', or -"
+    )
+    out = check.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="a JSON list of results, at the end")
+    out.add_argument("--jsonl", action="store_true", help="one JSON object per file, as done")
+    out.add_argument("--csv", action="store_true", help="CSV: file, verdict, strength, …")
     check.add_argument("--strip", type=Path, metavar="OUT", help="write metadata-free copies here")
     check.add_argument("--context", choices=CONTEXTS, help="where the photo will be used")
     check.add_argument("--more", action="store_true", help="show all findings and disclosure text")
@@ -45,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("headshot-check")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["eval"]:  # the harness parses its own options, --help included
@@ -68,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handling began (reading stdin)
+        return 128 + signal.SIGINT
 
 
 def _service(workers: int | None = None):
@@ -83,6 +100,8 @@ def _service(workers: int | None = None):
 
 
 def _check(args: argparse.Namespace) -> int:
+    from bot.adapters.batch import expand
+
     if args.strip is not None:
         # Before any work: a bad --strip folder would otherwise fail after every check.
         try:
@@ -91,122 +110,19 @@ def _check(args: argparse.Namespace) -> int:
             why = "it is a file" if args.strip.is_file() else (exc.strerror or str(exc)).lower()
             print(f"headshot-bot: cannot write copies to {args.strip}: {why}.", file=sys.stderr)
             return 2
-    return asyncio.run(_check_async(args))
+    sources = expand(args.files)
+    return asyncio.run(_check_async(args, sources))
 
 
-async def _check_async(args: argparse.Namespace) -> int:
-    from bot.core import compose
-    from bot.core.request import ImageInput
-    from bot.render.text import render_text
+async def _check_async(args: argparse.Namespace, sources: list) -> int:
+    from bot.adapters.batch import check_files
 
-    service = _service(workers=1 if len(args.files) == 1 else None)
+    # One file runs inline: starting worker processes would cost more than it saves.
+    service = _service(workers=1 if len(sources) == 1 else None)
     try:
-        images, problems = [], {}
-        for path in args.files:
-            problem = _unreadable(path)
-            if problem:
-                problems[path] = problem
-            else:
-                images.append(ImageInput(path.name, path.read_bytes()))
-        reports = iter(await asyncio.gather(*(service.check(img) for img in images)))
-        # In the order given, so output lines up with the command line.
-        results = [(p, problems.get(p) or next(reports)) for p in args.files]
-        failed = sum(isinstance(r, tuple) or not r.ok for _, r in results)
-        if args.json:
-            out = [_json_entry(p, r) for p, r in results]
-            print(json.dumps(out if len(out) > 1 else out[0], indent=2, ensure_ascii=False))
-        else:
-            for path, result in results:
-                if isinstance(result, tuple):
-                    reply, hint = compose.error_reply(str(path), result[1]), []
-                else:
-                    reply = compose.check_reply(result, service.guide, args.context)
-                    hint = _text_hints(args, result)
-                print(render_text(reply, pages=args.more, hint=hint) + "\n")
-        if args.strip:
-            done = [r for _, r in results if not isinstance(r, tuple)]
-            await _write_stripped(service, images, done, args.strip)
-        return 0 if failed == 0 else 2
+        return await check_files(service, sources, args)
     finally:
         service.close()
-
-
-def _unreadable(path: Path) -> tuple[str, str] | None:
-    """(code, message) when `path` cannot be read as a file; None when it can."""
-    if path.is_dir():
-        return "is_a_directory", "This is a folder, not a file. Give the photo files in it."
-    if not path.exists():
-        return "file_not_found", "No such file. Check the path and the spelling."
-    if not path.is_file():  # /dev/zero, a pipe: reading it could never end
-        return "not_a_file", "This is not an ordinary file. Give the path of a photo file."
-    try:
-        with path.open("rb"):
-            pass
-    except OSError as exc:
-        return "unreadable", f"The file could not be opened ({exc.strerror or exc})."
-    limit = get_settings().limits.max_bytes
-    if path.stat().st_size > limit:  # refused before it is read into memory
-        return "too_large", (
-            f"This file is larger than the {limit / 1e6:g} MB limit. Send the photo itself, "
-            "not a huge original or an archive."
-        )
-    return None
-
-
-def _json_entry(path: Path, result) -> dict[str, object]:
-    """Every entry has the same keys, whether the file was checked or not."""
-    if isinstance(result, tuple):
-        code, message = result
-        entry: dict[str, object] = dict.fromkeys(_JSON_KEYS)
-        entry.update(file=path.name, ok=False, error={"code": code, "message": message})
-        entry.update(findings=[], checks=[], frames=0)
-    else:
-        entry = result.to_dict()
-    entry["path"] = str(path)
-    return entry
-
-
-# The keys of Report.to_dict(), for entries of files that could not even be read.
-_JSON_KEYS = [
-    "file",
-    "sha256",
-    "bytes",
-    "format",
-    "width",
-    "height",
-    "frames",
-    "ok",
-    "error",
-    "verdict",
-    "generator",
-    "findings",
-    "checks",
-    "elapsed_ms",
-]
-
-
-def _text_hints(args: argparse.Namespace, report) -> list[str]:
-    """What to type for what chat users get from buttons: --more, and --strip."""
-    from bot.core.compose import messages
-
-    m = messages()["check"]
-    hints = [] if args.more or not report.ok else [m["cli_hint"]]
-    if report.ok and report.privacy and not args.strip:
-        hints.append(m["cli_strip_hint"])
-    return hints
-
-
-async def _write_stripped(service, images, reports, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for image, report in zip(images, reports, strict=True):
-        if not report.ok:
-            continue
-        copy = await service.stripped_copy(image)
-        if copy is None:
-            print(f"{image.filename}: could not make a copy without metadata.", file=sys.stderr)
-            continue
-        (out / copy.filename).write_bytes(copy.data)
-        print(f"Wrote {out / copy.filename} (metadata removed)", file=sys.stderr)
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -231,21 +147,22 @@ def _disclose(args: argparse.Namespace) -> int:
 def _console(args: argparse.Namespace) -> int:
     from bot.adapters.console import run_console
 
-    async def go() -> int:
-        service = _service()
-        try:
-            return await run_console(service)
-        finally:
-            service.close()
-
-    return asyncio.run(go())
+    service = _service()
+    try:
+        return run_console(service)
+    finally:
+        service.close()
 
 
 def _discord(args: argparse.Namespace) -> int:
     from bot.adapters.discord import invite_url, run_discord
 
     if args.action == "invite-url":
-        print(invite_url(get_settings()))
+        try:
+            print(invite_url(get_settings()))
+        except ValueError as exc:  # no application id: say what to set
+            print(f"headshot-bot: {exc}", file=sys.stderr)
+            return 2
         return 0
     return run_discord(get_settings())
 

@@ -86,6 +86,7 @@ class SlackSettings(BaseModel):
     events_path: str = "/slack/events"
     api_timeout_s: int = 30
     ratelimit_retries: int = 1  # Web API calls answered 429 are retried after Retry-After
+    colours: dict[str, str] = Field(default_factory=dict)  # reply tone -> attachment bar colour
     max_files: int = 5  # photos checked from one message
     max_jobs: int = 32  # requests worked on at once; more wait their turn
     reply_ttl_s: float = 900  # how long buttons keep working
@@ -123,6 +124,9 @@ class DiscordSettings(BaseModel):
     # The privileged Server Members intent: only the moderator audit and watch mode need it.
     # Enable it in the Developer Portal too, or Discord refuses the connection.
     members_intent: bool = False
+    # The privileged Message Content intent: channel watch sees the images of every message in
+    # a watched channel with it; without it, only of messages that mention the bot.
+    message_content_intent: bool = False
     audit_avatar_size: int = 256  # pixel size asked from the CDN for audited avatars
     audit_chunk_timeout_s: float = 120.0  # waiting for the member list (gateway chunks)
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
+MEMBER_URL = "https://discord.com/users/{id}"  # a member's profile, for the audit report
 
 
 # -- shared by the moderator cogs ----------------------------------------------------------------
@@ -63,11 +64,29 @@ async def is_moderator(bot: HeadshotBot, interaction: discord.Interaction) -> bo
     commands, and server admins can change who sees them."""
     if interaction.guild_id is None:
         return False
-    perms = interaction.permissions
+    guild_id = str(interaction.guild_id)
+    return await _moderates(bot, guild_id, interaction.user, interaction.permissions)
+
+
+async def still_moderator(bot: HeadshotBot, guild: discord.Guild, user_id: str) -> bool:
+    """The same test without an interaction (a resumed audit): the member's own server-wide
+    permissions and roles, fetched now. Someone who left the server is not a moderator."""
+    try:
+        member = guild.get_member(int(user_id)) or await guild.fetch_member(int(user_id))
+    except discord.NotFound:
+        return False
+    return await _moderates(bot, str(guild.id), member, member.guild_permissions)
+
+
+async def _moderates(
+    bot: HeadshotBot,
+    guild_id: str,
+    user: discord.Member | discord.User,
+    perms: discord.Permissions,
+) -> bool:
     if perms.manage_guild or perms.administrator:
         return True
-    prefs = await audits_of(bot).server_settings(PLATFORM, str(interaction.guild_id))
-    user = interaction.user
+    prefs = await audits_of(bot).server_settings(PLATFORM, guild_id)
     if not prefs.moderator_role or not isinstance(user, discord.Member):
         return False
     return user.get_role(int(prefs.moderator_role)) is not None
@@ -309,6 +328,7 @@ class Audit(commands.Cog):
             total=len(members),
             options=options,
             run=run,
+            member_url=MEMBER_URL,
         )
 
     # -- the report --------------------------------------------------------------------------
@@ -358,6 +378,8 @@ class Audit(commands.Cog):
 
     async def _resume(self, guild: discord.Guild, run: AuditRun) -> None:
         try:
+            if await self._requester_gone(guild, run):
+                return
             members = await self._members(guild, run.options)
             if members is None:
                 return
@@ -367,6 +389,8 @@ class Audit(commands.Cog):
 
             report = await self._run(guild, run.requested_by, members, run.options, show, run)
             report.footer = wording()["resumed"]["note"]
+            if await self._requester_gone(guild, run):  # asked again: the run took a while
+                return
             await self._deliver(guild, run.requested_by, report)
         except asyncio.CancelledError:
             raise
@@ -374,6 +398,15 @@ class Audit(commands.Cog):
             log.exception("resuming audit %s failed", run.id)
         finally:
             self.running.pop(guild.id, None)
+
+    async def _requester_gone(self, guild: discord.Guild, run: AuditRun) -> bool:
+        """A report about every member goes only to someone who may still see it: if the
+        requester is no moderator any more, the run is cancelled and nothing delivered."""
+        if await still_moderator(self.bot, guild, run.requested_by):
+            return False
+        log.info("audit %s cancelled: its requester is no longer a moderator", run.id)
+        await self.audits.store.update_run(run.id, status="cancelled")
+        return True
 
 
 async def setup(bot: HeadshotBot) -> None:

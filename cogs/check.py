@@ -10,12 +10,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.request import Kind, Request
-from bot.guidance import CONTEXTS
+from bot.guidance import CONTEXTS, context_label
 
 if TYPE_CHECKING:
     from bot.adapters.discord import HeadshotBot
 
-CONTEXT_CHOICES = [app_commands.Choice(name=c, value=c) for c in CONTEXTS]
+# People pick "Company page", not "company-page"; the slug stays the value.
+CONTEXT_CHOICES = [app_commands.Choice(name=context_label(c), value=c) for c in CONTEXTS]
 
 
 class Check(commands.Cog):

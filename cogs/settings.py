@@ -22,6 +22,9 @@ STRENGTH_CHOICES = [app_commands.Choice(name=s, value=s) for s in STRENGTHS]
 CLEAR_CHOICES = [
     app_commands.Choice(name="mod-log channel", value="modlog_channel"),
     app_commands.Choice(name="moderator role", value="moderator_role"),
+    app_commands.Choice(
+        name="watched channels (channel watch off everywhere)", value="watch_channels"
+    ),
 ]
 
 
@@ -43,6 +46,8 @@ class Settings(commands.Cog):
         min_strength="min-strength",
         retention_days="retention-days",
         moderator_role="moderator-role",
+        watch_channel="watch-channel",
+        channel_watch="channel-watch",
     )
     @app_commands.describe(
         modlog_channel="Where watch-mode notes and audit reports go",
@@ -50,6 +55,8 @@ class Settings(commands.Cog):
         min_strength="The weakest evidence that gets an avatar noted or listed",
         retention_days="Delete stored results after this many days",
         moderator_role="A role that may use the moderator commands (needs Manage Server to set)",
+        watch_channel="A channel where posted images get 🔎 when they show signals (opt-in)",
+        channel_watch="Channel watch on or off for watch-channel (default: on)",
         clear="Unset a setting",
     )
     @app_commands.choices(min_strength=STRENGTH_CHOICES, clear=CLEAR_CHOICES)
@@ -61,6 +68,8 @@ class Settings(commands.Cog):
         min_strength: app_commands.Choice[str] | None = None,
         retention_days: app_commands.Range[int, 1, 3650] | None = None,
         moderator_role: discord.Role | None = None,
+        watch_channel: discord.TextChannel | None = None,
+        channel_watch: bool | None = None,
         clear: app_commands.Choice[str] | None = None,
     ) -> None:
         async def build() -> list[Reply]:
@@ -77,6 +86,8 @@ class Settings(commands.Cog):
                 changes["min_strength"] = min_strength.value
             if retention_days is not None:
                 changes["retention_days"] = float(retention_days)
+            if channel_watch is not None and watch_channel is None:
+                return [notice("channel_watch_which", "warning")]
             touches_role = moderator_role is not None or (clear and clear.value == "moderator_role")
             if touches_role and not interaction.permissions.manage_guild:
                 # The moderator role cannot hand out its own powers.
@@ -84,8 +95,11 @@ class Settings(commands.Cog):
             if moderator_role is not None:
                 changes["moderator_role"] = str(moderator_role.id)
             if clear is not None:
-                changes[clear.value] = None
+                changes[clear.value] = [] if clear.value == "watch_channels" else None
             server = str(interaction.guild.id)
+            if watch_channel is not None:
+                on = channel_watch is not False
+                await self.audits.set_channel_watch(PLATFORM, server, str(watch_channel.id), on)
             if changes:
                 prefs = await self.audits.update_settings(PLATFORM, server, **changes)
             else:
@@ -109,6 +123,12 @@ class Settings(commands.Cog):
                 if prefs.moderator_role
                 else w["role_unset"]
             ),
+            "Channel watch: "
+            + (
+                ", ".join(f"<#{c}>" for c in prefs.watch_channels)
+                if prefs.watch_channels
+                else w["channel_watch_unset"]
+            ),
         ]
         notes = []
         if prefs.watch and not prefs.modlog_channel:
@@ -117,6 +137,10 @@ class Settings(commands.Cog):
             notes.append(w["watch_needs_intent"])
         if prefs.moderator_role:
             notes.append(w["role_hint"])
+        if prefs.watch_channels:
+            notes.append(w["channel_watch_how"])
+            if not self.bot.intents.message_content:
+                notes.append(w["channel_watch_intent"])
         days = min(prefs.retention_days, self.bot.settings.audit.retention_days)
         notes.append(w["retention_note"].format(days=f"{days:g}"))
         return Reply(

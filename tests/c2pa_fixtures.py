@@ -8,6 +8,8 @@ Other test suites import these (all cached per process, a few ms each):
     signed_camera_edited_jpeg()  a camera capture, then colour-adjusted and cropped
     signed_ai_edited_jpeg()      a camera photo with an AI-generated ingredient composited in
     signed_retouched_ai_jpeg()   an AI-generated picture (parent ingredient), then colour-adjusted
+    signed_firefly_style_jpeg()  an early Adobe Firefly style record: the tool named, no source type
+    signed_bing_style_jpeg()     a Microsoft Designer / Bing Image Creator style record: the same
     tampered_ai_jpeg()           signed_ai_jpeg() with picture bytes changed after signing
     broken_manifest_jpeg()       a JPEG whose manifest bytes are damaged (the reader raises)
     remote_manifest_jpeg(url)    only a reference to a manifest at `url` (nothing embedded)
@@ -242,6 +244,39 @@ def signed_ai_png() -> bytes:
     buf = io.BytesIO()
     Image.open(io.BytesIO(plain_jpeg(128, 5))).save(buf, "PNG")
     return sign_jpeg(ai_manifest(), buf.getvalue(), "TestGen Labs", mime="image/png")
+
+
+def _v1_manifest(tool: str, title: str, agent: str | None = None) -> dict[str, Any]:
+    """A claim as C2PA 1.x writers made it: "c2pa.created" without a digitalSourceType, which
+    was allowed then (2.x requires one, so the SDK signs this only as a version 1 claim)."""
+    created: dict[str, Any] = {"action": "c2pa.created"}
+    if agent:
+        created["softwareAgent"] = agent
+    return {
+        "claim_version": 1,
+        "claim_generator_info": [{"name": tool, "version": "0.1"}],
+        "title": title,
+        "assertions": [{"label": "c2pa.actions", "data": {"actions": [created]}}],
+    }
+
+
+@lru_cache(maxsize=1)
+def signed_firefly_style_jpeg() -> bytes:
+    manifest = _v1_manifest("Adobe_Firefly", "firefly-headshot.jpg", agent="Adobe Firefly")
+    return sign_jpeg(manifest, plain_jpeg(256, 7), "Adobe Test")
+
+
+@lru_cache(maxsize=1)
+def signed_bing_style_jpeg() -> bytes:
+    # Only the title names the generator here; the claim generator is a neutral service name.
+    manifest = _v1_manifest("ImageService", "Bing Image Creator")
+    return sign_jpeg(manifest, plain_jpeg(256, 8), "Microsoft Test")
+
+
+@lru_cache(maxsize=1)
+def signed_plain_v1_jpeg() -> bytes:
+    """The same kind of record from a tool that is not an AI generator."""
+    return sign_jpeg(_v1_manifest("PhotoApp", "IMG_0100.jpg"), plain_jpeg(256, 9), "PhotoApp Inc")
 
 
 @lru_cache(maxsize=1)

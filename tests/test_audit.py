@@ -199,3 +199,30 @@ def test_duplicate_groups_near_and_far():
         ("e", None),
     ]
     assert duplicate_groups(hashes, max_distance=4) == [["a", "b"], ["c", "d"]]
+
+
+async def test_a_timed_out_avatar_says_it_timed_out(tmp_path, cdn):
+    """The pool's "try a smaller copy" is for a person sending a photo; a moderator reading an
+    audit is told the avatar timed out and was not checked."""
+    host, _ = cdn
+    slow = AnalysisPool(workers=1, timeout_s=0.001)
+    try:
+        store = await SQLiteStore.open(tmp_path / "slow.sqlite3")
+        session = aiohttp.ClientSession()
+
+        async def get(member: Member) -> bytes:
+            return await fetch(session, member.avatar_url, allowed_hosts=[host], max_bytes=10**6)
+
+        runner = AuditRunner(store, slow, get, concurrency=1)
+        try:
+            one = [Member("1", "one", f"http://{host}/a/1.png")]
+            report = await runner.run(await store.create_run("t", "g", "m", {}), stream(one))
+        finally:
+            await session.close()
+            await store.close()
+    finally:
+        slow.close()
+    [row] = report.rows
+    assert row.label == "error" and row.error.startswith("Timed out")
+    assert "smaller copy" not in row.error
+    assert "Timed out" in to_html(report, "t").decode()

@@ -366,3 +366,67 @@ def test_trust_check_turned_off_is_said_plainly() -> None:
     summary = one(findings, Signal.INFO)
     assert summary.data["status"] == "unchecked"
     assert "trust list is turned off" in summary.title
+
+
+# ---------------------------------------------------------------- issue 15, item 3
+
+
+@pytest.mark.parametrize(
+    ("make", "tool"),
+    [
+        (fx.signed_firefly_style_jpeg, "Adobe_Firefly 0.1"),
+        (fx.signed_bing_style_jpeg, "Bing Image Creator"),
+    ],
+)
+def test_trusted_record_naming_an_ai_generator_without_source_type_is_ai_evidence(
+    make, tool
+) -> None:
+    """Early Adobe Firefly and Microsoft Designer / Bing Image Creator files name the tool but
+    state no digitalSourceType: trusted, that is AI evidence, not "no evidence either way"."""
+    report = analyze(make(), "named.jpg", settings=only_c2pa(fx.trusting_settings()))
+    assert one(c2pa_findings(report), Signal.INFO).data["status"] == "trusted"
+    named = one(c2pa_findings(report), Signal.AI_GENERATED)
+    assert named.strength == Strength.STRONG and named.data["named"] is True
+    assert tool in named.title
+    assert report.verdict.label == "ai_generated"
+    # Untrusted, the same record is one step weaker again: a hint that still counts.
+    untrusted = analyze(make(), "named.jpg", settings=only_c2pa())
+    assert one(c2pa_findings(untrusted), Signal.AI_GENERATED).strength == Strength.MODERATE
+
+
+def test_record_of_an_ordinary_tool_without_source_type_stays_no_evidence() -> None:
+    report = analyze(fx.signed_plain_v1_jpeg(), "p.jpg", settings=only_c2pa(fx.trusting_settings()))
+    assert not [f for f in c2pa_findings(report) if f.signal == Signal.AI_GENERATED]
+    assert report.verdict.label == "no_evidence"
+
+
+def test_credentials_in_plain_words() -> None:
+    """Who signed and when, which counts (trusted or not), what was done, ingredients, and
+    where to check, as Content Credentials Verify says it."""
+    untrusted = one(run_check(fx.signed_ai_edited_jpeg()), Signal.INFO)
+    shown = {e.field: e.value for e in untrusted.evidence}
+    assert "Valid" not in shown.values()  # never a bare "Valid" beside "not on the trust list"
+    assert shown["Signature"].endswith("not on the trust list: unverified")
+    plain = untrusted.data["plain"]
+    assert plain[0].startswith("Signed by PhotoFix Ltd")
+    assert "not on the trust list, and that is what counts" in plain[1]
+    assert "This picture was edited with AI (PhotoFix 3.0)." in plain
+    assert "The original it was made from was captured by a camera (TestCam 2.1)." in plain
+    assert "A part placed into it was created by an AI tool (TestGen 1.0)." in plain
+    assert any(line.startswith("Made from: IMG_0001.jpg (the original") for line in plain)
+    assert plain[-1].endswith("contentcredentials.org/verify.")
+    assert untrusted.data["ingredients"][1] == "ai.jpg (a part placed into it)"
+    trusted = one(run_check(fx.signed_camera_jpeg(), fx.trusting_settings()), Signal.INFO)
+    assert "is on the C2PA trust list" in trusted.data["plain"][1]
+    assert "This picture was captured by a camera (TestCam 2.1)." in trusted.data["plain"]
+
+
+def test_signing_time_is_said_when_the_record_has_one() -> None:
+    """A trusted timestamp (signature_info.time) says when: a real store, its time filled in
+    as a time-stamping authority would (the test signer has no TSA)."""
+    store = check.read_store(fx.signed_ai_jpeg(), "image/jpeg", fx.trusting_settings().c2pa)
+    active = store["manifests"][store["active_manifest"]]
+    active["signature_info"]["time"] = "2024-05-01T10:00:00+00:00"
+    summary = one(check.findings_from_store(store), Signal.INFO)
+    assert summary.data["plain"][0] == "Signed by TestGen Labs on 1 May 2024, 10:00 UTC."
+    assert summary.data["signed_at"] == "2024-05-01T10:00:00+00:00"

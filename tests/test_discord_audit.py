@@ -29,7 +29,7 @@ from bot.core.service import HeadshotService
 from bot.settings import DiscordSettings, Settings, get_settings
 from bot.store.sqlite import SQLiteStore
 from tests.c2pa_fixtures import ai_manifest, sign_jpeg
-from tests.fakes.discord_fake import MODERATOR_PERMISSIONS, FakeDiscord, Sent
+from tests.fakes.discord_fake import MANAGE_GUILD, MODERATOR_PERMISSIONS, FakeDiscord, Sent
 from tests.metadata_fixtures import phone_exif, xmp_packet
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -310,6 +310,8 @@ async def test_audit_of_2000_members(fake: FakeDiscord, harness: Harness, mod: d
     assert all(len(rows[m]["avatar_sha256"]) == 64 for m in kinds["plain"])
     page = dict(report.files)["headshot-audit.html"].decode()
     assert "Shared avatars (2 groups)" in page
+    some = next(iter(rows))
+    assert f'href="https://discord.com/users/{some}"' in page  # every member, linked
     assert page.count("data:image/jpeg;base64") >= len(flagged_ids(rows)) + 20
     assert "fake user" not in page.lower() and "fake account" not in page.lower()
     # Every avatar downloaded once, from the CDN; default avatars never.
@@ -571,7 +573,17 @@ async def test_missing_members_intent_is_explained(
 
 
 # -- restart ----------------------------------------------------------------------------------
+def make_member(fake: FakeDiscord, user: dict, roles: list[str] | None = None) -> None:
+    """`user` joins the guild (no avatar of their own)."""
+    member = fake.member(user, roles=roles)
+    del member["permissions"]  # only interactions carry resolved permissions
+    fake.guild_members[user["id"]] = member
+
+
 async def test_restart_mid_audit_resumes(fake: FakeDiscord, harness: Harness, mod: dict) -> None:
+    # The moderator is one by their role's Manage Server (checked again when resuming).
+    managers = fake.add_role("managers", permissions=MANAGE_GUILD)
+    make_member(fake, mod, roles=[managers["id"]])
     await harness.start()
     # No mod-log channel: the resumed report goes to the moderator who asked, by DM.
     clear = [{"name": "clear", "type": 3, "value": "modlog_channel"}]
@@ -615,7 +627,7 @@ async def test_restart_mid_audit_resumes(fake: FakeDiscord, harness: Harness, mo
                 "VALUES (?, '1', 'old', 'no_evidence', ?)",
                 (run, old),
             )
-    total = GUILD_SIZE + 4  # the newcomers and twins joined since
+    total = GUILD_SIZE + 5  # the newcomers and twins joined since, and the moderator
     assert 0 < downloaded < stored < total
     downloads = avatar_gets(fake)
 
@@ -631,7 +643,7 @@ async def test_restart_mid_audit_resumes(fake: FakeDiscord, harness: Harness, mo
     assert len(rows) == total
     fetched = avatar_gets(fake) - downloads
     # Members checked before the restart are not fetched again.
-    assert fetched == total - len(fake.kinds["default"]) - downloaded
+    assert fetched == total - len(fake.kinds["default"]) - 1 - downloaded  # 1: the moderator
     with sqlite3.connect(harness.db) as db:
         assert db.execute("SELECT status FROM audit_runs WHERE id = ?", (run_id,)).fetchone() == (
             "done",
@@ -645,3 +657,35 @@ async def test_restart_mid_audit_resumes(fake: FakeDiscord, harness: Harness, mo
             10,
             "the retention job",
         )
+
+
+async def test_resumed_audit_is_cancelled_when_its_requester_is_no_moderator_any_more(
+    fake: FakeDiscord, harness: Harness
+) -> None:
+    """After a restart there is no interaction to ask: the member's own permissions and
+    roles decide. Someone who left, or lost Manage Server, gets no report about everyone."""
+    demoted = fake.user("demoted")
+    make_member(fake, demoted)  # still in the server, without Manage Server or the mods role
+    gone = fake.user("gone")  # left the server
+    for requester in (demoted, gone):
+        await harness.stop()
+        run_id = f"run-{requester['id']}"
+        with sqlite3.connect(harness.db) as db:
+            db.execute(
+                "INSERT INTO audit_runs (id, platform, server_id, requested_by, status, total, "
+                "options, created_at) VALUES (?, 'discord', ?, ?, 'running', 1, '{}', ?)",
+                (run_id, fake.guild_id, requester["id"], time.time()),
+            )
+        sent_before = len(fake.sent)
+        await harness.start()
+
+        def status(run: str = run_id) -> str:
+            with sqlite3.connect(harness.db) as db:
+                return db.execute("SELECT status FROM audit_runs WHERE id = ?", (run,)).fetchone()[
+                    0
+                ]
+
+        await fake.wait_until(lambda: status() != "running", 30, "the run's end")
+        await asyncio.sleep(0.5)
+        assert status() == "cancelled"
+        assert fake.sent[sent_before:] == []  # no report, no DM

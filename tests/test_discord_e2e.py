@@ -142,9 +142,9 @@ async def test_no_resync_when_unchanged_and_dev_guild(fake: FakeDiscord, bot: He
 
 
 async def test_invite_url(bot: HeadshotBot) -> None:
-    text = invite_url(bot.settings.model_copy(update={"discord": bot.settings.discord}))
     # No application id in settings and no real token: it explains what to set.
-    assert "application_id" in text or "client_id" in text
+    with pytest.raises(ValueError, match="application_id"):
+        invite_url(bot.settings.model_copy(update={"discord": bot.settings.discord}))
     settings = bot.settings.model_copy(
         update={"discord": bot.settings.discord.model_copy(update={"application_id": 42})}
     )
@@ -199,8 +199,9 @@ async def test_slash_camera_jpeg_public(fake: FakeDiscord, bot: HeadshotBot, ali
     assert_safe(sent)
     text = sent.text()
     assert "IMG\\_0042.jpg" in sent.embeds[0]["title"]  # markdown-escaped file name
-    # JPEG uploads lose EXIF on Discord: the reply says so and asks for the original.
-    assert "Discord removes EXIF" in text and "original file" in text
+    # This JPEG kept its EXIF (the camera data was read): "Discord removes EXIF" would be
+    # untrue here (issue 15, item 5). A JPEG without EXIF gets the note: see below.
+    assert "Discord removes EXIF" not in text
     if has_check("camera", "exif", "metadata"):
         assert "AI-generated" not in sent.embeds[0]["title"]
 
@@ -286,6 +287,32 @@ async def test_mention_injection_in_filename_and_prompt(
     assert_safe(page)
     if has_check("generators"):
         assert "everyone" in page.text()  # shown, but defused
+
+
+async def test_parameters_button_sends_them_in_full_with_a_text_file(
+    fake: FakeDiscord, bot: HeadshotBot, alice: dict
+):
+    """Issue 15, item 2: the generation parameters behind a button, as a file when long."""
+    prompt = "studio portrait of a @everyone founder, " * 50
+    info = PngInfo()
+    info.add_text("parameters", A1111.replace(A1111.split("\n", 1)[0], prompt))
+    buf = io.BytesIO()
+    Image.new("RGB", (256, 256), (140, 110, 90)).save(buf, "PNG", pnginfo=info)
+    sent = only(
+        await fake.wait_replies(
+            await fake.check_attachment(
+                alice, fake.attachment("g.png", buf.getvalue(), "image/png")
+            )
+        )
+    )
+    if not has_check("generators"):
+        pytest.skip("the generators check is off")
+    button = next(c for c in sent.custom_ids if ":parameters:" in c)
+    page = only(await fake.wait_replies(await fake.press(alice, button, sent)))
+    assert_safe(page)
+    assert "Negative prompt" in page.text()
+    ((name, data),) = page.files
+    assert name.endswith(".txt") and prompt.strip().encode() in data
 
 
 async def test_rate_limit_is_friendly(fake: FakeDiscord, bot: HeadshotBot) -> None:

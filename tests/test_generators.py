@@ -827,3 +827,150 @@ def test_hostile_text_is_read_quickly(hostile):
     report = analyze(_png(chunks), "hostile.png")
     (run,) = [r for r in report.runs if r.check == "generators"]
     assert run.status == "ran" and run.ms < 2000, run
+
+
+# -- ComfyUI graphs in EXIF, as savers that prefix them write them (issue 15, item 4) --------
+@pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
+def test_comfyui_prefixed_graphs_in_exif_make_and_image_description(fmt):
+    # Image savers for ComfyUI that write JPEG and WebP: "Prompt: {...}" in Make (0x010F),
+    # "Workflow: {...}" in ImageDescription (0x010E), capitalised and with a space.
+    zeroth = {
+        piexif.ImageIFD.Make: f"Prompt: {json.dumps(COMFY_PROMPT)}".encode(),
+        piexif.ImageIFD.ImageDescription: f"Workflow: {json.dumps(COMFY_WORKFLOW)}".encode(),
+    }
+    finding = _assert_generated(
+        _with_exif(fmt, zeroth=zeroth),
+        f"c.{fmt.lower()}",
+        "ComfyUI",
+        "sd_xl_base_1.0.safetensors",
+        "linkedin headshot, smiling man",
+    )
+    assert any("EXIF Make" in s for s in finding.data["sources"])
+    assert finding.data["parameters"]["negative_prompt"] == "text, watermark"
+
+
+CIVITAI_GRAPH = {
+    "resource-stack": {
+        "class_type": "CheckpointLoaderSimple",
+        "inputs": {"ckpt_name": "urn:air:sdxl:checkpoint:civitai:133005@782002"},
+    },
+    "resource-stack-1": {
+        "class_type": "LoraLoader",
+        "inputs": {
+            "lora_name": "urn:air:sdxl:lora:civitai:341353@381870",
+            "strength_model": 0.8,
+            "strength_clip": 1,
+            "model": ["resource-stack", 0],
+            "clip": ["resource-stack", 1],
+        },
+    },
+    "6": {
+        "class_type": "smZ CLIPTextEncode",
+        "inputs": {
+            "text": "headshot of a nurse, hospital corridor",
+            "parser": "A1111",
+            "clip": ["resource-stack-1", 1],
+        },
+        "_meta": {"title": "Positive"},
+    },
+    "7": {
+        "class_type": "smZ CLIPTextEncode",
+        "inputs": {"text": "bad hands, watermark", "clip": ["resource-stack-1", 1]},
+        "_meta": {"title": "Negative"},
+    },
+    "11": {
+        "class_type": "KSampler",
+        "inputs": {
+            "sampler_name": "euler_ancestral",
+            "scheduler": "normal",
+            "seed": 1234567890,
+            "steps": 25,
+            "cfg": 7,
+            "denoise": 1,
+            "model": ["resource-stack-1", 0],
+            "positive": ["6", 0],
+            "negative": ["7", 0],
+        },
+    },
+    "extra": {
+        "airs": [
+            "urn:air:sdxl:checkpoint:civitai:133005@782002",
+            "urn:air:sdxl:lora:civitai:341353@381870",
+        ]
+    },
+    "extraMetadata": json.dumps(
+        {"prompt": "headshot of a nurse, hospital corridor", "steps": 25, "workflowId": "txt2img"}
+    ),
+}
+
+
+def test_civitai_onsite_generator_comfyui_json_in_user_comment():
+    comment = piexif.helper.UserComment.dump(json.dumps(CIVITAI_GRAPH), encoding="unicode")
+    data = _with_exif("JPEG", {piexif.ExifIFD.UserComment: comment})
+    finding = _assert_generated(
+        data,
+        "civitai.jpeg",
+        "Civitai",
+        "urn:air:sdxl:checkpoint:civitai:133005@782002",
+        "headshot of a nurse",
+    )
+    params = finding.data["parameters"]
+    assert params["loras"] == ["urn:air:sdxl:lora:civitai:341353@381870 (0.8)"]
+    assert params["resources"] == CIVITAI_GRAPH["extra"]["airs"]
+    assert params["negative_prompt"] == "bad hands, watermark"
+    assert (params["steps"], params["cfg_scale"], params["seed"]) == ("25", "7", "1234567890")
+
+
+# -- generation parameters in one form (issue 15, item 2) ------------------------------------
+LONG_PROMPT = "portrait of a woman, " * 40 + "<lora:skin_detail:0.6> <lora:studio_light:1>"
+
+
+def test_a1111_parameters_in_full():
+    text = A1111.replace("professional headshot of a woman, studio lighting, 85mm", LONG_PROMPT)
+    hashes = 'Lora hashes: "skin_detail: 1a2b, studio_light: 3c4d"'
+    text = text.replace("Version:", f"{hashes}, Version:")
+    finding = _gen_finding(analyze(_png({"parameters": text}), "long.png"))
+    params = finding.data["parameters"]
+    assert params["prompt"] == LONG_PROMPT.strip()  # in full, not the 120-character excerpt
+    assert params["negative_prompt"] == "blurry, lowres"
+    assert params["steps"] == "20" and params["sampler"] == "DPM++ 2M"
+    assert params["cfg_scale"] == "7" and params["seed"] == "3839180512"
+    assert params["model"] == "v1-5-pruned-emaonly" and params["model_hash"] == "6ce0161689"
+    assert params["loras"] == ["skin_detail (0.6)", "studio_light (1)"]
+    assert "Lora hashes: skin_detail: 1a2b, studio_light: 3c4d" in params["other"]
+
+
+def test_comfyui_parameters_name_nodes_and_sampler_settings():
+    data = _png({"prompt": json.dumps(COMFY_PROMPT)})
+    params = _gen_finding(analyze(data, "c.png")).data["parameters"]
+    assert params["sampler"] == "euler" and params["scheduler"] == "normal"
+    assert params["seed"] == "156680208700286" and params["cfg_scale"] == "8.0"
+    assert "KSampler" in params["nodes"] and "CLIPTextEncode ×2" in params["nodes"]
+    workflow = _gen_finding(analyze(_png({"workflow": json.dumps(COMFY_WORKFLOW)}), "w.png"))
+    assert workflow.data["parameters"]["steps"] == "20"
+    assert workflow.data["parameters"]["negative_prompt"] == "text, watermark"
+
+
+def test_json_families_share_the_parameter_names():
+    params = _gen_finding(analyze(_png(NOVELAI_CHUNKS), "nai.png")).data["parameters"]
+    assert params["prompt"].startswith("1girl, business suit")
+    assert params["negative_prompt"] == "lowres, bad anatomy"
+    assert (params["steps"], params["sampler"], params["seed"]) == (
+        "28",
+        "k_euler_ancestral",
+        "2875361946",
+    )
+
+
+def test_comfyui_graph_whose_nodes_all_link_to_each_other_is_read_quickly():
+    """Every conditioning input of every node links to the next: without visiting each node
+    once, following them would take 7^12 steps and the check would run out of time."""
+    names = ["positive", "conditioning", "guider", "conditioning_1", "text", "prompt", "string"]
+    graph = {
+        str(i): {"class_type": "ConditioningCombine", "inputs": {n: [str(i + 1), 0] for n in names}}
+        for i in range(40)
+    }
+    graph["s"] = {"class_type": "KSampler", "inputs": {"positive": ["0", 0], "negative": ["0", 0]}}
+    report = analyze(_png({"prompt": json.dumps(graph)}), "loop.png")
+    assert all(r.status == "ran" for r in report.runs if r.check == "generators")
+    assert report.ok and _gen_finding(report).data["parameters"]["nodes"]

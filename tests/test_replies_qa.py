@@ -48,7 +48,7 @@ def test_skipped_checks_are_named_for_people():
     report.runs.append(CheckRun("watermark", "skipped", "the file is too small"))
     report.verdict.not_checked.append("watermark: the file is too small")
     reply = compose.check_reply(report, get_guide())
-    cannot = next(s for s in reply.sections if s.title == "What I could not tell")
+    cannot = next(s for s in reply.pages["details"] if s.title == "What I could not tell")
     assert "Invisible watermark: the file is too small" in cannot.lines
     runs = next(s for s in reply.pages["details"] if s.title == "Checks")
     assert not any(line.startswith("watermark:") for line in runs.lines)
@@ -185,23 +185,29 @@ def test_moderate_pixel_evidence_is_not_headlined_as_a_fact():
     assert "AI-generated (strong evidence)" in compose.check_reply(report, get_guide()).title
 
 
-async def test_stripped_copy_reply_does_not_claim_identical_pixels(service):
+async def test_stripped_copy_reply_says_what_was_done_to_the_file(service):
     import io
 
     from PIL import Image, ImageChops
 
     from tests.metadata_fixtures import phone_exif, scene
 
-    buf = io.BytesIO()
-    scene((400, 300)).save(buf, "JPEG", quality=85, exif=phone_exif(gps=(51.5, -0.12)))
-    image = ImageInput("me.jpg", buf.getvalue())
-    (reply,) = await service.handle(Request(Kind.CHECK, "t", images=[image]))
-    page = reply.page_reply("strip")
-    copy = page.attachments[0].data
-    before = Image.open(io.BytesIO(image.data)).convert("RGB")
-    after = Image.open(io.BytesIO(copy)).convert("RGB")
-    assert ImageChops.difference(before, after).getbbox() is not None  # re-encoded
-    assert "unchanged" not in page.summary
+    async def stripped_page(fmt: str):
+        buf = io.BytesIO()
+        scene((400, 300)).save(buf, fmt, exif=phone_exif(gps=(51.5, -0.12)))
+        image = ImageInput(f"me.{fmt.lower()}", buf.getvalue())
+        (reply,) = await service.handle(Request(Kind.CHECK, "t", images=[image]))
+        page = reply.page_reply("strip")
+        before = Image.open(io.BytesIO(image.data)).convert("RGB")
+        after = Image.open(io.BytesIO(page.attachments[0].data)).convert("RGB")
+        return page.summary, ImageChops.difference(before, after).getbbox()
+
+    # JPEG: metadata taken out of the file, the picture untouched, and the reply says so.
+    summary, changed = await stripped_page("JPEG")
+    assert changed is None and "byte for byte" in summary and "saved again" not in summary
+    # TIFF cannot be cleaned in place: saved again, and the reply says that instead.
+    summary, _ = await stripped_page("TIFF")
+    assert "saved again" in summary and "byte for byte" not in summary
 
 
 def test_ai_verdict_does_not_carry_the_missing_sign_note():
@@ -235,7 +241,7 @@ def test_informational_findings_keep_their_numbers_for_details():
     )
     report.findings = [info]
     reply = compose.check_reply(report, get_guide())
-    notes = next(s for s in reply.sections if s.title == "Also noted")
+    notes = next(s for s in reply.pages["details"] if s.title == "Also noted")
     assert notes.lines == ["No reliable pixel signs of AI generation"]
     assert "detector score" not in " ".join(s.lines[0] for s in reply.sections if s.lines)
     assert "detector score" in all_text(reply)  # still on the Details page

@@ -28,7 +28,7 @@ from bot.store.sqlite import SQLiteStore
 from tests.c2pa_fixtures import signed_ai_jpeg
 from tests.fakes.slack_fake import TEAM_ID, FakeSlack
 from tests.metadata_fixtures import phone_exif, png_with_xmp, save, scene, xmp_packet
-from tests.test_slack_e2e import Harness, buttons, header_of, make_settings, texts
+from tests.test_slack_e2e import Harness, blocks_of, buttons, header_of, make_settings, texts
 
 ADMIN, MOD, PLAIN = "U0ADMIN001", "U0MOD00001", "U0ALICE001"
 MODS_GROUP = "S0MODS0001"
@@ -212,7 +212,8 @@ async def test_admin_audit_with_progress_and_report(slack: Harness) -> None:
     assert {r["duplicate_group"] for r in rows} == {"", *shared}  # no other look-alikes
     # The HTML page: flagged avatars with thumbnails, the shared group, careful wording.
     assert page.count("data:image/jpeg;base64") >= len(AI) + N_SHARED
-    assert "member c2pa-ai 0" in page and "Group 1: 3 members" in page
+    assert "member c2pa-ai 0" in page and "Group 1: 3 accounts, one face" in page
+    assert 'href="https://fake.slack.com/team/U00000DEF"' in page  # every member, linked
     assert "fake user" not in page.lower()
     assert elapsed < 60
 
@@ -381,6 +382,28 @@ async def test_settings_command(slack: Harness) -> None:
     assert not (await audits(slack).server_settings("slack", TEAM_ID)).watch
 
 
+async def test_only_admins_change_who_moderates(slack: Harness) -> None:
+    """A moderator-group member must not hand the role on (or take it from the group)."""
+    fake = slack.fake
+    populate(fake, total=40, plain=0)
+    fake.usergroups["S0FRIENDS1"] = [MOD, PLAIN]
+    await audits(slack).update_settings("slack", TEAM_ID, moderator_role=MODS_GROUP)
+
+    async def settings(text: str, user: str) -> str:
+        await slack.command("/headshot-settings", text, user_id=user)
+        await slack.settle()
+        return texts(fake.responses[-1]["blocks"])
+
+    for change in ("moderators <!subteam^S0FRIENDS1|@friends>", "moderators off"):
+        shown = await settings(change, MOD)
+        assert "Only workspace admins and owners can change who moderates" in shown
+        prefs = await audits(slack).server_settings("slack", TEAM_ID)
+        assert prefs.moderator_role == MODS_GROUP
+    assert "Saved" in await settings("strength strong", MOD)  # other settings: still allowed
+    assert "Saved" in await settings("moderators <!subteam^S0FRIENDS1|@friends>", ADMIN)
+    assert (await audits(slack).server_settings("slack", TEAM_ID)).moderator_role == "S0FRIENDS1"
+
+
 def test_parse_settings() -> None:
     assert parse_settings("") is None and parse_settings("show") is None
     assert parse_settings("modlog <#C0ABC123|mods>") == {"modlog_channel": "C0ABC123"}
@@ -428,9 +451,9 @@ async def test_watch_mode_notes_a_changed_avatar_in_the_modlog(slack: Harness) -
     await slack.event(user_change(slack, "U0NEWAI001"))
     await slack.settle()
     (note,) = posts_to(fake, MODLOG)
-    assert header_of(note["blocks"]) == "Avatar note: Newcomer"
-    assert "No action was taken" in texts(note["blocks"])
-    details = buttons(note["blocks"])["Details"]
+    assert header_of(blocks_of(note)) == "Avatar note: Newcomer"
+    assert "No action was taken" in texts(blocks_of(note))
+    details = buttons(blocks_of(note))["Details"]
     assert parse_button_id(details) == ("U0NEWAI001", "auditnote")
 
     # A status or name change (same avatar) is not checked again.

@@ -24,7 +24,7 @@ from bot.core.pool import AnalysisPool
 from bot.core.reply import Attachment, Reply
 from bot.core.service import HeadshotService
 from bot.core.sessions import button_id
-from bot.settings import Settings, SlackSettings
+from bot.settings import Settings, SlackSettings, get_settings
 from tests.conftest import jpeg_bytes, png_bytes
 from tests.fakes.slack_fake import APP_TOKEN, BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
 
@@ -60,7 +60,7 @@ class Harness:
         body: bytes,
         content_type: str,
         *,
-        timestamp: int | None = None,
+        timestamp: int | str | None = None,
         secret: str = SECRET,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, str]:
@@ -151,7 +151,11 @@ def make_settings(fake: FakeSlack) -> Settings:
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_APP_TOKEN=APP_TOKEN,
         slack=SlackSettings(
-            api_base_url=fake.api_url, file_hosts=[fake.host], dedupe_ttl_s=60, ratelimit_retries=1
+            api_base_url=fake.api_url,
+            file_hosts=[fake.host],
+            dedupe_ttl_s=60,
+            ratelimit_retries=1,
+            colours=get_settings().slack.colours,  # config/default.toml's verdict colours
         ),
     )
 
@@ -184,7 +188,13 @@ def texts(blocks: list[dict[str, Any]]) -> str:
                 walk(value)
 
     walk(blocks)
-    return "\n".join(out)
+    return "\n".join(out).replace("\u200b", "")  # the escaping's zero-width spaces
+
+
+def blocks_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A message's blocks, with those in its attachments (a verdict's colour bar holds them)."""
+    extra = [b for a in message.get("attachments") or [] for b in a.get("blocks") or []]
+    return [*(message.get("blocks") or []), *extra]
 
 
 def header_of(blocks: list[dict[str, Any]]) -> str:
@@ -227,8 +237,8 @@ async def test_dm_photo_is_checked_and_answered_in_thread(slack: Harness) -> Non
     assert post.token == BOT_TOKEN
     assert post.params["channel"] == DM
     assert post.params["thread_ts"] == event["ts"]  # the reply goes in the photo's thread
-    assert "portrait.png" in header_of(post.params["blocks"])
-    assert "Details" in buttons(post.params["blocks"])
+    assert "portrait.png" in header_of(blocks_of(post.params))
+    assert "Details" in buttons(blocks_of(post.params))
     assert post.params["text"]  # fallback text for notifications
     # The file was fetched from the fake's file host with the bot token.
     assert slack.fake.downloads == [
@@ -240,12 +250,12 @@ async def test_details_button_answers_in_the_thread(slack: Harness) -> None:
     f = slack.fake.add_file("me.png", png_bytes((200, 200)), "image/png")
     await slack.event(dm_event(files=[f]))
     [post] = await slack.fake.wait_for("chat.postMessage")
-    await press(slack, buttons(post.params["blocks"])["Details"], ephemeral=False)
+    await press(slack, buttons(blocks_of(post.params))["Details"], ephemeral=False)
     posts = await slack.fake.wait_for("chat.postMessage", 2)
     details = posts[1].params
     assert details["thread_ts"] == "111.222"
-    assert header_of(details["blocks"]).startswith("Details")
-    assert "All findings" in texts(details["blocks"])
+    assert header_of(blocks_of(details)).startswith("Details")
+    assert "All findings" in texts(blocks_of(details))
 
 
 async def test_dm_text_is_answered(slack: Harness) -> None:
@@ -253,7 +263,7 @@ async def test_dm_text_is_answered(slack: Harness) -> None:
     [post] = await slack.fake.wait_for("chat.postMessage")
     assert post.params["channel"] == DM
     assert "thread_ts" not in post.params or post.params["thread_ts"] is None
-    assert texts(post.params["blocks"]).strip()
+    assert texts(blocks_of(post.params)).strip()
 
 
 async def test_the_apps_own_posts_are_ignored(slack: Harness) -> None:
@@ -272,7 +282,7 @@ async def test_too_many_files_in_one_message(slack: Harness) -> None:
     ]
     await slack.event(dm_event(files=files))
     posts = await slack.fake.wait_for("chat.postMessage", 3)
-    assert "up to 2 photos" in texts(posts[2].params["blocks"])
+    assert "up to 2 photos" in texts(blocks_of(posts[2].params))
     assert len(slack.fake.downloads) == 2
 
 
@@ -284,9 +294,13 @@ async def test_c2pa_signed_ai_photo_by_dm(slack: Harness) -> None:
     f = slack.fake.add_file("ai-headshot.jpg", data, "image/jpeg")
     await slack.event(dm_event(files=[f]))
     [post] = await slack.fake.wait_for("chat.postMessage")
-    blocks = post.params["blocks"]
+    blocks = blocks_of(post.params)
     assert "AI-generated" in header_of(blocks)
     assert "Disclosure text" in buttons(blocks)
+    # The verdict's colour bar (issue 15): the header on top, the rest in a coloured attachment.
+    (bar,) = post.params["attachments"]
+    assert bar["color"] == slack.settings.slack.colours["ai_generated"]
+    assert [b["type"] for b in post.params["blocks"]] == ["header"]
 
 
 async def test_non_image_files_get_a_clear_answer(slack: Harness) -> None:
@@ -294,7 +308,7 @@ async def test_non_image_files_get_a_clear_answer(slack: Harness) -> None:
     junk = slack.fake.add_file("broken.jpg", b"this is not a jpeg at all", "image/jpeg")
     await slack.event(dm_event(files=[txt, junk]))
     posts = await slack.fake.wait_for("chat.postMessage", 2)
-    by_header = {header_of(p.params["blocks"]): texts(p.params["blocks"]) for p in posts}
+    by_header = {header_of(blocks_of(p.params)): texts(blocks_of(p.params)) for p in posts}
     txt_reply = next(v for k, v in by_header.items() if "notes.txt" in k)
     assert "not a photo I can check" in txt_reply
     assert any("broken.jpg" in k and "couldn" in k for k in by_header)
@@ -309,7 +323,7 @@ async def test_files_outside_slack_hosts_are_not_downloaded(slack: Harness) -> N
     f = slack.fake.add_file("x.png", png_bytes(), "image/png", url=elsewhere)
     await slack.event(dm_event(files=[f]))
     [post] = await slack.fake.wait_for("chat.postMessage")
-    assert "only download files from the platform" in texts(post.params["blocks"])
+    assert "only download files from the platform" in texts(blocks_of(post.params))
     assert slack.fake.downloads == []  # and the bot token went nowhere
 
 
@@ -354,7 +368,7 @@ async def test_shortcut_on_a_camera_photo_with_gps_is_private(slack: Harness) ->
     assert status == 200
     [eph] = await slack.fake.wait_for("chat.postEphemeral")
     assert eph.params["channel"] == "C0GENERAL1" and eph.params["user"] == USER
-    blocks = eph.params["blocks"]
+    blocks = blocks_of(eph.params)
     assert "holiday.jpg" in header_of(blocks)
     assert slack.fake.calls_to("chat.postMessage") == []  # nothing public
     if (ROOT / "bot/analysis/checks/privacy.py").exists():
@@ -372,24 +386,24 @@ async def test_shortcut_on_someone_elses_photo_withholds_its_privacy_details(sla
     f = slack.fake.add_file("bobs.jpg", gps_camera_jpeg(), "image/jpeg")
     await slack.interactive(shortcut_payload(slack.fake, [f], author="U0BOB00001"))
     [eph] = await slack.fake.wait_for("chat.postEphemeral")
-    shown = texts(eph.params["blocks"])
-    assert "bobs.jpg" in header_of(eph.params["blocks"])
+    shown = texts(blocks_of(eph.params))
+    assert "bobs.jpg" in header_of(blocks_of(eph.params))
     assert "EXIF GPS" not in shown and "records where it was taken" not in shown
     assert "only to the person who sent the photo" in shown
-    assert "Strip metadata" not in buttons(eph.params["blocks"])
-    await press(slack, buttons(eph.params["blocks"])["Details"], ephemeral=True)
+    assert "Strip metadata" not in buttons(blocks_of(eph.params))
+    await press(slack, buttons(blocks_of(eph.params))["Details"], ephemeral=True)
     [resp] = await slack.fake.wait_for("response")
-    assert "EXIF GPS" not in texts(resp["blocks"])
+    assert "EXIF GPS" not in texts(blocks_of(resp))
 
 
 async def test_buttons_on_a_private_result_answer_privately(slack: Harness) -> None:
     f = slack.fake.add_file("quiet.png", png_bytes(), "image/png")
     await slack.interactive(shortcut_payload(slack.fake, [f]))
     [eph] = await slack.fake.wait_for("chat.postEphemeral")
-    await press(slack, buttons(eph.params["blocks"])["Details"], ephemeral=True)
+    await press(slack, buttons(blocks_of(eph.params))["Details"], ephemeral=True)
     [resp] = await slack.fake.wait_for("response")
     assert resp["response_type"] == "ephemeral" and resp["replace_original"] is False
-    assert header_of(resp["blocks"]).startswith("Details")
+    assert header_of(blocks_of(resp)).startswith("Details")
     assert slack.fake.calls_to("chat.postMessage") == []
 
 
@@ -405,7 +419,7 @@ async def test_shortcut_falls_back_to_dm_when_ephemeral_is_impossible(slack: Har
     assert len(slack.fake.calls_to("chat.postEphemeral")) == 1
     assert {p.params["channel"] for p in posts} == {DM}
     assert "privately" in posts[0].params["text"] and "blocks" not in posts[0].params
-    assert {header_of(p.params["blocks"]).rsplit(" ", 1)[-1] for p in posts[1:]} == {
+    assert {header_of(blocks_of(p.params)).rsplit(" ", 1)[-1] for p in posts[1:]} == {
         "face1.png",
         "face2.png",
     }
@@ -414,7 +428,7 @@ async def test_shortcut_falls_back_to_dm_when_ephemeral_is_impossible(slack: Har
 async def test_shortcut_on_a_message_without_photos(slack: Harness) -> None:
     await slack.interactive(shortcut_payload(slack.fake, []))
     [eph] = await slack.fake.wait_for("chat.postEphemeral")
-    assert "No photo found" in header_of(eph.params["blocks"])
+    assert "No photo found" in header_of(blocks_of(eph.params))
 
 
 # -- /headshot-check: the modal and file links ---------------------------------------------
@@ -456,7 +470,7 @@ async def test_modal_flow_checks_the_upload_and_answers_by_dm(slack: Harness) ->
     [post] = await slack.fake.wait_for("chat.postMessage")
     assert slack.fake.calls_to("conversations.open")[0].params["users"] == USER
     assert post.params["channel"] == DM
-    assert "upload.png" in header_of(post.params["blocks"])
+    assert "upload.png" in header_of(blocks_of(post.params))
 
 
 async def test_modal_without_a_file_is_refused_in_place(slack: Harness) -> None:
@@ -478,8 +492,8 @@ async def test_modal_that_cannot_open_is_explained(slack: Harness) -> None:
     slack.fake.fail("views.open", "expired_trigger_id")
     await slack.command("/headshot-check")
     [resp] = await slack.fake.wait_for("response")
-    assert "couldn't open the form" in header_of(resp["blocks"])
-    assert "expired_trigger_id" in texts(resp["blocks"])
+    assert "couldn't open the form" in header_of(blocks_of(resp))
+    assert "expired_trigger_id" in texts(blocks_of(resp))
 
 
 async def test_oversized_files_are_refused_before_download(slack: Harness) -> None:
@@ -489,7 +503,7 @@ async def test_oversized_files_are_refused_before_download(slack: Harness) -> No
     )
     await slack.event(dm_event(files=[f]))
     [post] = await slack.fake.wait_for("chat.postMessage")
-    assert "larger than" in texts(post.params["blocks"])
+    assert "larger than" in texts(blocks_of(post.params))
     assert slack.fake.downloads == []
 
 
@@ -498,14 +512,14 @@ async def test_check_command_with_a_file_link(slack: Harness) -> None:
     await slack.command("/headshot-check", f"<{f['permalink']}>")
     [resp] = await slack.fake.wait_for("response")
     assert resp["response_type"] == "ephemeral"
-    assert "linked.png" in header_of(resp["blocks"])
+    assert "linked.png" in header_of(blocks_of(resp))
     assert slack.fake.calls_to("files.info")[0].params["file"] == f["id"]
 
 
 async def test_check_command_with_a_missing_file(slack: Harness) -> None:
     await slack.command("/headshot-check", "https://fake.slack.com/files/U1/F0GONE00001/x.png")
     [resp] = await slack.fake.wait_for("response")
-    assert "can't see that file" in texts(resp["blocks"])
+    assert "can't see that file" in texts(blocks_of(resp))
 
 
 # -- questions and disclosure --------------------------------------------------------------
@@ -513,14 +527,14 @@ async def test_ask_command_answers_privately(slack: Harness) -> None:
     status, _ = await slack.command("/headshot-ask", "Can I use an AI headshot on my CV?")
     assert status == 200
     [resp] = await slack.fake.wait_for("response")
-    assert resp["response_type"] == "ephemeral" and texts(resp["blocks"]).strip()
+    assert resp["response_type"] == "ephemeral" and texts(blocks_of(resp)).strip()
 
 
 async def test_disclose_command(slack: Harness) -> None:
     await slack.command("/headshot-disclose", "linkedin")
     await slack.command("/headshot-disclose", "somewhere-odd")
     resps = await slack.fake.wait_for("response", 2)
-    shown = [texts(r["blocks"]) for r in resps]
+    shown = [texts(blocks_of(r)) for r in resps]
     assert any("Disclosure" in s for s in shown)
     assert any("LinkedIn" in s and "resume" in s for s in shown)  # the usage hint lists places
 
@@ -590,7 +604,7 @@ async def test_mentions_in_file_names_come_out_escaped(slack: Harness) -> None:
     sent = json.dumps(post.params)
     for raw in ("<!channel>", "<@U0BOSS0001>", "<https://evil", "@here"):
         assert raw not in sent
-    assert "&lt;!channel&gt;" in header_of(post.params["blocks"])
+    assert "&lt;!channel&gt;" in header_of(blocks_of(post.params))
     assert "&lt;!channel&gt;" in post.params["text"]
 
 
@@ -609,7 +623,7 @@ async def test_ratelimited_api_call_is_retried_after_retry_after(slack: Harness)
     started = time.monotonic()
     await slack.command("/headshot-check", f["permalink"])
     [resp] = await slack.fake.wait_for("response")
-    assert "slow.png" in header_of(resp["blocks"])
+    assert "slow.png" in header_of(blocks_of(resp))
     assert len(slack.fake.calls_to("files.info")) == 2
     assert time.monotonic() - started >= 1.0
 
@@ -619,12 +633,12 @@ async def test_persistent_ratelimit_and_invalid_auth_are_explained(slack: Harnes
     f = slack.fake.add_file("busy.png", png_bytes(), "image/png")
     await slack.command("/headshot-check", f["permalink"])
     [resp] = await slack.fake.wait_for("response")
-    assert "Slack asked me to slow down" in texts(resp["blocks"])
+    assert "Slack asked me to slow down" in texts(blocks_of(resp))
 
     slack.fake.fail("files.info", "invalid_auth")
     await slack.command("/headshot-check", f["permalink"])
     resps = await slack.fake.wait_for("response", 2)
-    assert "rejected my access token" in texts(resps[1]["blocks"])
+    assert "rejected my access token" in texts(blocks_of(resps[1]))
 
 
 async def test_strip_button_uploads_the_copy_by_dm_with_files_upload_v2(slack: Harness) -> None:
@@ -664,7 +678,7 @@ async def test_expired_button_says_so(slack: Harness) -> None:
         }
     )
     [resp] = await slack.fake.wait_for("response")
-    assert "expired" in header_of(resp["blocks"])
+    assert "expired" in header_of(blocks_of(resp))
 
 
 async def test_url_verification_challenge(slack: Harness) -> None:
@@ -684,7 +698,7 @@ async def test_per_user_rate_limit(slack: Harness) -> None:
     ]
     await slack.event(dm_event(files=more))
     posts = await slack.fake.wait_for("chat.postMessage", 6)
-    assert "Slow down" in header_of(posts[5].params["blocks"])
+    assert "Slow down" in header_of(blocks_of(posts[5].params))
 
 
 async def test_health_route(slack: Harness) -> None:

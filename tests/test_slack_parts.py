@@ -59,6 +59,7 @@ def test_manifest_matches_the_app() -> None:
         "app_home_opened",
         "team_join",
         "user_change",
+        "app_mention",
     }
     assert settings["interactivity"]["is_enabled"] and features["app_home"]["home_tab_enabled"]
     # Exactly what the features use (see the comment in the manifest for why each is there).
@@ -71,6 +72,14 @@ def test_manifest_matches_the_app() -> None:
         "commands",
         "users:read",
         "usergroups:read",
+        "app_mentions:read",
+        "channels:history",
+        "groups:history",
+        # conversations.members: is the asker in the conversation a file is shared in
+        "channels:read",
+        "groups:read",
+        "im:read",
+        "mpim:read",
     }
 
 

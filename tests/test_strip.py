@@ -1,4 +1,4 @@
-"""strip_metadata: a copy with no EXIF/XMP/text/GPS/C2PA, the same pixels, upright, ICC kept."""
+"""strip_metadata: a copy with no EXIF/XMP/text/GPS/C2PA; JPEG, PNG, WebP not re-encoded."""
 
 from __future__ import annotations
 
@@ -40,53 +40,80 @@ def reopen(data: bytes) -> Image.Image:
     return im
 
 
-def assert_no_metadata(data: bytes) -> None:
+def assert_no_metadata(data: bytes, orientation: int | None = None) -> None:
+    """Nothing left but pixels (and, where asked, a lone orientation tag)."""
     im = reopen(data)
-    assert dict(im.getexif()) == {}
-    assert not {"exif", "xmp", "XML:com.adobe.xmp", "comment", "parameters"} & set(im.info)
+    assert dict(im.getexif()) == ({0x0112: orientation} if orientation else {})
+    assert not {"xmp", "XML:com.adobe.xmp", "comment", "parameters"} & set(im.info)
+    assert orientation or "exif" not in im.info
     assert not getattr(im, "text", {})
-    for marker in (
-        b"Exif\x00",
-        b"http://ns.adobe.com/xap",
-        b"Jane Doe",
-        b"jumb",
-        b"c2pa",
-        b"secret",
-    ):
+    for marker in (b"http://ns.adobe.com/xap", b"Jane Doe", b"jumb", b"c2pa", b"secret"):
         assert marker not in data, marker
+    if not orientation:
+        assert b"Exif\x00" not in data
     report = analyze(data, "clean")
     assert report.privacy == []
     assert not [f for f in report.findings if f.check in ("exif", "xmp")]
+
+
+def pixels(data: bytes) -> np.ndarray:
+    return np.asarray(reopen(data))
 
 
 def mean_abs_diff(a: Image.Image, b: Image.Image) -> float:
     return float(np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b, dtype=np.int16)).mean())
 
 
-def test_phone_jpeg_loses_everything_but_pixels_orientation_and_icc():
+def loaded(fmt: str, orientation: int = 1) -> bytes:
+    """A photo of `fmt` with every kind of metadata its format can carry."""
     photo = scene((600, 400), seed=7)
-    exif = phone_exif(orientation=6, thumbnail=jpeg_thumbnail(photo), artist="Jane Doe")
-    original = save(
-        photo,
-        "JPEG",
-        quality=92,
-        exif=exif,
-        xmp=PACKET.encode(),
-        icc_profile=ICC,
-        comment=b"secret",
-    )
-    before = analyze(original, "IMG_0042.JPG")
-    assert {f.data["kind"] for f in before.privacy} >= {"gps", "serials", "names"}
+    exif = phone_exif(orientation=orientation, thumbnail=jpeg_thumbnail(photo), artist="Jane Doe")
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("parameters", "a portrait, Steps: 20, Sampler: Euler a, Seed: 1, secret")
+        info.add_itxt("XML:com.adobe.xmp", PACKET)
+        return save(photo, "PNG", pnginfo=info, icc_profile=ICC, exif=exif)
+    options = {"exif": exif, "xmp": PACKET.encode(), "icc_profile": ICC}
+    if fmt == "JPEG":
+        options.update(quality=92, comment=b"secret")
+    return save(photo, fmt, **options)
 
-    data, name = strip_metadata(original, "IMG_0042.JPG")
-    assert name == "IMG_0042-clean.jpg"
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_jpeg_png_webp_lose_their_metadata_without_re_encoding(fmt):
+    original = loaded(fmt)
+    before = analyze(original, f"IMG_0042.{fmt}")
+    assert {f.data["kind"] for f in before.privacy} >= {"gps", "serials"}
+
+    data, name, how = strip_metadata(original, f"IMG_0042.{fmt}")
+    assert how == "lossless"
+    assert name == f"IMG_0042-clean.{ {'JPEG': 'jpg', 'PNG': 'png', 'WEBP': 'webp'}[fmt] }"
     clean = reopen(data)
-    assert clean.format == "JPEG"
-    assert clean.size == (400, 600), "orientation 6 applied to the pixels"
+    assert clean.format == fmt and clean.size == (600, 400)
     assert clean.info.get("icc_profile") == ICC
+    assert np.array_equal(pixels(data), pixels(original)), "the same pixels, not re-encoded"
+    assert len(data) < len(original)
     assert_no_metadata(data)
-    upright = ImageOps.exif_transpose(reopen(original)).convert("RGB")
-    assert mean_abs_diff(upright, clean.convert("RGB")) < 1.5
+
+
+def test_jpeg_scan_data_is_kept_byte_for_byte_and_trailers_go():
+    original = loaded("JPEG")
+    scan = original[original.rindex(b"\xff\xda") :]  # the scan (the thumbnail has one too)
+    data = strip_metadata(original + b"secret trailer", "a.jpg").data
+    assert data.endswith(scan)
+
+
+def test_an_orientation_other_than_1_stays_as_a_lone_tag():
+    for fmt in ("JPEG", "PNG", "WEBP"):
+        original = loaded(fmt, orientation=6)
+        data, _, how = strip_metadata(original, f"x.{fmt}")
+        assert how == "lossless_oriented", fmt
+        assert_no_metadata(data, orientation=6)
+        upright = ImageOps.exif_transpose(reopen(data))
+        assert upright.size == (400, 600), "viewers turn it the right way up"
+        assert np.array_equal(
+            np.asarray(upright), np.asarray(ImageOps.exif_transpose(reopen(original)))
+        )
 
 
 def test_jpeg_keeps_its_chroma_subsampling_and_grey_stays_grey():
@@ -98,58 +125,76 @@ def test_jpeg_keeps_its_chroma_subsampling_and_grey_stays_grey():
     assert reopen(strip_metadata(grey, "g.jpg")[0]).mode == "L"
 
 
-def test_png_is_lossless_and_keeps_alpha_icc():
+def test_cmyk_jpeg_keeps_the_adobe_segment_its_colours_need():
+    cmyk = save(scene().convert("CMYK"), "JPEG", quality=90)
+    assert b"Adobe" in cmyk
+    data, _, how = strip_metadata(cmyk, "c.jpg")
+    assert how == "lossless" and np.array_equal(pixels(data), pixels(cmyk))
+
+
+def test_png_keeps_alpha_and_transparency():
     rgba = scene((300, 200), seed=9).convert("RGBA")
     rgba.putalpha(Image.linear_gradient("L").resize((300, 200)))
-    info = PngImagePlugin.PngInfo()
-    info.add_text("parameters", "a portrait, Steps: 20, Sampler: Euler a, Seed: 1")
-    info.add_itxt("XML:com.adobe.xmp", PACKET)
-    original = save(rgba, "PNG", pnginfo=info, icc_profile=ICC, exif=phone_exif())
-    assert analyze(original, "x.png").privacy
-
-    data, name = strip_metadata(original, "portrait.png")
-    assert name == "portrait-clean.png"
-    clean = reopen(data)
-    assert clean.format == "PNG" and clean.mode == "RGBA"
-    assert clean.info.get("icc_profile") == ICC
-    assert np.array_equal(np.asarray(clean), np.asarray(rgba)), "PNG pixels are identical"
-    assert_no_metadata(data)
-
-
-def test_palette_png_keeps_transparency():
+    data, _, how = strip_metadata(save(rgba, "PNG", exif=phone_exif()), "portrait.png")
+    assert how == "lossless" and reopen(data).mode == "RGBA"
+    assert np.array_equal(pixels(data), np.asarray(rgba))
     pal = scene((120, 80)).quantize(16)
-    original = save(pal, "PNG", transparency=0)
-    clean = reopen(strip_metadata(original, "p.png")[0])
+    clean = reopen(strip_metadata(save(pal, "PNG", transparency=0), "p.png")[0])
     assert clean.mode == "P" and clean.info.get("transparency") == 0
     assert np.array_equal(np.asarray(clean), np.asarray(pal))
 
 
+def test_webp_with_alpha_and_lossless_webp_stay_webp():
+    rgba = scene((200, 150)).convert("RGBA")
+    rgba.putalpha(Image.linear_gradient("L").resize(rgba.size))
+    for options in ({"quality": 80}, {"lossless": True}):
+        original = save(rgba, "WEBP", exif=phone_exif(), xmp=PACKET.encode(), **options)
+        data, name, how = strip_metadata(original, "x.webp")
+        assert how == "lossless" and name == "x-clean.webp"
+        assert np.array_equal(pixels(data), pixels(original))
+        assert int.from_bytes(data[4:8], "little") == len(data) - 8, "RIFF size fixed"
+        assert data[12:16] == b"VP8X" and not data[20] & 0x0C, "no EXIF/XMP flags left"
+        assert_no_metadata(data)
+
+
 @pytest.mark.parametrize(
-    ("fmt", "mode", "expected"),
-    [("WEBP", "RGB", "JPEG"), ("WEBP", "RGBA", "PNG"), ("GIF", "P", "PNG"), ("BMP", "RGB", "PNG")],
+    ("fmt", "mode", "how"),
+    [
+        ("GIF", "P", "reencoded_png"),
+        ("BMP", "RGB", "reencoded_png"),
+        ("TIFF", "RGB", "reencoded_png"),
+    ],
 )
-def test_other_formats_become_jpeg_or_png(fmt, mode, expected):
+def test_other_formats_are_re_encoded_and_say_so(fmt, mode, how):
     im = scene((200, 150)).convert(mode) if mode != "P" else scene((200, 150)).quantize(64)
-    if mode == "RGBA":  # real transparency (encoders drop an all-opaque alpha channel)
-        im.putalpha(Image.linear_gradient("L").resize(im.size))
-    options = {"xmp": PACKET.encode(), "exif": phone_exif()} if fmt == "WEBP" else {}
-    data, name = strip_metadata(save(im, fmt, **options), f"x.{fmt.lower()}")
-    assert reopen(data).format == expected
-    assert name.endswith(".jpg" if expected == "JPEG" else ".png")
+    data, name, said = strip_metadata(save(im, fmt), f"x.{fmt.lower()}")
+    assert said == how and reopen(data).format == "PNG" and name == "x-clean.png"
+    assert np.array_equal(np.asarray(reopen(data).convert("RGB")), np.asarray(im.convert("RGB")))
     assert_no_metadata(data)
 
 
 def test_heic_becomes_jpeg_when_supported():
     pillow_heif = pytest.importorskip("pillow_heif")
     pillow_heif.register_heif_opener()
-    data, name = strip_metadata(save(scene(), "HEIF", exif=phone_exif()), "IMG_1.HEIC")
+    data, name, how = strip_metadata(save(scene(), "HEIF", exif=phone_exif()), "IMG_1.HEIC")
     assert name == "IMG_1-clean.jpg" and reopen(data).format == "JPEG"
+    assert how == "reencoded_jpeg"
     assert_no_metadata(data)
+
+
+def test_heic_with_orientation_is_turned_upright_in_the_pixels():
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    original = save(scene((300, 200)), "HEIF", exif=phone_exif(orientation=6))
+    data = strip_metadata(original, "IMG_2.HEIC").data
+    assert reopen(data).size == (200, 300)
+    upright = ImageOps.exif_transpose(reopen(original)).convert("RGB")
+    assert mean_abs_diff(upright, reopen(data).convert("RGB")) < 3
 
 
 def test_accepts_a_photo_already_opened():
     photo = open_photo(save(scene(), "JPEG", exif=phone_exif()), "a.jpg", get_settings().limits)
-    data, name = strip_metadata(photo)
+    data, name, _ = strip_metadata(photo)
     assert name == "a-clean.jpg"
     assert_no_metadata(data)
 
@@ -227,7 +272,8 @@ def _c2pa_signer():
     )
 
 
-def test_c2pa_manifest_does_not_survive():
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_c2pa_manifest_does_not_survive(fmt):
     c2pa, signer = _c2pa_signer()
     manifest = {
         "claim_generator_info": [{"name": "headshot-check-tests", "version": "1"}],
@@ -245,17 +291,19 @@ def test_c2pa_manifest_does_not_survive():
             }
         ],
     }
+    mime = f"image/{fmt.lower()}"
+    source = scene()
     signed = io.BytesIO()
-    c2pa.Builder(json.dumps(manifest)).sign(
-        signer, "image/jpeg", io.BytesIO(save(scene(), "JPEG")), signed
-    )
+    c2pa.Builder(json.dumps(manifest)).sign(signer, mime, io.BytesIO(save(source, fmt)), signed)
     original = signed.getvalue()
-    assert "c2pa.created" in c2pa.Reader("image/jpeg", io.BytesIO(original)).json()
+    assert "c2pa.created" in c2pa.Reader(mime, io.BytesIO(original)).json()
 
-    data, _ = strip_metadata(original, "signed.jpg")
+    data, _, how = strip_metadata(original, f"signed.{fmt}")
+    assert how == "lossless"
     assert b"jumb" not in data and b"c2pa" not in data
+    assert np.array_equal(pixels(data), pixels(original))
     with pytest.raises(Exception):  # noqa: B017 - c2pa raises its own "no manifest" error types
-        c2pa.Reader("image/jpeg", io.BytesIO(data)).json()
+        c2pa.Reader(mime, io.BytesIO(data)).json()
 
 
 def test_png_input_with_xmp_helper_round_trip():

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 COGS = ("cogs.check", "cogs.ask", "cogs.dm", "cogs.buttons")
 # Loaded when the bot is given an AuditService (persistent storage): moderator commands.
-AUDIT_COGS = ("cogs.audit", "cogs.settings", "cogs.watch")
+AUDIT_COGS = ("cogs.audit", "cogs.settings", "cogs.watch", "cogs.channel_watch")
 DISCORD_API = "https://discord.com/api/v10"
 # Replies kept for their buttons; some hold a stripped copy of a photo, so keep the count modest.
 REPLY_CACHE_ENTRIES = 256
@@ -63,10 +63,12 @@ def configure_endpoints(d: DiscordSettings) -> None:
 
 
 def bot_intents(d: DiscordSettings) -> discord.Intents:
-    """No message content (DMs and commands need none); members only when moderators want the
-    audit and watch mode (a privileged intent that must be enabled in the Developer Portal)."""
+    """No message content by default (DMs, commands and mentions need none); members only when
+    moderators want the audit and watch mode, message content only for channel watch in every
+    message (both privileged intents that must be enabled in the Developer Portal)."""
     intents = discord.Intents.default()
     intents.members = d.members_intent
+    intents.message_content = d.message_content_intent
     return intents
 
 
@@ -333,10 +335,11 @@ def is_jpeg(attachment: discord.Attachment) -> bool:
 # -- entry points used by bot/cli.py ---------------------------------------------------------
 def invite_url(settings: Settings) -> str:
     """Install links: add to a server (bot + commands, minimal permissions) and add to your
-    own account (user install: commands only, no bot user in servers)."""
+    own account (user install: commands only, no bot user in servers). Raises ValueError,
+    saying what to set, when there is no application id to build them from."""
     app_id = settings.discord.application_id or _application_id_from_token(settings)
     if app_id is None:
-        return (
+        raise ValueError(
             "Set [discord] application_id in config/local.toml (or HEADSHOT_DISCORD__"
             "APPLICATION_ID), or DISCORD_TOKEN, to build the install links."
         )
@@ -392,10 +395,11 @@ def run_discord(settings: Settings) -> int:
 
 
 MEMBERS_INTENT_REFUSED = (
-    "Discord refused the Server Members intent ([discord] members_intent = true): it is a\n"
-    "privileged intent. Turn it on in the Developer Portal (https://discord.com/developers/\n"
-    "applications › your app › Bot › Privileged Gateway Intents › Server Members Intent), or\n"
-    "set members_intent = false (the moderator audit and watch mode then stay off)."
+    "Discord refused a privileged intent ([discord] members_intent or message_content_intent\n"
+    "= true). Turn it on in the Developer Portal (https://discord.com/developers/applications\n"
+    "› your app › Bot › Privileged Gateway Intents: Server Members Intent, Message Content\n"
+    "Intent), or set it to false (members: the moderator audit and watch mode then stay off;\n"
+    "message content: channel watch then sees only messages that mention the bot)."
 )
 
 

@@ -22,6 +22,7 @@ from bot.adapters.lifecycle import run_until, stop_event
 from bot.adapters.slack_listeners import register_all
 from bot.adapters.slack_listeners.audit import resume_unfinished
 from bot.adapters.slack_listeners.bridge import Bridge
+from bot.adapters.slack_listeners.guard import request_guard
 from bot.audit.service import AuditService
 from bot.core.service import HeadshotService
 from bot.settings import Settings
@@ -71,8 +72,12 @@ def bridge_of(app: AsyncApp) -> Bridge:
 
 
 def web_app(app: AsyncApp, settings: Settings) -> web.Application:
-    """HTTP mode's aiohttp application: Slack's requests on events_path, and /health."""
+    """HTTP mode's aiohttp application: Slack's requests on events_path (malformed ones
+    refused before Bolt sees them), and /health."""
     application = app.web_app(path=settings.slack.events_path)
+    secret = settings.slack_signing_secret
+    guard = request_guard(secret.get_secret_value() if secret else "", settings.slack.events_path)
+    application.middlewares.append(guard)
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})

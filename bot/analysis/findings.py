@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -74,10 +75,20 @@ class CheckRun:
     ms: float = 0.0
 
 
+# Bidirectional embeddings, overrides and isolates, and the direction marks: text we echo
+# must not reorder what follows it (a name like "photo<RLO>gpj.exe" reads "photoexe.jpg").
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_bidi(text: str) -> str:
+    """`text` without bidirectional control characters (right-to-left letters stay)."""
+    return BIDI_CONTROLS.sub("", text)
+
+
 def excerpt(value: object, limit: int = 160) -> str:
     """A printable, single-line, bounded excerpt of any metadata value."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    text = " ".join(str(value).replace("\x00", "").split())
+    text = " ".join(strip_bidi(str(value)).replace("\x00", "").split())
     text = "".join(ch for ch in text if ch.isprintable())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -70,6 +70,7 @@ def analyze(
         return report
     report.format, report.width, report.height = photo.format, photo.width, photo.height
     report.frames = photo.frames
+    report.metadata = _containers(photo)
     ctx = CheckContext(settings=settings)
     for check in enabled_checks(settings):
         findings, run = _run_check(check, photo, ctx, settings.limits.check_time_budget_s)
@@ -80,7 +81,7 @@ def analyze(
         if check.NAME == "pixels" and run.status == "ran" and drawn:
             report.annotated_png = _annotate(check, photo, findings)
     report.findings = rank_findings(report.findings)
-    report.verdict = decide(report.findings, report.runs, _notes(photo))
+    report.verdict = decide(report.findings, report.runs, _notes(photo, report.metadata))
     report.elapsed_ms = (time.perf_counter() - started) * 1000
     return report
 
@@ -116,9 +117,19 @@ def _annotate(check: ModuleType, photo: Photo, findings: list[Finding]) -> bytes
         return None
 
 
-def _notes(photo: Photo) -> list[str]:
+def _containers(photo: Photo) -> tuple[str, ...]:
+    present = {
+        "exif": bool(photo.exif),
+        "xmp": bool(photo.xmp),
+        "text": bool(photo.text_chunks),
+        "c2pa": _has_c2pa_box(photo),
+    }
+    return tuple(kind for kind, there in present.items() if there)
+
+
+def _notes(photo: Photo, containers: tuple[str, ...]) -> list[str]:
     notes = []
-    if not photo.exif and not photo.xmp and not photo.text_chunks and not _has_c2pa_box(photo):
+    if not containers:
         notes.append(not_checked_note("no_metadata"))
     if photo.animated:
         notes.append(not_checked_note("animated"))

@@ -18,6 +18,9 @@ class Report:
     width: int = 0
     height: int = 0
     frames: int = 1
+    # The metadata containers the file carries (exif, xmp, text, c2pa): a platform's note
+    # that it removed metadata is shown only where that is true.
+    metadata: tuple[str, ...] = ()
     findings: list[Finding] = field(default_factory=list)
     runs: list[CheckRun] = field(default_factory=list)
     verdict: Verdict | None = None

@@ -9,11 +9,10 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any
 
-from bot.analysis import comfyui
+from bot.analysis import comfyui, parameters
 from bot.analysis.metafields import Fields
+from bot.analysis.parameters import SEARCH_CHARS, json_path  # SEARCH_CHARS: bounded regex cost
 from bot.settings import load_toml
-
-SEARCH_CHARS = 200_000  # patterns look at the start of a field only: bounded regex cost
 
 
 @dataclass
@@ -23,6 +22,7 @@ class Match:
     model: str | None = None
     prompt: str | None = None
     edited: list[tuple[str | None, str]] = field(default_factory=list)  # (signal, note)
+    parameters: dict[str, Any] = field(default_factory=dict)  # see bot/analysis/parameters.py
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +37,7 @@ def apply_aliases(fields: Fields) -> None:
         for name in alias["fields"]:
             found = pattern.search(fields.values.get(name, "")[:SEARCH_CHARS])
             if found:
-                target = alias["to"].format(key=found.group("key"))
+                target = alias["to"].format(key=found.group("key").lower())
                 value = fields.values[name][found.start("value") :]
                 fields.add(target, value, f"{fields.labels[name]} (as “{found.group('key')}”)")
 
@@ -79,20 +79,48 @@ def _identify(family: dict[str, Any], fields: Fields, claimed: set[str]) -> list
 
 def _describe(family: dict[str, Any], fields: Fields, hits: list[str]) -> Match:
     match = Match(family=family["name"], fields=hits)
-    if family.get("parser") == "comfyui":
-        for name in ("text:prompt", "text:workflow"):
-            if name in fields.values:
-                model, prompt = comfyui.parse(fields.values[name], config()["comfyui"])
-                match.model = match.model or model
-                match.prompt = match.prompt or prompt
-    match.model = match.model or _first(family.get("model", []), fields, hits)
-    match.prompt = match.prompt or _first(family.get("prompt", []), fields, hits)
+    match.parameters = _parameters(family, fields, hits)
+    match.model = _first(family.get("model", []), fields, hits) or match.parameters.get("model")
+    match.prompt = _first(family.get("prompt", []), fields, hits) or match.parameters.get("prompt")
+    for key in ("prompt", "model"):  # families whose rules above are all there is (Midjourney)
+        if getattr(match, key) and key not in match.parameters:
+            match.parameters[key] = getattr(match, key)
     for rule in family.get("edited", []):
         names = hits if rule["field"] == "$match" else _names(rule["field"], fields)
         pattern = _regex(rule["pattern"])
         if any(pattern.search(fields.values[n][:SEARCH_CHARS]) for n in names):
             match.edited.append((rule.get("signal"), rule["note"]))
     return match
+
+
+def _parameters(family: dict[str, Any], fields: Fields, hits: list[str]) -> dict[str, Any]:
+    """The first of the family's `params` rules that yields anything. A rule reads `field`
+    ("$match": the fields that matched) with a parser: "a1111" (the "parameters" text),
+    "comfyui" (a node graph), "json" (`keys`: parameter -> dotted path), or "fields"
+    (`keys`: parameter -> field name, such as separate PNG chunks)."""
+    cfg = config()
+    for rule in family.get("params", []):
+        kind = rule["parser"]
+        if kind == "fields":
+            values = {k: fields.values[n] for k, n in rule["keys"].items() if n in fields.values}
+            found = parameters.clean(values)
+        else:
+            spec = rule.get("field", "$match")
+            names = hits if spec == "$match" else _names(spec, fields)
+            found = {}
+            for name in names:
+                text = fields.values[name]
+                if kind == "a1111":
+                    found = parameters.a1111(text, cfg["parameters"]["a1111"])
+                elif kind == "comfyui":
+                    found = comfyui.parse(text, cfg["comfyui"])
+                else:
+                    found = parameters.from_json(_json(text), rule["keys"])
+                if found:
+                    break
+        if found:
+            return parameters.clean(found)
+    return {}
 
 
 def _first(rules: list[dict[str, Any]], fields: Fields, hits: list[str]) -> str | None:
@@ -108,7 +136,7 @@ def _first(rules: list[dict[str, Any]], fields: Fields, hits: list[str]) -> str 
 def _extract(rule: dict[str, Any], text: str) -> str | None:
     value: Any = text
     if "json" in rule:
-        value = _json_path(_json(text), rule["json"])
+        value = json_path(_json(text), rule["json"])
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             return None
         value = str(value)
@@ -116,17 +144,6 @@ def _extract(rule: dict[str, Any], text: str) -> str | None:
         found = _regex(rule["regex"]).search(value[:SEARCH_CHARS])
         value = found.group(1) if found else None
     return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _json_path(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        else:
-            return None
-    return data
 
 
 @lru_cache(maxsize=8)  # one photo's fields are read by several rules

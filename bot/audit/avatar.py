@@ -13,6 +13,7 @@ from bot.analysis.pipeline import analyze
 from bot.analysis.report import Report
 
 THUMB_SIDE = 96
+EVIDENCE_CHARS = 240
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class AvatarResult:
     evidence: str
     error: str | None
     thumb_jpeg: bytes | None = None
+    score: float | None = None  # the pixel detector's calibrated 0-1 score, when it ran
 
     def summary(self) -> dict[str, Any]:
         """What is cached by content hash (never the picture)."""
@@ -32,6 +34,7 @@ class AvatarResult:
             "strength": self.strength,
             "evidence": self.evidence,
             "error": self.error,
+            "score": self.score,
         }
 
 
@@ -47,18 +50,38 @@ def analyze_avatar(
         phash,
         report.verdict.label.value if report.verdict else "no_evidence",
         report.verdict.strength.value if report.verdict and report.verdict.strength else None,
-        _top_evidence(report),
+        top_evidence(report),
         None,
         thumb,
+        pixel_score(report),
     )
 
 
-def _top_evidence(report: Report) -> str:
+def pixel_score(report: Report) -> float | None:
+    for f in report.findings:
+        if f.check == "pixels" and isinstance(f.data.get("score"), int | float):
+            return float(f.data["score"])
+    return None
+
+
+def top_evidence(report: Report) -> str:
     for f in report.findings:
         if f.signal.value in ("ai_generated", "ai_edited", "camera_capture"):
             ev = "; ".join(f"{e.field}: {e.value}" for e in f.evidence[:1])
-            return f"{f.title} ({f.strength.value})" + (f" — {ev}" if ev else "")
+            return whole_words(f"{f.title} ({f.strength.value})" + (f" — {ev}" if ev else ""))
     return ""
+
+
+def whole_words(text: str, limit: int = EVIDENCE_CHARS) -> str:
+    """At most `limit` characters, ending on a whole word: metadata excerpts arrive cut at a
+    fixed length ("…"), and half a word in a report reads like a different word."""
+    cut = text.endswith("…") or len(text) > limit
+    if not cut:
+        return text
+    head = text.removesuffix("…")[:limit]
+    if " " in head:
+        head = head[: head.rfind(" ")]
+    return head.rstrip(" ,;:—-") + "…"
 
 
 def hash_and_thumb(data: bytes) -> tuple[str | None, bytes | None]:

@@ -7,11 +7,19 @@ from __future__ import annotations
 
 import base64
 import csv
-import html
+import hashlib
 import io
-from collections.abc import Mapping
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib.resources import files
+from urllib.parse import quote
 
-from bot.audit.runner import AuditReport
+from jinja2 import Environment, PackageLoader, Template
+from markupsafe import Markup
+
+from bot.audit.runner import STRENGTH_RANK, AuditReport, audit_wording, is_flagged
 
 LABEL_WORDS = {
     "ai_generated": "signals of AI generation",
@@ -22,12 +30,25 @@ LABEL_WORDS = {
     "default_avatar": "default avatar (not checked)",
     "error": "could not be checked",
 }
+# Verdicts from least to most worth a look (the table's sort order for the column).
+VERDICT_ORDER = [
+    "default_avatar",
+    "camera_capture",
+    "camera_edited",
+    "no_evidence",
+    "error",
+    "ai_edited",
+    "ai_generated",
+]
+GROUP_THUMBS = 60  # members shown per shared-avatar group; the table lists them all
 CSV_FIELDS = [
     "member_id",
     "member_name",
     "verdict",
     "strength",
     "top_evidence",
+    "pixel_score",
+    "checked_at",
     "avatar_sha256",
     "duplicate_group",
     "error",
@@ -63,10 +84,12 @@ def to_csv(report: AuditReport) -> bytes:
         writer.writerow(
             {
                 "member_id": r.member_id,
-                "member_name": _csv_safe(r.member_name),
+                "member_name": csv_safe(r.member_name),
                 "verdict": LABEL_WORDS.get(r.label, r.label),
                 "strength": r.strength or "",
-                "top_evidence": _csv_safe(r.evidence),
+                "top_evidence": csv_safe(r.evidence),
+                "pixel_score": "" if r.score is None else f"{r.score:.4f}",
+                "checked_at": _date(r.checked_at) if r.checked_at else "",
                 "avatar_sha256": r.sha256 or "",
                 "duplicate_group": group_of.get(r.member_id, ""),
                 "error": r.error or "",
@@ -75,66 +98,168 @@ def to_csv(report: AuditReport) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _csv_safe(text: str) -> str:
+def csv_safe(text: str) -> str:
     """Stop spreadsheet formula injection from member names and metadata."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def to_html(report: AuditReport, title: str, min_strength: str = "moderate") -> bytes:
-    names = {r.member_id: r.member_name for r in report.rows}
-    flagged = report.flagged(min_strength)
-    parts = [
-        f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>",
-        f"<style>{_CSS}</style><h1>{html.escape(title)}</h1>",
-        "<ul class=summary>",
-        *(f"<li>{html.escape(line)}</li>" for line in summary_lines(report, min_strength)),
-        "</ul>",
-        f"<h2>Avatars with signals of AI generation or editing ({len(flagged)})</h2>",
-        "<div class=grid>",
-        *(
-            _card(r.member_id, r.member_name, r.label, r.strength, r.evidence, report.thumbs)
-            for r in flagged
-        ),
-        "</div>",
-        f"<h2>Shared avatars ({len(report.groups)} groups)</h2>",
+def to_html(
+    report: AuditReport, title: str, min_strength: str = "moderate", member_url: str | None = None
+) -> bytes:
+    """One self-contained page: every member in a sortable, filterable table (avatars with
+    signals first), then the shared-avatar groups. `member_url` is a template such as
+    "https://discord.com/users/{id}" (None: names are not links)."""
+    words = audit_wording()["html"]
+    rows = report_rows(report, min_strength, member_url)
+    by_id = {r.member_id: r for r in rows}
+    groups = [[by_id[m] for m in g if m in by_id] for g in report.groups]
+    script = _asset("report.js")
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    page = _template().render(
+        title=title,
+        words=words,
+        summary=summary_lines(report, min_strength),
+        rows=rows,
+        show_options=_show_options(rows),
+        groups=groups,
+        group_limit=GROUP_THUMBS,
+        footer=words["footer"].format(date=_date(time.time())),
+        script=Markup(script),
+        script_hash=f"sha256-{digest}",
+    )
+    return page.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One member as the HTML table shows it."""
+
+    member_id: str
+    name: str
+    url: str | None
+    label: str
+    verdict: str
+    strength: str | None
+    reason: str
+    score: float | None
+    checked_at: float
+    group: int | None
+    flagged: bool
+    thumb: str | None  # a data: URI
+
+    @property
+    def verdict_rank(self) -> int:
+        return VERDICT_ORDER.index(self.label) if self.label in VERDICT_ORDER else 0
+
+    @property
+    def strength_rank(self) -> int:
+        return STRENGTH_RANK.get(self.strength or "", -1)
+
+    @property
+    def score_value(self) -> float:
+        return -1.0 if self.score is None else self.score
+
+    @property
+    def score_text(self) -> str:
+        return "" if self.score is None else f"{score_points(self.score)}/100"
+
+    @property
+    def date(self) -> str:
+        return _date(self.checked_at) if self.checked_at else ""
+
+    @property
+    def kinds(self) -> str:
+        return " ".join(
+            [self.label] + (["flagged"] if self.flagged else []) + (["group"] if self.group else [])
+        )
+
+    @property
+    def css(self) -> str:
+        return "flagged" if self.flagged else "error" if self.label == "error" else ""
+
+    @property
+    def no_thumb(self) -> str:
+        return {"default_avatar": "default", "error": "not checked"}.get(self.label, "")
+
+    @property
+    def search_text(self) -> str:
+        return " ".join((self.name, self.member_id, self.verdict, self.reason)).lower()
+
+
+def report_rows(
+    report: AuditReport, min_strength: str, member_url: str | None = None
+) -> list[ReportRow]:
+    """Every member, avatars with signals first (strongest, then highest pixel score), then
+    shared avatars, then the ones that could not be checked, then the rest by name."""
+    group_of = report.group_of()
+    reasons = audit_wording()["reasons"]
+    rows = [
+        ReportRow(
+            member_id=r.member_id,
+            name=r.member_name,
+            url=member_url.format(id=quote(r.member_id, safe="")) if member_url else None,
+            label=r.label,
+            verdict=LABEL_WORDS.get(r.label, r.label),
+            strength=r.strength,
+            reason=r.error or r.evidence or reasons.get(r.label, ""),
+            score=r.score,
+            checked_at=r.checked_at,
+            group=group_of.get(r.member_id),
+            flagged=is_flagged(r.label, r.strength, min_strength),
+            thumb=_data_uri(report.thumbs.get(r.member_id)),
+        )
+        for r in report.rows
     ]
-    for i, group in enumerate(report.groups, 1):
-        parts.append(f"<h3>Group {i}: {len(group)} members</h3><div class=grid>")
-        parts += [_card(m, names.get(m, m), "", None, "", report.thumbs) for m in group[:60]]
-        if len(group) > 60:
-            parts.append(f"<p>…and {len(group) - 60} more (see the CSV).</p>")
-        parts.append("</div>")
-    parts.append(
-        "<p class=foot>Generated by Headshot Check. Pictures are thumbnails kept only "
-        "in this file; the bot does not store avatars.</p>"
+
+    def order(row: ReportRow) -> tuple:
+        tier = 0 if row.flagged else 1 if row.group else 2 if row.label == "error" else 3
+        return (tier, -row.strength_rank, -row.score_value, row.name.lower(), row.member_id)
+
+    return sorted(rows, key=order)
+
+
+def score_points(score: float) -> int:
+    """Whole points out of 100, rounded down (never up onto a threshold)."""
+    return int(score * 100)
+
+
+def _show_options(rows: list[ReportRow]) -> list[tuple[str, str]]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        for kind in row.kinds.split():
+            counts[kind] = counts.get(kind, 0) + 1
+    options = [("all", f"everyone ({len(rows)})")]
+    if counts.get("flagged"):
+        options.append(("flagged", f"avatars to review ({counts['flagged']})"))
+    if counts.get("group"):
+        options.append(("group", f"shared avatars ({counts['group']})"))
+    options += [
+        (label, f"{LABEL_WORDS[label]} ({counts[label]})")
+        for label in VERDICT_ORDER[::-1]
+        if counts.get(label)
+    ]
+    return options
+
+
+def _data_uri(jpeg: bytes | None) -> str | None:
+    return f"data:image/jpeg;base64,{base64.b64encode(jpeg).decode()}" if jpeg else None
+
+
+def _date(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@cache
+def _template() -> Template:
+    env = Environment(
+        loader=PackageLoader("bot.audit", "templates"),
+        autoescape=True,  # member names and metadata are hostile until proven otherwise
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    return "\n".join(parts).encode("utf-8")
+    return env.get_template("report.html")
 
 
-def _card(
-    member_id: str,
-    name: str,
-    label: str,
-    strength: str | None,
-    evidence: str,
-    thumbs: Mapping[str, bytes],
-) -> str:
-    thumb = thumbs.get(member_id)
-    img = (
-        f"<img alt='' src='data:image/jpeg;base64,{base64.b64encode(thumb).decode()}'>"
-        if thumb
-        else "<div class=noimg>no thumbnail</div>"
-    )
-    verdict = f"<b>{html.escape(LABEL_WORDS.get(label, label))}</b> ({strength})" if label else ""
-    return (
-        f"<figure>{img}<figcaption>{html.escape(name)}<br><small>{html.escape(member_id)}</small>"
-        f"<br>{verdict}<br><small>{html.escape(evidence)}</small></figcaption></figure>"
-    )
-
-
-_CSS = """body{font:14px system-ui,sans-serif;margin:2em;color:#222}
-.grid{display:flex;flex-wrap:wrap;gap:12px}
-figure{width:180px;margin:0;padding:8px;border:1px solid #ddd;border-radius:8px}
-figure img,.noimg{width:96px;height:96px;object-fit:cover;border-radius:50%;background:#eee}
-.noimg{display:flex;align-items:center;justify-content:center;font-size:11px;color:#777}
-.summary li{margin:.2em 0}.foot{color:#777;margin-top:3em}"""
+@cache
+def _asset(name: str) -> str:
+    return (files("bot.audit") / "templates" / name).read_text("utf-8")

@@ -10,11 +10,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 from bot.audit.avatar import AvatarResult, analyze_avatar, hash_and_thumb
 from bot.audit.duplicates import duplicate_groups
 from bot.core.download import DownloadError
 from bot.core.pool import AnalysisPool, PoolError
+from bot.settings import load_toml
 from bot.store import AuditRow, AuditRun, Store
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,11 @@ def is_flagged(label: str, strength: str | None, min_strength: str) -> bool:
         label in FLAG_LABELS
         and STRENGTH_RANK.get(strength or "", -1) >= STRENGTH_RANK[min_strength]
     )
+
+
+@cache
+def audit_wording() -> dict[str, Any]:
+    return load_toml("audit_report.toml")
 
 
 Fetch = Callable[[Member], Awaitable[bytes]]
@@ -177,7 +185,7 @@ class AuditRunner:
         try:
             data = await self.fetch(member)
         except DownloadError as exc:
-            return self._error_row(member, exc.message), None, 0
+            return self._error_row(member, exc.code, exc.message), None, 0
         row, thumb, cached = await self._analyse(member, data)
         if member.avatar_key and row.sha256:
             await self.store.put_avatar_key(platform, member.avatar_key, row.sha256)
@@ -197,6 +205,7 @@ class AuditRunner:
             summary["strength"],
             summary["evidence"],
             summary["error"],
+            summary.get("score"),  # results cached before scores were kept have none
         )
 
     async def _analyse(self, member: Member, data: bytes) -> tuple[AuditRow, bytes | None, int]:
@@ -210,7 +219,7 @@ class AuditRunner:
                 analyze_avatar, data, f"{member.id}.img", sha
             )
         except PoolError as exc:
-            return self._error_row(member, exc.message), None, 0
+            return self._error_row(member, exc.code, exc.message), None, 0
         if result.error is None:
             await self.store.put_result(result.sha256, result.summary(), result.phash)
         row = AuditRow(
@@ -222,6 +231,7 @@ class AuditRunner:
             result.strength,
             result.evidence,
             result.error,
+            result.score,
         )
         return row, result.thumb_jpeg, 0
 
@@ -231,8 +241,12 @@ class AuditRunner:
         except PoolError:
             return None
 
-    @staticmethod
-    def _error_row(member: Member, message: str) -> AuditRow:
+    def _error_row(self, member: Member, code: str, message: str) -> AuditRow:
+        """The problem as a moderator can act on it: the photo answers ("try a smaller
+        copy") are for the person who sent one, not for someone else's avatar."""
+        wording = audit_wording()["errors"]
+        if code in wording:
+            message = wording[code].format(seconds=f"{self.pool.timeout_s:g}")
         return AuditRow(member.id, member.name, None, None, "error", None, "", message)
 
     async def _report(

@@ -11,13 +11,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.audit.duplicates import duplicate_groups
-from bot.audit.reports import LABEL_WORDS, summary_lines, to_csv, to_html
-from bot.audit.runner import AuditReport, AuditRunner, Fetch, Member, Progress, is_flagged
+from bot.audit.reports import LABEL_WORDS, score_points, summary_lines, to_csv, to_html
+from bot.audit.runner import (
+    STRENGTH_RANK,
+    AuditReport,
+    AuditRunner,
+    Fetch,
+    Member,
+    Progress,
+    audit_wording,
+    is_flagged,
+)
 from bot.core.pool import AnalysisPool
 from bot.core.reply import Action, Attachment, Reply, Section
 from bot.core.sessions import button_id
 from bot.settings import Settings
-from bot.store import AuditRun, Store
+from bot.store import AuditRow, AuditRun, Store
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +42,8 @@ class ServerSettings:
     min_strength: str = "moderate"
     retention_days: float = 30.0
     moderator_role: str | None = None
+    # Channel watch (opt-in, per channel): channel ids where posted images are looked at.
+    watch_channels: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -65,9 +76,12 @@ def _duration(seconds: float) -> str:
     return f"{round(seconds / 60)} min"
 
 
-def report_reply(report: AuditReport, server_name: str, min_strength: str) -> Reply:
-    """The summary, with the CSV and the HTML report attached."""
+def report_reply(
+    report: AuditReport, server_name: str, min_strength: str, member_url: str | None = None
+) -> Reply:
+    """The summary, with the CSV and the HTML report attached (`member_url`: see to_html)."""
     title = f"Avatar audit of {server_name}"
+    words = audit_wording()["summary"]
     flagged = report.flagged(min_strength)
     reply = Reply(
         title=title + (" (cancelled)" if report.cancelled else ""),
@@ -77,14 +91,30 @@ def report_reply(report: AuditReport, server_name: str, min_strength: str) -> Re
         attachments=[
             Attachment("headshot-audit.csv", to_csv(report), "All members, one row each"),
             Attachment(
-                "headshot-audit.html", to_html(report, title, min_strength), "Visual report"
+                "headshot-audit.html",
+                to_html(report, title, min_strength, member_url),
+                "Visual report",
             ),
         ],
     )
     if flagged:
-        names = [f"{r.member_name} — {r.evidence or r.label}" for r in flagged[:10]]
-        reply.sections.append(Section("First avatars to review", names))
+        reply.sections.append(Section(words["flagged_title"], flagged_lines(flagged[:10])))
     return reply
+
+
+def flagged_lines(rows: list[AuditRow]) -> list[str]:
+    """The avatars to review first, strongest first, each with its pixel score when known."""
+    words = audit_wording()["summary"]
+    ordered = sorted(
+        rows, key=lambda r: (-STRENGTH_RANK.get(r.strength or "", -1), -(r.score or -1.0))
+    )
+    return [
+        words["flagged_line"].format(
+            name=r.member_name, evidence=r.evidence or LABEL_WORDS.get(r.label, r.label)
+        )
+        + ("" if r.score is None else words["flagged_score"].format(score=score_points(r.score)))
+        for r in ordered
+    ]
 
 
 class AuditService:
@@ -118,6 +148,17 @@ class AuditService:
         await self.store.set_settings(platform, server_id, asdict(updated))
         return updated
 
+    async def set_channel_watch(
+        self, platform: str, server_id: str, channel: str, on: bool
+    ) -> ServerSettings:
+        """Turn channel watch on or off for one channel (the others stay as they are)."""
+        current = await self.server_settings(platform, server_id)
+        channels = [c for c in current.watch_channels if c != channel] + ([channel] if on else [])
+        return await self.update_settings(platform, server_id, watch_channels=channels)
+
+    async def watches_channel(self, platform: str, server_id: str, channel: str) -> bool:
+        return channel in (await self.server_settings(platform, server_id)).watch_channels
+
     async def start(
         self,
         platform: str,
@@ -131,8 +172,10 @@ class AuditService:
         total: int | None = None,
         options: dict[str, Any] | None = None,
         run: AuditRun | None = None,
+        member_url: str | None = None,
     ) -> Reply:
-        """Run an audit (or resume `run`), showing progress through `show`; returns the report."""
+        """Run an audit (or resume `run`), showing progress through `show`; returns the report
+        (`member_url`: a link template for members, e.g. "https://discord.com/users/{id}")."""
         prefs = await self.server_settings(platform, server_id)
         run = run or await self.store.create_run(platform, server_id, requested_by, options or {})
         cancel = self._cancels.setdefault(run.id, asyncio.Event())
@@ -149,7 +192,7 @@ class AuditService:
             )
         finally:
             self._cancels.pop(run.id, None)
-        return report_reply(report, server_name, prefs.min_strength)
+        return report_reply(report, server_name, prefs.min_strength, member_url)
 
     def cancel(self, run_id: str) -> bool:
         event = self._cancels.get(run_id)

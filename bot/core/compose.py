@@ -12,14 +12,19 @@ from typing import Any
 from bot.analysis.findings import Finding, Signal
 from bot.analysis.report import Report
 from bot.core.reply import Action, Attachment, Reply, Section
+from bot.core.request import LOCAL_PLATFORMS
 from bot.guidance import Answer, Disclosure, Guide, Passage
-from bot.guidance.models import cited
+from bot.guidance.contexts import context_label  # also compose.context_label for callers
 from bot.settings import load_toml
 
-EVIDENCE_SHOWN = 3
-PASSAGES_SHOWN = 3
+EVIDENCE_SHOWN = 2
+PASSAGES_SHOWN = 1
+GUIDANCE_CANDIDATES = 3  # the best few for the verdict, of which one is shown
 PASSAGE_CHARS = 280
 GUIDANCE = "Guidance"
+REVIEW = "Look for yourself"
+PARAMETERS = "Generation parameters"
+PARAMETERS_FILE_CHARS = 1500  # longer parameters also come as a text file
 
 
 @lru_cache(maxsize=1)
@@ -78,10 +83,13 @@ def check_reply(
     platform_note: str | None = None,
     stripped: Attachment | None = None,
     public: bool = False,
+    platform: str | None = None,
 ) -> Reply:
-    """The reply to one checked photo. With `public`, nothing private goes in it (privacy
-    findings, the stripped copy, privacy advice): that goes in `privacy_reply`, for the sender
-    only."""
+    """The reply to one checked photo, short by default: the verdict and its explanation, the
+    two strongest pieces of evidence, one guidance line, and buttons for the rest (Details,
+    Generation parameters, Disclosure text, Strip metadata, Look for yourself). With `public`,
+    nothing private goes in it (privacy findings, the stripped copy, privacy advice): that goes
+    in `privacy_reply`, for the sender only. `platform` words what to press or type."""
     if not report.ok or report.verdict is None:
         return error_reply(report.filename, report.error or "The file could not be checked.")
     v = report.verdict
@@ -92,30 +100,35 @@ def check_reply(
         tone=v.label.value,
         ephemeral=not public,
     )
-    reply.sections = _main_sections(report, platform_note, public)
-    reply.sections += _guidance_sections(report, guide, context)
-    reply.pages["details"] = _details(report, public)
+    note = platform_note if platform_note and "exif" not in report.metadata else None
+    reply.sections = _main_sections(report, note, public, platform)
+    privacy_shown = bool(report.privacy) and not public
+    reply.sections += _guidance_sections(report, guide, context, privacy_shown)
+    reply.pages["details"] = _details(report, public, note)
     reply.actions.append(Action("details", "Details"))
-    kinds = set() if public else {f.data.get("kind") for f in report.privacy}
-    disclosure = guide.disclosure(
-        context or "linkedin",
-        v.label.value,
-        report.generator,
-        gps="gps" in kinds,
-        serial="serials" in kinds,
-    )
+    _add_parameters(reply, report)
     if v.label.value in ("ai_generated", "ai_edited") or context == "government-id":
+        kinds = set() if public else {f.data.get("kind") for f in report.privacy}
+        # No context: wording that fits anywhere, never a silent "LinkedIn".
+        disclosure = guide.disclosure(
+            context,
+            v.label.value,
+            report.generator,
+            gps="gps" in kinds,
+            serial="serials" in kinds,
+        )
         reply.pages["disclosure"] = disclosure_sections(disclosure)
-        reply.actions.insert(0, Action("disclosure", "Disclosure text"))
-        if disclosure.caption:
-            reply.sections.append(Section("Suggested disclosure", [disclosure.caption]))
+        reply.actions.append(Action("disclosure", "Disclosure text"))
     if stripped is not None and not public:
         reply.offers["strip"] = stripped
         reply.actions.append(Action("strip", "Strip metadata"))
+    if v.review:
+        reply.pages["review"] = [Section(REVIEW, v.review)]
+        reply.actions.append(Action("review", REVIEW))
     picture = annotated_picture(report)
     if picture is not None:
         reply.attachments.append(picture)
-    reply.footer = _footer(report, reply)
+    reply.footer = _footer(report, reply, platform)
     return reply
 
 
@@ -134,10 +147,19 @@ def verdict_wording() -> dict[str, Any]:
     return load_toml("verdicts.toml")
 
 
-def privacy_lines(report: Report) -> list[str]:
-    """Each privacy finding, then one offer of a clean copy."""
-    lines = [finding_line(f, True) for f in report.privacy]
-    return [*lines, messages()["check"]["clean_copy"]] if lines else []
+def privacy_lines(
+    report: Report, with_detail: bool = True, platform: str | None = None
+) -> list[str]:
+    """Each privacy finding, then one offer of a clean copy in the words of the platform (a
+    button in chats; the terminal's own hint says what to type there)."""
+    lines = [finding_line(f, with_detail) for f in report.privacy]
+    offer = _clean_copy(platform)
+    return [*lines, *([offer] if offer else [])] if lines else []
+
+
+def _clean_copy(platform: str | None) -> str:
+    offers = messages()["check"]["clean_copy"]
+    return str(offers.get(platform or "", offers["chat"]))
 
 
 def privacy_reply(report: Report, stripped: Attachment | None = None) -> Reply | None:
@@ -179,31 +201,21 @@ def annotated_picture(report: Report) -> Attachment | None:
     )
 
 
-def _main_sections(report: Report, platform_note: str | None, public: bool) -> list[Section]:
-    v = report.verdict
-    assert v is not None
+def _main_sections(
+    report: Report, note: str | None, public: bool, platform: str | None
+) -> list[Section]:
+    """What every reply shows: the strongest evidence, what points the other way, the
+    platform's note where it applies, and (for the owner) what the metadata gives away."""
     evidence = [f for f in report.findings if f.signal not in (Signal.PRIVACY, Signal.INFO)]
     lines = [finding_line(f) for f in evidence[:EVIDENCE_SHOWN]]
-    sections = [Section("Evidence", lines or ["No signals found."])]
-    # Informational findings ("No face found") by title only, on one line: their numbers
-    # (detector scores, thresholds) are for the Details page.
-    notes = [f.title for f in report.findings if f.signal == Signal.INFO]
-    if notes:
-        sections.append(Section("Also noted", [" · ".join(notes)]))
+    sections = [Section("Evidence", lines or [messages()["check"]["no_signals"]])]
     conflicts = _real_conflicts(report)
     if conflicts:
         sections.append(Section("Pointing the other way", conflicts))
-    cannot = [*([platform_note] if platform_note else []), *_not_checked(report)]
-    if v.label.value == "no_evidence" or cannot:
-        # "A missing sign of AI means only that none was found" answers "so it's real?", a
-        # question only a verdict without AI evidence raises.
-        if v.label.value not in ("ai_generated", "ai_edited"):
-            cannot.append(messages()["check"]["limits_note"])
-        sections.append(Section("What I could not tell", cannot))
-    if v.review:
-        sections.append(Section("Look for yourself", v.review))
+    if note:
+        sections.append(Section("Note", [note]))
     if report.privacy and not public:
-        sections.append(Section("Privacy", privacy_lines(report)))
+        sections.append(Section("Privacy", privacy_lines(report, False, platform)))
     return sections
 
 
@@ -218,24 +230,40 @@ def _real_conflicts(report: Report) -> list[str]:
     return [c for c in report.verdict.conflicts if not any(c.startswith(t) for t in camera)]
 
 
-def _not_checked(report: Report) -> list[str]:
-    """The verdict's "not checked" lines, with checks named as people know them."""
-    assert report.verdict is not None
+def _not_checked(report: Report, note: str | None) -> list[str]:
+    """What the checks could not tell, with checks named as people know them; the platform's
+    note replaces the general "no metadata" line, which says the same less precisely."""
+    v = report.verdict
+    assert v is not None
     prefixes = {f"{r.check}: ": f"{check_name(r.check)}: " for r in report.runs}
-    out = []
-    for line in report.verdict.not_checked:
+    no_metadata = verdict_wording()["not_checked"]["no_metadata"]
+    out = [note] if note else []
+    for line in v.not_checked:
+        if note and line == no_metadata:
+            continue
         for raw, nice in prefixes.items():
             if line.startswith(raw):
                 line = nice + line[len(raw) :]
                 break
         out.append(line)
+    # "A missing sign of AI means only that none was found" answers "so it's real?", a
+    # question only a verdict without AI evidence raises.
+    if v.label.value not in ("ai_generated", "ai_edited"):
+        out.append(messages()["check"]["limits_note"])
     return out
 
 
-def _guidance_sections(report: Report, guide: Guide, context: str | None) -> list[Section]:
+def _guidance_sections(
+    report: Report, guide: Guide, context: str | None, privacy_shown: bool
+) -> list[Section]:
+    """One guidance line, chosen for the verdict and the context; where the reply shows what
+    the metadata gives away, the privacy advice among the best few comes first."""
     assert report.verdict is not None
-    passages = guide.passages_for(report.verdict.label.value, context, k=PASSAGES_SHOWN)
-    return [Section(GUIDANCE, [passage_line(p) for p in passages])] if passages else []
+    passages = guide.passages_for(report.verdict.label.value, context, k=GUIDANCE_CANDIDATES)
+    if privacy_shown:
+        passages.sort(key=lambda p: "privacy" not in p.tags)
+    chosen = passages[:PASSAGES_SHOWN]
+    return [Section(GUIDANCE, [passage_line(p) for p in chosen])] if chosen else []
 
 
 def without_repeated_guidance(replies: list[Reply]) -> list[Reply]:
@@ -259,9 +287,20 @@ def passage_line(p: Passage, limit: int = PASSAGE_CHARS) -> str:
     return f"{p.title}: {text}" + (f" ({source})" if source else "")
 
 
-def _details(report: Report, public: bool = False) -> list[Section]:
+def _details(report: Report, public: bool, note: str | None) -> list[Section]:
     shown = [f for f in report.findings if not (public and f.signal == Signal.PRIVACY)]
     findings = [finding_line(f, with_detail=True) for f in shown] or ["No findings."]
+    sections = [Section("All findings", findings)]
+    credentials = next((f for f in report.findings if f.data.get("plain")), None)
+    if credentials is not None:
+        sections.append(Section("Content Credentials", list(credentials.data["plain"])))
+    # Informational findings ("No face found") by title only: not evidence either way.
+    notes = [f.title for f in report.findings if f.signal == Signal.INFO]
+    if notes:
+        sections.append(Section("Also noted", [" · ".join(notes)]))
+    cannot = _not_checked(report, note)
+    if cannot:
+        sections.append(Section("What I could not tell", cannot))
     runs = [
         f"{check_name(r.check)}: {r.status}"
         + (f" ({r.note})" if r.note else "")
@@ -273,15 +312,60 @@ def _details(report: Report, public: bool = False) -> list[Section]:
         + (f", {report.frames} frames" if report.frames > 1 else ""),
         f"SHA-256 {report.sha256[:16]}…",
     ]
-    return [Section("All findings", findings), Section("Checks", runs), Section("File", facts)]
+    return [*sections, Section("Checks", runs), Section("File", facts)]
 
 
-def _footer(report: Report, reply: Reply) -> str:
+def _add_parameters(reply: Reply, report: Report) -> None:
+    """Generation parameters in full behind a button, and as a text file when they are too
+    long to read in a chat message."""
+    found = [f.data for f in report.findings if f.data.get("parameters")]
+    if not found:
+        return
+    sections = [parameter_section(d["generator"], d["parameters"]) for d in found]
+    reply.pages["parameters"] = sections
+    reply.actions.append(Action("parameters", PARAMETERS))
+    text = parameters_text(sections)
+    if len(text) > PARAMETERS_FILE_CHARS:
+        name = f"generation-parameters-{report.sha256[:8]}.txt"
+        reply.page_files["parameters"] = [
+            Attachment(name, text.encode("utf-8"), "Generation parameters in full")
+        ]
+
+
+def parameter_section(generator: str, params: dict[str, Any]) -> Section:
+    """One generator's parameters as "Name: value" lines, in a fixed order, in full."""
+    names = messages()["check"]["parameter_names"]
+    lines = []
+    for key, label in names.items():
+        value = params.get(key)
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        lines.append(f"{label}: {value}")
+    return Section(f"Made with {generator}", lines)
+
+
+def parameters_text(sections: list[Section]) -> str:
+    return "\n\n".join(s.title + "\n" + "\n".join(s.lines) for s in sections) + "\n"
+
+
+def more_hint(reply: Reply, key: str) -> str:
+    """A hint naming the reply's pages: what the buttons (`key` buttons_hint), --more (cli_hint)
+    or 'more' (console_hint) show."""
+    words = messages()["check"]["page_words"]
+    named = [str(words[name]) for name in reply.pages if name in words] or [words["details"]]
+    pages = ", ".join(named[:-1]) + (" and " if len(named) > 1 else "") + named[-1]
+    return str(messages()["check"][key]).format(pages=pages)
+
+
+def _footer(report: Report, reply: Reply, platform: str | None) -> str:
     ran = sum(r.status == "ran" for r in report.runs)
+    timing = f"{ran} of {len(report.runs)} checks ran in {report.elapsed_ms:.0f} ms"
+    if platform in LOCAL_PLATFORMS:  # no buttons there: the terminal's hints say what to type
+        return timing
     # Name only buttons the reply has: no "disclosure text" under a camera photo.
-    with_disclosure = any(a.id == "disclosure" for a in reply.actions)
-    hint = messages()["check"]["more_hint" if with_disclosure else "details_hint"]
-    return f"{ran} of {len(report.runs)} checks ran in {report.elapsed_ms:.0f} ms · {hint}"
+    return f"{timing} · {more_hint(reply, 'buttons_hint')}"
 
 
 def disclosure_sections(d: Disclosure) -> list[Section]:
@@ -295,6 +379,8 @@ def disclosure_sections(d: Disclosure) -> list[Section]:
         ("About this photo", d.about),
     ]
     sections = [Section(title, [text]) for title, text in parts if text]
+    if d.optional:
+        sections.append(Section("Optional lines: keep only what is true", list(d.optional)))
     if d.advice:
         sections.insert(0, Section("Advice", [d.advice]))
     if d.privacy:
@@ -302,13 +388,9 @@ def disclosure_sections(d: Disclosure) -> list[Section]:
     return sections
 
 
-def context_label(context: str) -> str:
-    """ "LinkedIn", not "linkedin": how a context slug is shown to people."""
-    return str(messages().get("contexts", {}).get(context, context))
-
-
 def disclosure_reply(d: Disclosure) -> Reply:
-    title = f"Disclosure suggestions — {context_label(d.context)}"
+    place = context_label(d.context)  # none when no context was given: no place is assumed
+    title = "Disclosure suggestions" + (f" — {place}" if place else "")
     if not d.needed and d.advice:
         # The advice is the whole answer: say it once, in the summary.
         sections = [Section("Privacy", list(d.privacy))] if d.privacy else []
@@ -319,15 +401,18 @@ def disclosure_reply(d: Disclosure) -> Reply:
 
 
 def answer_reply(answer: Answer, platform: str | None = None) -> Reply:
+    """An answer: its text, "You could also ask", and the documents it draws on as one
+    "Source: '…'" line. Help gets the platform's how-to; small talk is the line alone."""
     if answer.kind == "help":
         reply = help_reply(platform)
         if answer.text:
             reply.summary = answer.text
         return reply
+    if answer.kind == "smalltalk":
+        return Reply(title="Headshot Check", summary=answer.text)
     sections = []
-    sources = cited(answer.sources)
-    if sources:
-        sections.append(Section("Sources", [f"'{s}'" for s in sources]))
     if answer.follow_ups:
         sections.append(Section("You could also ask", answer.follow_ups))
-    return Reply(title="Headshot Check", summary=answer.text, sections=sections)
+    return Reply(
+        title="Headshot Check", summary=answer.text, sections=sections, footer=answer.cite()
+    )

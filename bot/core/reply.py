@@ -5,14 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# The stripped copy is re-encoded (bot/analysis/strip.py): a JPEG is saved again at high
-# quality, so "the pixels are unchanged" would be untrue; and provenance goes with the rest.
-STRIPPED_SUMMARY = (
-    "Here is a copy without the metadata: no location, serial numbers or other records, "
-    "content credentials included. It looks the same, but it is a new file: a JPEG is saved "
-    "again at high quality."
-)
-
 
 @dataclass
 class Section:
@@ -25,6 +17,7 @@ class Attachment:
     filename: str
     data: bytes
     description: str = ""
+    note: str = ""  # what to say when it is sent (a stripped copy: what was done to it)
 
 
 @dataclass(frozen=True)
@@ -44,6 +37,8 @@ class Reply:
     # Shown on demand (buttons / "more"): name -> sections; and files offered on demand.
     pages: dict[str, list[Section]] = field(default_factory=dict)
     offers: dict[str, Attachment] = field(default_factory=dict)
+    # Files that come with a page (parameters too long to read in a chat, as a text file).
+    page_files: dict[str, list[Attachment]] = field(default_factory=dict)
     attachments: list[Attachment] = field(default_factory=list)  # sent with the reply
     actions: list[Action] = field(default_factory=list)
     footer: str = ""
@@ -56,12 +51,17 @@ class Reply:
         """The reply a button for page/offer `name` produces, or None if there is none."""
         if name in self.pages:
             label = next((a.label for a in self.actions if a.id == name), name.title())
-            return Reply(title=f"{label} — {self.title}", tone=self.tone, sections=self.pages[name])
+            return Reply(
+                title=f"{label} — {self.title}",
+                tone=self.tone,
+                sections=self.pages[name],
+                attachments=list(self.page_files.get(name, [])),
+            )
         if name in self.offers:
             offer = self.offers[name]
             return Reply(
                 title=offer.description or offer.filename,
-                summary=STRIPPED_SUMMARY,
+                summary=offer.note,
                 tone="info",
                 attachments=[offer],
             )

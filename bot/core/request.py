@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.analysis.findings import strip_bidi
+
+# Where the person at the keyboard is the operator, and there are no buttons.
+LOCAL_PLATFORMS = frozenset({"console", "cli"})
+
 
 class Kind(StrEnum):
     CHECK = "check"  # check the attached images
@@ -18,6 +23,11 @@ class Kind(StrEnum):
 class ImageInput:
     filename: str
     data: bytes
+
+    def __post_init__(self) -> None:
+        # The name is echoed in titles, file lists and the stripped copy's name: no
+        # bidirectional controls, so "photo<RLO>gpj.exe" cannot pass for "photoexe.jpg".
+        object.__setattr__(self, "filename", strip_bidi(self.filename))
 
 
 @dataclass

@@ -18,13 +18,11 @@ from bot.core import compose
 from bot.core.pool import AnalysisPool, PoolError
 from bot.core.ratelimit import RateLimiter
 from bot.core.reply import Attachment, Reply
-from bot.core.request import ImageInput, Kind, Request
+from bot.core.request import LOCAL_PLATFORMS, ImageInput, Kind, Request
 from bot.guidance import Guide, get_guide
 from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-
-LOCAL_PLATFORMS = frozenset({"console", "cli"})
 
 
 class HeadshotService:
@@ -61,9 +59,9 @@ class HeadshotService:
         if req.kind == Kind.HELP:
             return [compose.help_reply(req.platform)]
         if req.kind == Kind.DISCLOSE:
-            context = req.context or "linkedin"
             label = "ai_edited" if req.edit_only else "ai_generated"
-            d = self.guide.disclosure(context, label, req.tool, req.edit_only)
+            # No place given: wording that fits anywhere, never an assumed LinkedIn.
+            d = self.guide.disclosure(req.context, label, req.tool, req.edit_only)
             return [compose.disclosure_reply(d)]
         if req.images or req.intake_errors or req.kind == Kind.CHECK:
             return await self._check(req)
@@ -101,7 +99,7 @@ class HeadshotService:
         note = req.platform_note if applies else None
         withhold = req.public or not req.for_owner
         reply = compose.check_reply(
-            report, self.guide, req.context, note, stripped, public=withhold
+            report, self.guide, req.context, note, stripped, withhold, req.platform
         )
         if not req.for_owner:
             compose.note_privacy_withheld(reply, report)
@@ -132,10 +130,11 @@ class HeadshotService:
 
     async def stripped_copy(self, image: ImageInput) -> Attachment | None:
         try:
-            data, name = await self.pool.run(strip_metadata, image.data, image.filename)
+            copy = await self.pool.run(strip_metadata, image.data, image.filename)
         except PoolError:
             return None
-        return Attachment(name, data, "Copy without metadata")
+        note = compose.messages()["check"]["stripped"][copy.how]
+        return Attachment(copy.filename, copy.data, "Copy without metadata", note)
 
     def close(self) -> None:
         self.pool.close()

@@ -5,8 +5,8 @@ Public interface used by the core (bot.core.compose) and the CLI:
     guide = get_guide()
     guide.answer(question) -> Answer
     guide.passages_for(label, context, k=3) -> list[Passage]
-    guide.disclosure(context, label, generator=None, edit_only=False) -> Disclosure
-    CONTEXTS: tuple[str, ...]
+    guide.disclosure(context | None, label, generator=None, edit_only=False) -> Disclosure
+    CONTEXTS: tuple[str, ...];  context_label(slug) / context_name(slug): how people read them
 
 The content lives in config/guidance/ (see docs/guidance.md); modules: knowledge (loader),
 text + retrieval (search), answering, selection (passages for a verdict), disclosure.
@@ -18,6 +18,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from bot.guidance.answering import Answerer
+from bot.guidance.contexts import context_label, context_name
 from bot.guidance.disclosure import build_disclosure, normalise_context
 from bot.guidance.knowledge import Knowledge, load_knowledge
 from bot.guidance.models import CONTEXTS, LABELS, Answer, Disclosure, Passage
@@ -31,6 +32,8 @@ __all__ = [
     "Disclosure",
     "Guide",
     "Passage",
+    "context_label",
+    "context_name",
     "get_guide",
 ]
 
@@ -60,7 +63,7 @@ class Guide:
 
     def disclosure(
         self,
-        context: str,
+        context: str | None,
         label: str,
         generator: str | None = None,
         edit_only: bool = False,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.guidance.contexts import context_name
 from bot.guidance.models import CONTEXTS, Disclosure
 
 AI_LABELS = ("ai_generated", "ai_edited")
@@ -13,7 +14,8 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f`*_~<>|\[\]{}@]")  # markup, mentions, cont
 
 
 def normalise_context(context: str | None, templates: dict[str, Any]) -> str:
-    """'CV', 'slack', 'passport' -> resume, chat-avatar, government-id; unknown -> 'other'."""
+    """'CV', 'slack', 'passport' -> resume, chat-avatar, government-id; none or unknown ->
+    'other' (wording that fits anywhere: no place is assumed)."""
     key = (context or "").strip().lower().replace(" ", "-").replace("_", "-")
     key = templates.get("aliases", {}).get(key, key)
     return key if key in CONTEXTS else "other"
@@ -66,13 +68,13 @@ def build_disclosure(
         advice = cfg["verdicts"].get(label, cfg["verdicts"]["no_evidence"])
         return Disclosure(
             context=ctx,
-            advice=advice.format(context_name=tpl["name"]),
+            advice=advice.format(context_name=context_name(ctx)),
             needed=False,
             privacy=privacy,
         )
     edited = edit_only or label == "ai_edited"
     tool = clean_tool(generator, int(cfg["wording"]["max_tool_chars"]))
-    values = _values(cfg, edited, tool, tpl["name"])
+    values = _values(cfg, edited, tool, context_name(ctx))
     return Disclosure(
         context=ctx,
         caption=_fill(tpl["caption"], values),
@@ -80,6 +82,7 @@ def build_disclosure(
         bio_line=_fill(tpl["bio_line"], values),
         about=_fill(tpl["about"], values),
         advice=_fill(tpl["advice"], values),
+        optional=[cfg["wording"]["optional"].format(line=line) for line in tpl["optional"]],
         needed=True,
         privacy=privacy,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ class Knowledge:
     passages: tuple[Passage, ...]
     synonyms: dict[str, str]
     settings: dict[str, Any]
+    intents: dict[str, Any] = field(default_factory=dict)  # intents.toml
 
     def by_id(self, pid: str) -> Passage:
         for p in self.passages:
@@ -100,6 +101,7 @@ def load_knowledge(directory: Path | None = None) -> Knowledge:
         passages=tuple(passages),
         synonyms=_read(root / "synonyms.toml").get("replace", {}),
         settings=_read(root / "answering.toml"),
+        intents=_read(root / "intents.toml"),
     )
 
 

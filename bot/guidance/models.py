@@ -49,6 +49,7 @@ class Answer:
     kind: str = "answer"  # answer | help | off_topic
     context: str | None = None  # set when the question was about one context
     sources: list[str] = field(default_factory=list)  # titles of every document cited
+    intent: str = ""  # spot | use | disclose | legal | bot | smalltalk | off_topic
 
     def cite(self) -> str:
         return cite(self.sources)
@@ -62,6 +63,7 @@ class Disclosure:
     bio_line: str = ""
     about: str = ""
     advice: str = ""  # e.g. "Do not use an AI image for a government ID."
+    optional: list[str] = field(default_factory=list)  # lines only the person can vouch for
     needed: bool = True
     privacy: list[str] = field(default_factory=list)  # notes when GPS or serials were found
 

@@ -7,7 +7,7 @@ comparison in bot.guidance.evaluate measures the scoring, not the preprocessing.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,10 +206,20 @@ class Retriever:
         w = float(self.cfg["char_weight"])
         return (1 - w) * _unit(lexical) + w * _unit(chars)
 
-    def search(self, question: str, k: int = 3, method: str | None = None) -> Search:
+    def search(
+        self,
+        question: str,
+        k: int = 3,
+        method: str | None = None,
+        weigh: Callable[[Passage], float] | None = None,
+    ) -> Search:
+        """The k best passages; `weigh` scales each passage's score (the asked intent's
+        passages count fully, others less)."""
         terms = self.terms(question)
         named = self.named_contexts(terms)
         scores = self._weigh_contexts(self.scores(terms, method), named)
+        if weigh is not None:
+            scores = scores * np.array([weigh(p) for p in self.passages])
         order = np.argsort(-scores, kind="stable")[:k]
         hits = [Hit(self.passages[i], float(scores[i])) for i in order if scores[i] > 0]
         # Off-topic test: plain BM25, so a question made only of everyday domain words

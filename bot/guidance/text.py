@@ -44,6 +44,11 @@ def fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
+def plain(text: str) -> str:
+    """Folded words only: how whole messages are compared ("Thanks!!" == "thanks")."""
+    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+
+
 def stem(token: str) -> str:
     """A deliberately light stemmer: plurals, -ing, -ed, a final e, doubled consonants."""
     t = token

@@ -15,6 +15,7 @@ from typing import Any
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
+from bot.analysis.findings import strip_bidi
 from bot.core.reply import Attachment, Reply, Section
 from bot.core.sessions import ReplyCache, button_id
 
@@ -46,9 +47,10 @@ _URL_SCHEME = re.compile(r"(?i)\b(https?|discord|steam|ftp)://(?!(?:[\w-]+\.)*di
 
 
 def escape(text: str) -> str:
-    """Plain text → Discord text that renders literally, mentions no one and links nowhere
-    (a zero-width space breaks each markup opener; the text still reads the same)."""
-    text = escape_mentions(escape_markdown(text))
+    """Plain text → Discord text that renders literally, mentions no one, links nowhere and
+    reorders nothing (a zero-width space breaks each markup opener; bidirectional controls
+    go; the text still reads the same)."""
+    text = escape_mentions(escape_markdown(strip_bidi(text)))
     text = _ANGLE_MARKUP.sub("<\u200b", text)
     return _URL_SCHEME.sub("\\1:\u200b//", text)
 

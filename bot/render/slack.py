@@ -1,19 +1,22 @@
 """Slack Block Kit rendering: replies, the App Home tab and the check modal.
 
 Replies hold plain text, much of it user-controlled (file names, prompts inside metadata,
-questions). Every piece of it goes through `escape()`, so `<!channel>`, `<@U123>` or a
-`<https://evil|link>` arrive as text, never as markup. Slack's limits are applied here, in one
-place: 50 blocks a message, 3000 characters a section, 150 a header, 75 a button label.
+questions). Every piece of it goes through `escape()` (mrkdwn) or `inert()` (plain_text), so
+`<!channel>`, `<@U123>`, a `<https://evil|link>` or `*bold*` arrive as text, never as markup.
+Slack's limits are applied here, in one place: 50 blocks a message, 3000 characters a
+section, 150 a header, 75 a button label.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from bot.analysis.findings import strip_bidi
 from bot.core.reply import Reply, Section
+from bot.guidance.contexts import context_label  # the one context-name table; re-exported
 from bot.settings import load_toml
 
 MAX_BLOCKS = 50
@@ -28,6 +31,8 @@ MAX_FALLBACK = 3000
 Block = dict[str, Any]
 ButtonId = Callable[[str], str]  # action name -> action_id / value
 
+_MARKS = re.compile(r"[*_~`]")
+ZWSP = "\u200b"
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _TONE_PREFIX = {"error": "⚠️ ", "warning": "⚠️ "}
 
@@ -38,9 +43,18 @@ def messages() -> dict[str, Any]:
 
 
 def escape(text: str) -> str:
-    """Make text inert for Slack: entities for the three control characters (so no
-    `<!channel>`, `<@U…>`, links), and a word joiner inside bare @channel/@here/@everyone."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Make text inert for Slack mrkdwn: `inert()`, plus a zero-width space each side of every
+    formatting mark. Slack has no escape character; a mark with a ZWSP on both sides can
+    neither open nor close a *bold*, _italic_, ~strike~ or `code` span, whether Slack takes
+    the ZWSP for a space or a letter. The bot's own marks go around escaped text."""
+    return _MARKS.sub(ZWSP + r"\g<0>" + ZWSP, inert(text))
+
+
+def inert(text: str) -> str:
+    """Text that cannot act, for plain_text objects: entities for the three control
+    characters (so no `<!channel>`, `<@U…>`, links), a word joiner inside bare
+    @channel/@here/@everyone, and no bidirectional controls (which could disguise a name)."""
+    text = strip_bidi(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BROADCAST.sub("@\u2060\\1", text)
 
 
@@ -56,7 +70,7 @@ def truncate(text: str, limit: int) -> str:
 
 
 def plain(text: str, limit: int = MAX_TEXT) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(escape(text), limit) or " ", "emoji": True}
+    return {"type": "plain_text", "text": truncate(inert(text), limit) or " ", "emoji": True}
 
 
 def mrkdwn(escaped: str) -> dict[str, Any]:
@@ -129,6 +143,21 @@ def render_blocks(reply: Reply, button_id: ButtonId | None = None) -> list[Block
     return head + body + tail
 
 
+def render_message(
+    reply: Reply, button_id: ButtonId | None = None, colours: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The message for one reply: blocks and fallback text. A reply with a colour for its tone
+    (a verdict) keeps its header on top and the rest in an attachment, whose bar shows that
+    colour, as Discord's embed colour does. The 50-block limit counts both together."""
+    blocks = render_blocks(reply, button_id)
+    text = fallback_text(reply)
+    colour = (colours or {}).get(reply.tone)
+    if not colour or len(blocks) < 2:
+        return {"blocks": blocks, "text": text}
+    bar = {"color": colour, "blocks": blocks[1:], "fallback": text}
+    return {"blocks": blocks[:1], "attachments": [bar], "text": text}
+
+
 def fallback_text(reply: Reply) -> str:
     """The notification / screen-reader text that goes with blocks."""
     text = reply.title + (f": {reply.summary}" if reply.summary else "")
@@ -167,10 +196,6 @@ MODAL_CALLBACK = "headshot_check_modal"
 PHOTO_BLOCK, PHOTO_ACTION = "photo", "files"
 CONTEXT_BLOCK, CONTEXT_ACTION = "context", "value"
 IMAGE_FILETYPES = ("jpg", "jpeg", "png", "webp", "gif", "heic", "heif")
-
-
-def context_label(slug: str) -> str:
-    return messages()["contexts"].get(slug, slug)
 
 
 def check_modal(contexts: Iterable[str], max_files: int = 5) -> dict[str, Any]:

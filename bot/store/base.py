@@ -23,6 +23,8 @@ class AuditRow:
     strength: str | None
     evidence: str = ""
     error: str | None = None
+    score: float | None = None  # the pixel detector's calibrated 0-1 score, when it ran
+    checked_at: float = 0.0  # when stored (set by the store, not by the caller)
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,8 @@ class Store(ABC):
         now = time.time()
         await self.executemany(
             "INSERT INTO audit_results (run_id, member_id, member_name, sha256, phash, label, "
-            "strength, evidence, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "strength, evidence, error, score, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (run_id, member_id) DO NOTHING",
             [
                 (
@@ -183,6 +186,7 @@ class Store(ABC):
                     r.strength,
                     r.evidence,
                     r.error,
+                    r.score,
                     now,
                 )
                 for r in rows
@@ -191,8 +195,8 @@ class Store(ABC):
 
     async def run_results(self, run_id: str) -> list[AuditRow]:
         rows = await self.fetch(
-            "SELECT member_id, member_name, sha256, phash, label, strength, evidence, error "
-            "FROM audit_results WHERE run_id = ? ORDER BY member_id",
+            "SELECT member_id, member_name, sha256, phash, label, strength, evidence, error, "
+            "score, created_at FROM audit_results WHERE run_id = ? ORDER BY member_id",
             run_id,
         )
         return [AuditRow(*r) for r in rows]
@@ -247,22 +251,35 @@ class Store(ABC):
 
     # -- privacy ---------------------------------------------------------------------------
     async def forget_member(self, platform: str, member_id: str, server_id: str | None = None):
-        """Delete what we stored about one person (everywhere, or in one server)."""
+        """Delete what we stored about one person (everywhere, or in one server): audit rows,
+        watch-mode rows, and the cached verdicts and avatar ids of their pictures."""
         runs = "SELECT id FROM audit_runs WHERE platform = ?" + (
             " AND server_id = ?" if server_id else ""
         )
         scope = (platform, server_id) if server_id else (platform,)
+        in_scope = " AND server_id = ?" if server_id else ""
+        pictures = await self.fetch(
+            f"SELECT sha256 FROM audit_results WHERE member_id = ? AND run_id IN ({runs}) "
+            "AND sha256 IS NOT NULL UNION "
+            f"SELECT sha256 FROM member_avatars WHERE member_id = ? AND platform = ?{in_scope}",
+            member_id,
+            *scope,
+            member_id,
+            *scope,
+        )
         await self.execute(
             f"DELETE FROM audit_results WHERE member_id = ? AND run_id IN ({runs})",
             member_id,
             *scope,
         )
         await self.execute(
-            "DELETE FROM member_avatars WHERE member_id = ? AND platform = ?"
-            + (" AND server_id = ?" if server_id else ""),
+            f"DELETE FROM member_avatars WHERE member_id = ? AND platform = ?{in_scope}",
             member_id,
             *scope,
         )
+        # A shared picture's verdict goes too: it is only a cache, analysed again when needed.
+        await self.executemany("DELETE FROM results WHERE sha256 = ?", pictures)
+        await self.executemany("DELETE FROM avatar_keys WHERE sha256 = ?", pictures)
 
     async def purge_server_older_than(self, platform: str, server_id: str, days: float) -> None:
         """A server's own, shorter retention time (set by its moderators)."""
@@ -295,4 +312,8 @@ class Store(ABC):
             "DELETE FROM audit_runs WHERE created_at < ? AND status != 'running'", cutoff
         )
         await self.execute("DELETE FROM results WHERE created_at < ?", cutoff)
+        # An avatar id only points at a cached verdict: it goes with it.
+        await self.execute(
+            "DELETE FROM avatar_keys WHERE sha256 NOT IN (SELECT sha256 FROM results)"
+        )
         await self.execute("DELETE FROM member_avatars WHERE updated_at < ?", cutoff)

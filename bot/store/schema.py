@@ -57,4 +57,6 @@ MIGRATIONS: list[list[str]] = [
             updated_at DOUBLE PRECISION NOT NULL,
             PRIMARY KEY (platform, server_id, member_id))""",
     ],
+    # The pixel detector's calibrated score, shown in audit reports.
+    ["ALTER TABLE audit_results ADD COLUMN score DOUBLE PRECISION"],
 ]

@@ -4,14 +4,21 @@ One aiohttp server on 127.0.0.1 (on its own thread and event loop by default, as
 in the bot's process: the bot's event-loop lag is then the bot's alone) serves:
 - the REST routes the bot uses, under /api/v10 (login, application info, gateway discovery,
   command sync, interaction callbacks and follow-ups (JSON or multipart with files), channel
-  messages, typing, DM channels);
+  messages, typing, DM channels, one guild member by id);
 - a fake CDN under /cdn (attachments and avatars);
 - a websocket gateway at /gateway (HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats → ACK,
   RESUME → RESUMED, REQUEST_GUILD_MEMBERS → GUILD_MEMBERS_CHUNKs, dispatches such as
-  INTERACTION_CREATE, MESSAGE_CREATE, GUILD_MEMBER_ADD and GUILD_MEMBER_UPDATE).
+  INTERACTION_CREATE, MESSAGE_CREATE, MESSAGE_REACTION_ADD, GUILD_MEMBER_ADD and
+  GUILD_MEMBER_UPDATE).
+
+A guild message reaches the bot as Discord sends it: without the Message Content intent in the
+bot's IDENTIFY, its content and attachments are empty unless it mentions the bot. Reactions the
+bot adds are recorded in `reactions`.
 
 A guild of any size: `add_guild_member` puts members (with avatars on the fake CDN) in it; they
-reach the bot only through member chunking, as on Discord. An IDENTIFY asking for the Server
+reach the bot only through member chunking (or one at a time by id), as on Discord. Roles can
+carry permissions (`add_role(name, permissions)`), so a member's own permissions can be
+computed without an interaction. An IDENTIFY asking for the Server
 Members intent is refused (close code 4014) unless `members_intent_enabled`, as Discord does
 when the intent is not switched on in the Developer Portal.
 
@@ -29,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import WSMsgType, web
 
@@ -38,6 +46,7 @@ MANAGE_GUILD = 1 << 5
 MEMBER_PERMISSIONS = 2248473465835073  # what an ordinary member has (no Manage Server)
 MODERATOR_PERMISSIONS = MEMBER_PERMISSIONS | MANAGE_GUILD
 GUILD_MEMBERS_INTENT = 1 << 1
+MESSAGE_CONTENT_INTENT = 1 << 15
 CHUNK_SIZE = 1000  # members per GUILD_MEMBERS_CHUNK, as Discord sends them
 _ids = itertools.count(1_100_000_000_000_000_000)
 
@@ -117,6 +126,8 @@ class FakeDiscord:
         self.answer_member_requests = True  # False: REQUEST_GUILD_MEMBERS goes unanswered
         self.member_requests: list[dict[str, Any]] = []
         self.dm_channels: dict[str, str] = {}  # DM channel id -> recipient id
+        self.intents = 0  # what the bot asked for in its last IDENTIFY
+        self.reactions: list[tuple[str, str, str]] = []  # (channel, message, emoji) the bot added
         self._avatar_ids = itertools.count(1)
         self._ws: web.WebSocketResponse | None = None
         self._ready = asyncio.Event()
@@ -238,11 +249,11 @@ class FakeDiscord:
         }
 
     # -- the guild's members, roles and channels ----------------------------------------------
-    def add_role(self, name: str) -> dict[str, Any]:
+    def add_role(self, name: str, permissions: int = 0) -> dict[str, Any]:
         role = {
             "id": snowflake(),
             "name": name,
-            "permissions": "0",
+            "permissions": str(permissions),
             "position": len(self.roles) + 1,
             "color": 0,
             "hoist": False,
@@ -510,6 +521,49 @@ class FakeDiscord:
         await self.dispatch("MESSAGE_CREATE", message)
         return message
 
+    async def post(
+        self,
+        author: dict[str, Any],
+        attachments: list | None = None,
+        *,
+        content: str = "",
+        channel_id: str | None = None,
+        mention_bot: bool = False,
+    ) -> dict[str, Any]:
+        """Someone posts in a guild channel. Returns the message as posted (with everything);
+        the bot gets it as Discord would send it given its intents."""
+        message = self.channel_message(author, content, attachments)
+        message["channel_id"] = channel_id or self.channel_id
+        member = self.member(author)
+        message["member"] = {k: v for k, v in member.items() if k not in ("user", "permissions")}
+        if mention_bot:
+            message["mentions"] = [self.bot_user]
+            message["content"] = f"<@{self.app_id}> {content}".strip()
+        seen = dict(message)
+        if not (self.intents & MESSAGE_CONTENT_INTENT or mention_bot):
+            seen |= {"content": "", "attachments": [], "embeds": []}
+        await self.dispatch("MESSAGE_CREATE", seen)
+        return message
+
+    async def react(self, user: dict[str, Any], message: dict[str, Any], emoji: str) -> None:
+        """`user` adds a (unicode) reaction to `message`."""
+        event = {
+            "user_id": user["id"],
+            "channel_id": message["channel_id"],
+            "message_id": message["id"],
+            "guild_id": self.guild_id,
+            "message_author_id": message["author"]["id"],
+            "emoji": {"id": None, "name": emoji},
+            "burst": False,
+            "type": 0,
+        }
+        await self.dispatch("MESSAGE_REACTION_ADD", event)
+
+    def dms_to(self, user_id: str) -> list[Sent]:
+        """Messages the bot sent in its DM channel with `user_id`."""
+        channels = {c for c, who in self.dm_channels.items() if who == user_id}
+        return [s for s in self.sent if s.route == "channel" and s.key in channels]
+
     async def drop_connection(self, code: int = 4000) -> None:
         """Close the gateway socket as Discord does when it restarts a node."""
         await self._on_server(self._drop(code))
@@ -575,6 +629,7 @@ class FakeDiscord:
                 await ws.close(code=4014, message=b"Disallowed intent(s).")
                 return
             self.identifies += 1
+            self.intents = intents
             await self._send_ready(ws)
         elif op == 8:  # request guild members
             self.member_requests.append(payload["d"])
@@ -713,6 +768,8 @@ class FakeDiscord:
             ("POST", r"/channels/(\d+)/messages", self._channel_message),
             ("POST", r"/channels/(\d+)/typing", self._typing),
             ("POST", r"/users/@me/channels", self._dm_channel),
+            ("PUT", r"/channels/(\d+)/messages/(\d+)/reactions/([^/]+)/@me", self._add_reaction),
+            ("GET", r"/guilds/(\d+)/members/(\d+)", self._guild_member),
         ]
 
     async def _me(self, request: web.Request) -> web.Response:
@@ -821,8 +878,20 @@ class FakeDiscord:
         self.sent.append(Sent("channel", channel_id, payload, files))
         return _json(self._message(payload, files, channel_id))
 
+    async def _add_reaction(
+        self, request: web.Request, channel_id: str, message_id: str, emoji: str
+    ) -> web.Response:
+        self.reactions.append((channel_id, message_id, unquote(emoji)))
+        return web.Response(status=204)
+
     async def _typing(self, request: web.Request, channel_id: str) -> web.Response:
         return web.Response(status=204)
+
+    async def _guild_member(self, request: web.Request, guild_id: str, user_id: str):
+        member = self.guild_members.get(user_id) if guild_id == self.guild_id else None
+        if member is None:
+            return _json({"message": "Unknown Member", "code": 10007}, 404)
+        return _json(member)
 
     async def _dm_channel(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -2,13 +2,15 @@
 
 It serves what the Headshot Check app uses: the Web API methods (auth.test, files.info by
 GET or POST, chat.postMessage, chat.postEphemeral, views.open, views.publish,
-conversations.open, files.getUploadURLExternal, files.completeUploadExternal,
-apps.connections.open, and for audits users.list with cursor pagination, users.info,
-usergroups.users.list and chat.update), the private file download (checking the bot token), an
-avatar host (public, like avatars.slack-edge.com), the upload URL, response_url webhooks, and a
-Socket Mode websocket. It records every call, and answers
-`ratelimited` (HTTP 429 + Retry-After), `invalid_auth`, `file_not_found` and other errors on
-demand with `fail()`.
+conversations.open, conversations.members (with cursor pagination),
+files.getUploadURLExternal, files.completeUploadExternal, apps.connections.open, and for
+audits users.list with cursor pagination, users.info, usergroups.users.list and
+chat.update, and for channel watch conversations.replies over messages posted with
+`post_message`), the private file download (checking the bot token), an avatar host (public,
+like avatars.slack-edge.com), the upload URL, response_url webhooks, and a Socket Mode
+websocket. Files have an uploader and the conversations they are shared in. It records every
+call, and answers `ratelimited` (HTTP 429 + Retry-After), `invalid_auth`, `file_not_found`
+and other errors on demand with `fail()`.
 """
 
 from __future__ import annotations
@@ -49,8 +51,25 @@ class Failure:
 
 @dataclass
 class StoredFile:
-    meta: dict[str, Any]
+    meta: dict[str, Any]  # the file object as events carry it
     data: bytes
+    # Where it is shared, as only files.info tells: public channels, private channels, DMs.
+    channels: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    ims: list[str] = field(default_factory=list)
+
+    def info(self) -> dict[str, Any]:
+        shares = {
+            "public": {c: [{"ts": "1700000000.000100"}] for c in self.channels},
+            "private": {c: [{"ts": "1700000000.000100"}] for c in self.groups + self.ims},
+        }
+        return {
+            **self.meta,
+            "channels": list(self.channels),
+            "groups": list(self.groups),
+            "ims": list(self.ims),
+            "shares": {k: v for k, v in shares.items() if v},
+        }
 
 
 @dataclass
@@ -71,6 +90,10 @@ class FakeSlack:
     users_page_max: int = 200  # users.list answers at most this many members a page
     avatar_delay_s: float = 0.0  # a slow avatar host, for cancelling an audit mid-way
     channel_errors: dict[str, str] = field(default_factory=dict)  # channel -> postMessage error
+    # Conversation id -> member ids, for conversations.members; the app is in those it
+    # lists (a DM between two people is "channel_not_found" to it).
+    conversations: dict[str, list[str]] = field(default_factory=dict)
+    members_page_max: int = 100
 
     def __post_init__(self) -> None:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -129,8 +152,13 @@ class FakeSlack:
         filetype: str | None = None,
         file_id: str | None = None,
         url: str | None = None,
+        user: str = "U0ALICE001",
+        channels: list[str] | None = None,
+        groups: list[str] | None = None,
+        ims: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Store a file and return its Slack file object (as events and files.info show it)."""
+        """Store a file uploaded by `user`, shared in `channels`/`groups`/`ims`, and return its
+        Slack file object as events show it (files.info adds where it is shared)."""
         file_id = file_id or f"F0FAKE{next(self._ids):04d}"
         private = url or f"{self.base_url}/files-pri/{TEAM_ID}-{file_id}/{name}"
         meta = {
@@ -141,12 +169,12 @@ class FakeSlack:
             "filetype": filetype or name.rsplit(".", 1)[-1].lower(),
             "pretty_type": (filetype or name.rsplit(".", 1)[-1]).upper(),
             "size": len(data),
-            "user": "U0ALICE001",
+            "user": user,
             "url_private": private,
             "url_private_download": private + "?download=1" if url is None else private,
-            "permalink": f"https://fake.slack.com/files/U0ALICE001/{file_id}/{name}",
+            "permalink": f"https://fake.slack.com/files/{user}/{file_id}/{name}",
         }
-        self.files[file_id] = StoredFile(meta, data)
+        self.files[file_id] = StoredFile(meta, data, channels or [], groups or [], ims or [])
         return dict(meta)
 
     def add_user(
@@ -188,6 +216,17 @@ class FakeSlack:
         }
         self.users[user_id] = user
         return user
+
+    def post_message(
+        self, channel: str, user: str, text: str = "", files: list | None = None
+    ) -> dict[str, Any]:
+        """Someone posts in a channel (what conversations.replies then finds); the message."""
+        ts = self._ts()
+        message = {"type": "message", "user": user, "text": text, "ts": ts}
+        if files:
+            message |= {"files": files, "subtype": "file_share", "upload": True}
+        self.messages[(channel, ts)] = message
+        return message
 
     def fail(
         self, method: str, error: str, *, times: int = 1, retry_after: int | None = None
@@ -233,7 +272,7 @@ class FakeSlack:
                 params.update(await request.json())
             else:
                 params.update({k: v for k, v in (await request.post()).items()})
-        for key in ("blocks", "view", "files"):  # form posts carry these as JSON strings
+        for key in ("blocks", "attachments", "view", "files"):  # form posts: JSON strings
             if isinstance(params.get(key), str):
                 with contextlib.suppress(ValueError):
                     params[key] = json.loads(params[key])
@@ -279,7 +318,20 @@ class FakeSlack:
         stored = self.files.get(str(p.get("file")))
         if stored is None:
             return {"ok": False, "error": "file_not_found"}
-        return {"ok": True, "file": dict(stored.meta)}
+        return {"ok": True, "file": stored.info()}
+
+    def _m_conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
+        members = self.conversations.get(str(p.get("channel")))
+        if members is None:
+            return {"ok": False, "error": "channel_not_found"}
+        start = int(p.get("cursor") or 0)
+        limit = min(int(p.get("limit") or 0) or self.members_page_max, self.members_page_max)
+        after = start + limit
+        return {
+            "ok": True,
+            "members": members[start:after],
+            "response_metadata": {"next_cursor": str(after) if after < len(members) else ""},
+        }
 
     def _m_chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("channel"):
@@ -346,6 +398,12 @@ class FakeSlack:
             return {"ok": False, "error": "message_not_found"}
         self.messages[key] = p
         return {"ok": True, "channel": key[0], "ts": key[1], "text": p.get("text", "")}
+
+    def _m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        first = self.messages.get((str(p.get("channel")), str(p.get("ts"))))
+        if first is None:
+            return {"ok": False, "error": "thread_not_found"}
+        return {"ok": True, "messages": [first], "has_more": False}
 
     def _m_apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}

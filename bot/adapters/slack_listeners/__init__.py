@@ -11,6 +11,7 @@ from bot.adapters.slack_listeners import (
     dedupe,
     dm,
     home,
+    mentions,
     modal,
     moderation,
     shortcut,
@@ -19,7 +20,7 @@ from bot.adapters.slack_listeners import (
 from bot.adapters.slack_listeners.bridge import Bridge
 
 # audit and watch before buttons: their buttons' ids also start with "hc:".
-FLOWS = (dm, shortcut, commands, modal, audit, watch, moderation, buttons, home)
+FLOWS = (dm, shortcut, commands, modal, audit, watch, mentions, moderation, buttons, home)
 
 
 def register_all(app: AsyncApp, bridge: Bridge) -> None:

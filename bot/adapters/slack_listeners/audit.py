@@ -127,7 +127,7 @@ async def _run_audit(
 
     try:
         members = await list_members(client, bridge.settings.slack.users_page_size, listed)
-        name = await _team_name(client)
+        name, member_url = await _team(client)
     except SlackApiError as exc:
         log.warning("could not list the members: %s", exc.response.get("error"))
         await bridge.send(
@@ -146,6 +146,7 @@ async def _run_audit(
         show,
         total=len(members),
         run=run,
+        member_url=member_url,
     )
     where = await _deliver(bridge, client, team, Target(user=user, channel=dm), report)
     done = Reply(
@@ -162,8 +163,13 @@ async def _stream(members: list[Member]) -> AsyncIterator[Member]:
         yield member
 
 
-async def _team_name(client: AsyncWebClient) -> str:
-    return str((await client.auth_test()).get("team") or "this workspace")
+async def _team(client: AsyncWebClient) -> tuple[str, str | None]:
+    """The workspace's name, and a link template for its members' profiles when Slack says
+    where the workspace lives (https://<domain>.slack.com/team/<id>)."""
+    info = await client.auth_test()
+    url = str(info.get("url") or "")
+    member_url = url.rstrip("/").replace("{", "").replace("}", "") + "/team/{id}" if url else None
+    return str(info.get("team") or "this workspace"), member_url
 
 
 async def _deliver(

@@ -19,7 +19,7 @@ from bot.core.reply import Reply
 from bot.core.request import Request
 from bot.core.service import HeadshotService
 from bot.core.sessions import ReplyCache, button_id, parse_button_id
-from bot.render.slack import escape, fallback_text, messages, render_blocks
+from bot.render.slack import escape, messages, render_message
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -145,13 +145,10 @@ class Bridge:
 
     async def _send_one(self, client: AsyncWebClient, target: Target, reply: Reply) -> None:
         token = self.cache.put(reply) if (reply.pages or reply.offers) else None
-        blocks = render_blocks(reply, _button_ids(reply, token))
-        text = fallback_text(reply)
+        message = render_message(reply, _button_ids(reply, token), self.settings.slack.colours)
         if target.response_url:
             hook = AsyncWebhookClient(target.response_url, session=self.session())
-            resp = await hook.send(
-                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
-            )
+            resp = await hook.send(**message, response_type="ephemeral", replace_original=False)
             if resp.status_code != 200:  # response URLs expire after 30 minutes or 5 uses
                 log.warning("response_url answered %s: %s", resp.status_code, resp.body[:200])
             return
@@ -161,20 +158,14 @@ class Bridge:
             # Ephemeral messages cannot carry files; the buttons still work.
             try:
                 await client.chat_postEphemeral(
-                    channel=target.channel,
-                    user=target.user,
-                    blocks=blocks,
-                    text=text,
-                    thread_ts=target.thread_ts,
+                    channel=target.channel, user=target.user, thread_ts=target.thread_ts, **message
                 )
             except SlackApiError as exc:
                 if _error_code(exc) in EPHEMERAL_IMPOSSIBLE:
                     raise _EphemeralImpossible from exc
                 raise
             return
-        await client.chat_postMessage(
-            channel=target.channel, blocks=blocks, text=text, thread_ts=target.thread_ts
-        )
+        await client.chat_postMessage(channel=target.channel, thread_ts=target.thread_ts, **message)
         if reply.attachments:
             await self.upload(client, target, reply)
 

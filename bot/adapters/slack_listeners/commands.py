@@ -32,7 +32,7 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         target = _target(command)
         ids = file_ids(command.get("text") or "")
         if ids:
-            bridge.jobs.spawn(_check_files(bridge, client, command["user_id"], ids, target))
+            bridge.jobs.spawn(_check_files(bridge, client, ids, target))
             return
         await open_check_modal(bridge, client, command["trigger_id"], target)
 
@@ -81,10 +81,10 @@ def _target(command: dict[str, Any]) -> Target:
 
 
 async def _check_files(
-    bridge: Bridge, client: AsyncWebClient, user: str, ids: list[str], target: Target
+    bridge: Bridge, client: AsyncWebClient, ids: list[str], target: Target
 ) -> None:
-    req = Request(Kind.CHECK, "slack", user_id=user)
-    req.images, req.intake_errors = await collect_ids(bridge, client, ids)
+    req = Request(Kind.CHECK, "slack", user_id=target.user)
+    await collect_ids(bridge, client, req, ids, where=target.channel)
     await bridge.answer(client, req, target)
 
 

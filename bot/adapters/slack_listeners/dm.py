@@ -42,7 +42,7 @@ async def _answer(bridge: Bridge, client: AsyncWebClient, event: dict[str, Any])
     files = list(event.get("files") or [])
     req = Request(Kind.MESSAGE, "slack", user_id=event["user"], text=event.get("text") or "")
     if files:
-        req.images, req.intake_errors = await collect(bridge, client, files)
+        await collect(bridge, client, req, files, where=event["channel"])
         thread = event.get("thread_ts") or event.get("ts")
     else:
         thread = event.get("thread_ts")

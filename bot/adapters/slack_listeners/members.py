@@ -104,10 +104,15 @@ class MissingScope(Exception):
         self.scope = scope
 
 
+async def is_admin(client: AsyncWebClient, user: str) -> bool:
+    """Workspace admins and owners: the only ones who choose who else moderates."""
+    info = (await _call(client.users_info, user=user) or {}).get("user") or {}
+    return bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
+
+
 async def is_moderator(bridge: Bridge, client: AsyncWebClient, team: str, user: str) -> bool:
     """Workspace admins and owners, or members of the configured moderators' user group."""
-    info = (await _call(client.users_info, user=user) or {}).get("user") or {}
-    if info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"):
+    if await is_admin(client, user):
         return True
     assert bridge.audits is not None
     group = (await bridge.audits.server_settings("slack", team)).moderator_role
@@ -131,11 +136,21 @@ async def _call(method: Any, **kwargs: Any) -> Any:
 
 
 async def allowed(
-    bridge: Bridge, client: AsyncWebClient, team: str, user: str, here: Target, refusal: str
+    bridge: Bridge,
+    client: AsyncWebClient,
+    team: str,
+    user: str,
+    here: Target,
+    refusal: str,
+    *,
+    admins_only: bool = False,
 ) -> bool:
-    """Whether `user` may moderate; if not, they are told why (privately, at `here`)."""
+    """Whether `user` may moderate (with admins_only: is an admin or owner); if not, they are
+    told why (privately, at `here`)."""
     try:
-        if await is_moderator(bridge, client, team, user):
+        if await (
+            is_admin(client, user) if admins_only else is_moderator(bridge, client, team, user)
+        ):
             return True
         text = refusal
     except MissingScope as exc:

@@ -51,5 +51,5 @@ async def _check(
     context: str | None,
 ) -> None:
     req = Request(Kind.CHECK, "slack", user_id=user, context=context)
-    req.images, req.intake_errors = await collect(bridge, client, files)
+    await collect(bridge, client, req, files)
     await bridge.answer(client, req, Target(user=user))  # no channel: the person's DM

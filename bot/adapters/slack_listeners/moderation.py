@@ -26,6 +26,7 @@ _USER = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 _OFF = ("off", "none", "clear")
 _ON = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
 MAX_RETENTION_DAYS = 3650
+WATCH_CHANNEL = "watch_channel"  # a change to one channel's watch, not a ServerSettings field
 
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
@@ -77,6 +78,8 @@ def parse_settings(text: str, channel: str | None = None) -> dict[str, Any] | st
         return {"modlog_channel": m.group(1)} if m else "Name a channel, e.g. modlog #mod-log."
     if name == "watch":
         return {"watch": _ON[low]} if low in _ON else "Say watch on or watch off."
+    if name in ("channelwatch", "channel-watch", "watch-channel"):
+        return _channel_watch(value, words[2].lower() if len(words) > 2 else "on", channel)
     if name in ("strength", "threshold", "min-strength"):
         if low in STRENGTH_RANK:
             return {"min_strength": low}
@@ -97,6 +100,16 @@ def parse_settings(text: str, channel: str | None = None) -> dict[str, Any] | st
     return f"I don't know the setting {name!r}."
 
 
+def _channel_watch(value: str, switch: str, here: str | None) -> dict[str, Any] | str:
+    """channelwatch #channel|here on|off: {"watch_channel": (id, on)}, applied by
+    AuditService.set_channel_watch (one channel changes, the others stay)."""
+    m = _CHANNEL.match(value)
+    channel = here if value.lower() == "here" else (m.group(1) if m else None)
+    if channel is None or switch not in _ON:
+        return "Name a channel and on or off, e.g. channelwatch #photos on."
+    return {WATCH_CHANNEL: (channel, _ON[switch])}
+
+
 def settings_reply(prefs: ServerSettings, note: str = "") -> Reply:
     m = messages()["settings"]
     current = [
@@ -105,6 +118,8 @@ def settings_reply(prefs: ServerSettings, note: str = "") -> Reply:
         f"Weakest evidence noted: {prefs.min_strength}",
         f"Audit results kept for: {prefs.retention_days:g} days",
         f"Moderators' user group: {prefs.moderator_role or 'none (admins and owners only)'}",
+        "Channel watch (mention the app on a photo): "
+        + (", ".join(prefs.watch_channels) or "off in every channel"),
     ]
     if prefs.watch and not prefs.modlog_channel:
         current.append(m["watch_without_modlog"])
@@ -126,7 +141,18 @@ async def _settings(bridge: Bridge, client: AsyncWebClient, command: dict[str, A
     ):
         return
     change = parse_settings(command.get("text") or "", command.get("channel_id"))
-    if isinstance(change, dict):
+    # Moderators may not hand their role on: only admins and owners choose who moderates.
+    if isinstance(change, dict) and "moderator_role" in change:
+        refusal = messages()["settings"]["moderators_refused"]
+        if not await allowed(
+            bridge, client, team, command["user_id"], here, refusal, admins_only=True
+        ):
+            return
+    if isinstance(change, dict) and WATCH_CHANNEL in change:
+        channel, on = change[WATCH_CHANNEL]
+        prefs = await bridge.audits.set_channel_watch(PLATFORM, team, channel, on)
+        note = messages()["settings"]["saved"]
+    elif isinstance(change, dict):
         prefs = await bridge.audits.update_settings(PLATFORM, team, **change)
         note = messages()["settings"]["saved"]
     else:

@@ -27,10 +27,11 @@ async def _check(bridge: Bridge, client: AsyncWebClient, body: dict[str, Any]) -
     user = body["user"]["id"]
     # Someone else's photo: its privacy details (location, serials) are not shown to us.
     req = Request(Kind.CHECK, "slack", user_id=user, for_owner=message.get("user") == user)
-    req.images, req.intake_errors = await collect(bridge, client, list(message.get("files") or []))
+    channel = (body.get("channel") or {}).get("id")
+    await collect(bridge, client, req, list(message.get("files") or []), where=channel)
     target = Target(
         user=user,
-        channel=(body.get("channel") or {}).get("id"),
+        channel=channel,
         thread_ts=message.get("thread_ts"),
         ephemeral=True,
     )

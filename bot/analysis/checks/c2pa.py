@@ -9,10 +9,12 @@ unless an operator turns it on, because it would make the bot fetch URLs named i
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -333,8 +335,84 @@ def findings_from_store(store: dict[str, Any], trust_checked: bool = True) -> li
         status = Status("unchecked", status.strength)
     claims = walk(store, label, "self", status.strength)
     signer = excerpt(_signer(active), 80)
-    summary = _summary(store, active, status, signer, claims)
-    return [summary, *_claim_findings(claims, status, signer)]
+    found = _claim_findings(claims, status, signer)
+    named = _named_ai_tool(active, claims, found)
+    if named:
+        found.insert(0, _named_finding(named, active, status, signer))
+    summary = _summary(store, active, status, signer, claims, named)
+    return [summary, *found]
+
+
+# ---------------------------------------------------------------- an AI tool named, no source type
+
+
+def _named_ai_tool(active: dict[str, Any], claims: list[Claim], found: list[Finding]) -> str:
+    """The AI generator that the active manifest names (claim generator, software agent, title
+    or a vendor assertion) when nothing in it says how the picture was made: early Adobe
+    Firefly and Microsoft Designer / Bing Image Creator files state no digitalSourceType."""
+    if any(f.signal in (Signal.AI_GENERATED, Signal.AI_EDITED) for f in found):
+        return ""
+    if any(c.source_type for c in claims if c.role in ("self", "base")):
+        return ""
+    texts = [
+        _claim_generator(active),
+        str(active.get("claim_generator") or ""),
+        str(active.get("title") or ""),
+        *(_agent(a.get("softwareAgent")) for a in _actions(active)),
+        *_vendor_texts(active),
+    ]
+    pattern = _ai_tool_pattern()
+    return next((excerpt(t, 80) for t in texts if t and pattern.search(t[:2000])), "")
+
+
+@lru_cache(maxsize=1)
+def _ai_tool_pattern() -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in _vocab()["ai_tools"]["patterns"]), re.I)
+
+
+def _vendor_texts(manifest: dict[str, Any], limit: int = 50) -> list[str]:
+    """Labels and text values of assertions that are not C2PA's or a standard's own."""
+    out: list[str] = []
+
+    def strings(node: Any, depth: int) -> None:
+        if len(out) >= limit or depth > 4:
+            return
+        if isinstance(node, str):
+            out.append(node)
+        elif isinstance(node, dict):
+            for value in list(node.values())[:limit]:
+                strings(value, depth + 1)
+        elif isinstance(node, list):
+            for value in node[:limit]:
+                strings(value, depth + 1)
+
+    for assertion in manifest.get("assertions", []) or []:
+        label = str(assertion.get("label", ""))
+        if not label.startswith(("c2pa.", "stds.")):
+            out.append(label)
+            strings(assertion.get("data"), 0)
+    return out[:limit]
+
+
+def _named_finding(tool: str, active: dict[str, Any], status: Status, signer: str) -> Finding:
+    """A named AI tool is one step weaker than the same record's explicit claim would be."""
+    text = _vocab()["text"]
+    parents = set(_vocab()["actions"]["parent_relationships"])
+    edited = any(i.get("relationship") in parents for i in active.get("ingredients", []) or [])
+    signal = Signal.AI_EDITED if edited else Signal.AI_GENERATED
+    strength = {3: Strength.STRONG, 2: Strength.MODERATE}.get(status.strength.rank, Strength.WEAK)
+    title = text["ai_named_edited" if edited else "ai_named"].format(tool=tool)
+    if strength == Strength.WEAK:
+        title += text["unverified"]
+    return Finding(
+        check=NAME,
+        signal=signal,
+        strength=strength,
+        title=title,
+        evidence=(Evidence("Named in the record", tool), Evidence("Source type", "not stated")),
+        detail=f"{_detail(status, signer)} {text['ai_named_detail']}",
+        data={"generator": tool, "source_type": "", "role": "self", "named": True},
+    )
 
 
 def _status_line(status: Status, signer: str) -> str:
@@ -345,7 +423,12 @@ def _status_line(status: Status, signer: str) -> str:
 
 
 def _summary(
-    store: dict[str, Any], active: dict[str, Any], status: Status, signer: str, claims: list[Claim]
+    store: dict[str, Any],
+    active: dict[str, Any],
+    status: Status,
+    signer: str,
+    claims: list[Claim],
+    named: str,
 ) -> Finding:
     text = _vocab()["text"]
     detail = ""
@@ -356,8 +439,10 @@ def _summary(
         detail = text["cert_problem_detail"].format(problem=status.problem)
     else:
         title = text["found"].format(status=_status_line(status, signer))
+    # The signature in words that say which counts: never a bare "Valid" next to "not on the
+    # trust list".
     evidence = [
-        Evidence("Validation", excerpt(store.get("validation_state") or "unknown", 40)),
+        Evidence("Signature", _plain()["signature"][status.kind].format(problem=status.problem)),
         Evidence("Signed by", signer),
         Evidence("Made with", excerpt(_claim_generator(active) or "not stated", 80)),
     ]
@@ -366,6 +451,7 @@ def _summary(
         value = c.action + (f" ({c.source_type})" if c.source_type else "")
         value += f" by {c.generator}" if c.generator else ""
         evidence.append(Evidence(where[c.role], excerpt(value)))
+    signed_at = excerpt((active.get("signature_info") or {}).get("time") or "", 40)
     return Finding(
         check=NAME,
         signal=Signal.INFO,
@@ -377,10 +463,98 @@ def _summary(
             "status": status.kind,
             "validation_state": store.get("validation_state"),
             "signer": signer,
+            "signed_at": signed_at or None,
             "trusted": status.kind == "trusted",
             "claim_generator": excerpt(_claim_generator(active), 80),
+            "ingredients": _ingredients(active),
+            "plain": _plain_lines(status, signer, signed_at, claims, named, active),
         },
     )
+
+
+@lru_cache(maxsize=1)
+def _plain() -> dict[str, Any]:
+    return _vocab()["plain"]
+
+
+def _plain_lines(
+    status: Status,
+    signer: str,
+    signed_at: str,
+    claims: list[Claim],
+    named: str,
+    active: dict[str, Any],
+) -> list[str]:
+    """The credentials as Content Credentials Verify tells them: who signed and when, whether
+    that signer is trusted, what was done, what it was made from, and where to check."""
+    words = _plain()
+    when = words["signed_at"].format(time=_readable_time(signed_at)) if signed_at else ""
+    when = when or words["no_time"]
+    lines = [words["signed"].format(signer=signer, when=when)]
+    lines.append(words["trust"][status.kind].format(problem=status.problem))
+    lines += _done_lines(claims, named)
+    ingredients = _ingredients(active)
+    if ingredients:
+        lines.append(words["ingredients"].format(items="; ".join(ingredients)))
+    lines.append(words["verify"])
+    return lines
+
+
+def _readable_time(stamp: str) -> str:
+    """ "1 May 2024, 10:00 UTC" from the record's ISO 8601 time; as written if it is not one."""
+    try:
+        moment = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return f"{moment.day} {moment:%B %Y, %H:%M}" + (" UTC" if moment.tzinfo else "")
+
+
+def _done_lines(claims: list[Claim], named: str) -> list[str]:
+    """What was done, in words, one line per version of the picture (itself, its original,
+    a part placed into it)."""
+    words = _plain()
+    kinds = {
+        "ai_created": "ai_created",
+        "generative_edit": "ai_edited",
+        "ai_composite": "ai_edited",
+        "camera": "camera",
+        "edit": "edited",
+    }
+    done: dict[str, list[str]] = {}
+    edits: dict[str, list[str]] = {}
+    for c in claims:
+        kind = kinds.get(c.kind)
+        if kind is None or (c.role == "component" and kind != "ai_created"):
+            continue
+        by = f" ({excerpt(c.generator, 60)})" if c.generator else ""
+        if kind == "edited":
+            edits.setdefault(c.role, []).append(c.action.removeprefix("c2pa.").replace("_", " "))
+            phrase = words["done"]["edited"].format(by=by, actions="{actions}")
+        else:
+            phrase = words["done"][kind].format(by=by)
+        if phrase not in done.setdefault(c.role, []):
+            done[c.role].append(phrase)
+    if named:
+        done.setdefault("self", []).insert(0, words["done"]["ai_named"].format(tool=named))
+    lines = []
+    for role, phrases in done.items():
+        actions = ", ".join(dict.fromkeys(edits.get(role, [])))
+        what = "; ".join(p.replace("{actions}", actions) for p in phrases)
+        lines.append(words["roles"][role].format(what=what))
+    return lines
+
+
+def _ingredients(active: dict[str, Any]) -> list[str]:
+    """The files the active manifest says it was made from, with how each was used."""
+    relation = _plain()["relationships"]
+    out = []
+    for ing in (active.get("ingredients") or [])[:_MAX_EVIDENCE]:
+        title = excerpt(ing.get("title") or "untitled", 80)
+        how = relation.get(str(ing.get("relationship", "")), "")
+        out.append(f"{title} ({how})" if how else title)
+    return out
 
 
 def _claim_findings(claims: list[Claim], status: Status, signer: str) -> list[Finding]:

@@ -54,13 +54,13 @@ def _finding(match: signatures.Match, fields: Fields) -> Finding:
     signal = Signal.AI_EDITED if decisive else Signal.AI_GENERATED
     prompt = excerpt(match.prompt, PROMPT_CHARS) if match.prompt else None
     model = excerpt(match.model, 80) if match.model else None
-    evidence = [
-        Evidence(fields.labels[n], excerpt(fields.values[n], 120)) for n in match.fields[:3]
-    ]
+    # Where it was found, with the prompt as its excerpt where there is one (the raw field is
+    # often JSON), then the model: the two things a short reply shows.
+    first, *others = match.fields[:3]
+    evidence = [Evidence(fields.labels[first], excerpt(match.prompt or fields.values[first], 80))]
     if model:
         evidence.append(Evidence("model", model))
-    if prompt:
-        evidence.append(Evidence("prompt", prompt))
+    evidence += [Evidence(fields.labels[n], excerpt(fields.values[n], 80)) for n in others]
     verb = "edited with" if signal == Signal.AI_EDITED else "made by"
     detail = (
         f"The file carries the settings that {match.family} saves with the pictures it makes "
@@ -80,5 +80,7 @@ def _finding(match: signatures.Match, fields: Fields) -> Finding:
             "prompt": prompt,
             "sources": [fields.labels[n] for n in match.fields],
             "edited": bool(match.edited),
+            # Everything the tool recorded, in full, in one form for every family.
+            "parameters": match.parameters,
         },
     )
