@@ -28,6 +28,7 @@ class Limits(BaseModel):
     max_pixels: int = 50_000_000
     max_frames: int = 1000
     max_chunks: int = 100_000  # PNG chunks, JPEG segments, GIF blocks in one file
+    max_jpeg_scans: int = 100  # scans in one JPEG (progressive photos have about 10)
     max_tiff_tags: int = 10_000  # tags over all pages of a TIFF
     max_text_chunk_bytes: int = 1_000_000
     max_text_total_bytes: int = 8_000_000
@@ -35,6 +36,10 @@ class Limits(BaseModel):
     check_time_budget_s: float = 5.0
     analysis_timeout_s: float = 30.0
     worker_memory_mb: int = 1536  # address-space cap of each analysis worker; 0 = no cap
+    # SIGTERM/SIGINT: photos being checked get shutdown_grace_s to finish (then they are
+    # stopped and answered "restarting"), and the answers shutdown_reply_s to go out.
+    shutdown_grace_s: float = 3.0
+    shutdown_reply_s: float = 3.0
 
 
 class Analysis(BaseModel):

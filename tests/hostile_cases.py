@@ -173,6 +173,27 @@ def jpeg_fill_bytes() -> bytes:
     return jpeg_with_segments(b"\xff" * 20_000_000)
 
 
+def jpeg_scans(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each scan in a JPEG: its SOS header plus the entropy data after it."""
+    out, pos = [], data.find(b"\xff\xda")
+    while pos >= 0:
+        end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        while data[end] != 0xFF or data[end + 1] == 0 or 0xD0 <= data[end + 1] <= 0xD7:
+            end = data.index(b"\xff", end + 1)
+        out.append((pos, end))
+        pos = data.find(b"\xff\xda", end)
+    return out
+
+
+def jpeg_100k_empty_scans() -> bytes:
+    """A 2000x2000 progressive JPEG whose last scan (a few EOB runs, 14 bytes) is repeated
+    100,000 times: libjpeg decodes every scan over the whole image (~3 ms each here), so
+    Pillow would spend about five minutes of CPU on these 1.4 MB."""
+    data = encode(Image.new("RGB", (2000, 2000), (120, 100, 90)), "JPEG", progressive=True)
+    start, end = jpeg_scans(data)[-1]
+    return data[:end] + data[start:end] * 100_000 + data[end:]
+
+
 def jpeg_sof_bomb() -> bytes:
     data = bytearray(small_jpeg())
     i = data.find(b"\xff\xc0")
@@ -504,6 +525,7 @@ CASES: tuple[Case, ...] = (
     Case("png_1_5m_empty_chunks", "chunks.png", png_million_empty_chunks, COMPLEX),
     Case("jpeg_3m_empty_segments", "segs.jpg", jpeg_million_empty_segments, COMPLEX),
     Case("jpeg_20mb_fill_bytes", "fill.jpg", jpeg_fill_bytes, COMPLEX),
+    Case("jpeg_100k_empty_scans", "scans.jpg", jpeg_100k_empty_scans, COMPLEX, "scans"),
     Case("gif_3m_extensions", "ext.gif", gif_million_extensions, COMPLEX),
     Case("gif_8m_tiny_subblocks", "sub.gif", gif_tiny_subblocks, COMPLEX),
     Case("tiff_30_pages_of_65k_tags", "fat.tif", tiff_fat_pages, COMPLEX),

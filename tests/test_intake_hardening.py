@@ -14,6 +14,8 @@ from tests.hostile_cases import (
     apng,
     encode,
     gif_big_frames,
+    jpeg_scans,
+    noise_image,
     png_bad_text_crc,
     png_chunk,
     png_ztxt_bomb,
@@ -112,3 +114,17 @@ def test_tiff_pages_are_counted_by_offsets_with_loops_detected():
     multi = [Image.new("L", (8, 8), i * 40) for i in range(4)]
     data = encode(multi[0], "TIFF", save_all=True, append_images=multi[1:])
     assert count_tiff_pages(data, 1000) == Image.open(io.BytesIO(data)).n_frames == 4
+
+
+def test_jpeg_scans_are_counted_past_the_first_and_limited():
+    """Every scan is found (entropy data skipped at C speed, stuffed bytes and restart
+    markers included); a real progressive photo passes, one more than the limit does not."""
+    photo = encode(noise_image((640, 480)), "JPEG", progressive=True, restart_marker_blocks=4)
+    scans = len(jpeg_scans(photo))
+    assert scans >= 6
+    assert open_photo(photo, "p.jpg", Limits()).format == "JPEG"
+    assert open_photo(photo, "p.jpg", Limits(max_jpeg_scans=scans)).format == "JPEG"
+    with pytest.raises(IntakeError) as refused:
+        open_photo(photo, "p.jpg", Limits(max_jpeg_scans=scans - 1))
+    assert refused.value.code == "too_complex"
+    assert f"more than {scans - 1} scans" in refused.value.message

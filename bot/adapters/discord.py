@@ -22,6 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 
+from bot.adapters.lifecycle import run_until, stop_event, wait_for_tasks
 from bot.audit.service import AuditService
 from bot.core import compose
 from bot.core.download import DownloadError, fetch
@@ -460,21 +461,44 @@ MEMBERS_INTENT_REFUSED = (
 
 
 async def _run(settings: Settings) -> None:
+    stop = stop_event()  # first: a SIGTERM during start-up still shuts the workers down
     service = HeadshotService(settings)
     store = None
     try:
-        await service.start()
+        if await run_until(stop, service.start()) is not None:
+            return  # stopped while the workers started: `finally` kills them
         store = await open_store(settings)
         audits = AuditService(store, service.pool, settings)
         async with aiohttp.ClientSession() as session:
             bot = HeadshotBot(service=service, session=session, settings=settings, audits=audits)
             async with bot:
                 token = settings.discord_token.get_secret_value().strip()  # type: ignore[union-attr]
-                await bot.start(token)
+                connection = await run_until(stop, bot.start(token))
+                if connection is not None:
+                    await _stop(bot, service, settings)
+                    await asyncio.wait_for(connection, 5)
     finally:
         if store is not None:
             await store.close()
         service.close()
+
+
+# discord.py runs each event handler, command and button press as a task named so.
+HANDLER_TASKS = ("discord.py: ", "CommandTree-invoker", "discord-ui-view-dispatch")
+
+
+async def _stop(bot: HeadshotBot, service: HeadshotService, settings: Settings) -> None:
+    """SIGTERM/SIGINT: audits pause where they are (resumed at the next start); photos being
+    checked get shutdown_grace_s to finish, then are answered "the bot is restarting"; the
+    answers get shutdown_reply_s to go out; then the gateway and the HTTP client close."""
+    limits = settings.limits
+    log.info("stopping: finishing the photos being checked, then disconnecting")
+    for module in AUDIT_COGS:
+        if module in bot.extensions:
+            await bot.unload_extension(module)
+    await service.pool.shutdown(limits.shutdown_grace_s)
+    await wait_for_tasks(HANDLER_TASKS, limits.shutdown_reply_s)
+    await bot.close()
 
 
 def _default_cogs(audits: AuditService | None) -> tuple[str, ...]:

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import sys
 import weakref
 
@@ -18,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.lifecycle import run_until, stop_event
 from bot.adapters.slack_listeners import register_all, uninstall
 from bot.adapters.slack_listeners.audit import resume_unfinished
 from bot.adapters.slack_listeners.bridge import Bridge, retry_handlers
@@ -168,32 +168,44 @@ async def _serve(settings: Settings, http: bool, port: int | None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
+    stop = stop_event()  # before the workers start: a SIGTERM from now on shuts them down
     service = HeadshotService(settings)
     store = await open_store(settings)
     audits = AuditService(store, service.pool, settings)
     app = build_app(settings, service, client, audits, store)
+    bridge = bridge_of(app)
     workspaces = await workspaces_of(app, settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
     purger = asyncio.create_task(
         retention_loop(audits, settings.slack.purge_interval_s, workspaces)
     )
     try:
-        await service.start()
-        await resume_unfinished(bridge_of(app), workspaces)
-        if http:
-            await _serve_http(app, settings, port, stop)
-        else:
-            await _serve_socket_mode(app, settings, stop)
+        # A stop while the workers start skips serving; `finally` kills them.
+        if await run_until(stop, service.start()) is None:
+            await resume_unfinished(bridge, workspaces)
+            if http:
+                await _serve_http(app, settings, port, stop)
+            else:
+                await _serve_socket_mode(app, settings, stop)
+        await _wind_down(bridge, service, settings)
     finally:
         purger.cancel()
-        await bridge_of(app).close()
+        with contextlib.suppress(TimeoutError):  # jobs were drained above; do not wait again
+            await asyncio.wait_for(bridge.close(), 1.0)
         service.close()
         await store.close()
     return 0
+
+
+async def _wind_down(bridge: Bridge, service: HeadshotService, settings: Settings) -> None:
+    """Stopped (SIGTERM/SIGINT), no longer receiving events: audits pause where they are
+    (resumed at the next start); photos being checked get shutdown_grace_s to finish, then
+    are answered "the bot is restarting"; the answers get shutdown_reply_s to go out."""
+    log.info("stopping: finishing the photos being checked")
+    for task in bridge.auditing.values():
+        task.cancel()
+    await service.pool.shutdown(settings.limits.shutdown_grace_s)
+    with contextlib.suppress(TimeoutError):
+        await bridge.jobs.drain(timeout_s=settings.limits.shutdown_reply_s)
 
 
 async def retention_loop(audits: AuditService, interval_s: float, workspaces: Workspaces) -> None:
@@ -213,7 +225,8 @@ async def _serve_http(
     app: AsyncApp, settings: Settings, port: int | None, stop: asyncio.Event
 ) -> None:
     port = port or int(os.environ.get("PORT") or settings.slack.http_port)
-    runner = web.AppRunner(web_app(app, settings))
+    # On stop, requests in progress get a moment (events are acknowledged at once anyway).
+    runner = web.AppRunner(web_app(app, settings), shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, settings.slack.http_host, port).start()
     log.info("Slack HTTP mode on %s:%s", settings.slack.http_host, port)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import struct
 import threading
 import warnings
@@ -348,19 +349,34 @@ def _skip_subblocks(data: bytes, pos: int, budget: int) -> tuple[int, int]:
     return pos, small
 
 
+# The end of a scan's entropy-coded data: 0xFF followed by anything but a stuffed zero, a
+# restart marker or another fill byte (found at C speed, not byte by byte in Python).
+_JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
 def check_jpeg_segments(data: bytes, limits: Limits) -> None:
-    """Walk JPEG markers up to the first scan; refuse a file of absurdly many segments."""
-    pos, n, seen = 2, len(data), 0
+    """Walk every JPEG marker up to EOI, skipping each scan's entropy data; refuse a file of
+    absurdly many segments, or of more scans than `max_jpeg_scans`: libjpeg decodes every
+    scan over the whole image, so 100,000 empty ones in a progressive JPEG cost minutes."""
+    pos, n, seen, scans = 2, len(data), 0, 0
     while pos + 4 <= n and data[pos] == 0xFF:
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
-        elif marker in (0xDA, 0xD9):  # start of scan / end of image: the rest is entropy data
+        elif marker == 0xD9:  # end of image (an MPO's further images are never decoded)
             return
         elif marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
             pos += 2
         else:
             pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+            if marker == 0xDA:  # start of scan: its entropy data runs to the next marker
+                scans += 1
+                if scans > limits.max_jpeg_scans:
+                    raise _too_complex_structure("JPEG", "scans", limits.max_jpeg_scans)
+                end = _JPEG_SCAN_END.search(data, pos)
+                if end is None:
+                    return
+                pos = end.start()
         seen += 1
         if seen > limits.max_chunks:
             raise _too_complex_structure("JPEG", "segments", limits.max_chunks)

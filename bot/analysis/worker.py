@@ -1,4 +1,7 @@
-"""Guards for the processes that analyse photos (a ProcessPoolExecutor's workers).
+"""Guards for the processes that analyse photos, and the main loop of bot.core.pool's workers.
+
+`serve` runs one AnalysisPool worker: `init_worker`, then one call at a time over its own
+pipe. `init_worker` also works as a ProcessPoolExecutor initializer:
 
     pool = ProcessPoolExecutor(
         max_workers=n,
@@ -23,9 +26,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pickle
 import resource
 import signal
 import sys
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
 
 from bot.analysis.report import Report
 
@@ -60,8 +67,61 @@ def init_worker(memory_mb: int | None = None, warm: bool = True) -> None:
         memory_mb = get_settings().limits.worker_memory_mb
     if memory_mb > 0:
         set_memory_cap(memory_mb)
-    if warm:
+    if warm and not _warmed:
         warm_up()
+
+
+_warmed = False  # True in a process forked from a preloaded forkserver
+
+
+def preload() -> None:
+    """Before forking workers (the pool's forkserver): one thread each for the numerical
+    libraries, then every import and model load, done once for all workers."""
+    global _warmed
+    for var in THREAD_VARS:
+        os.environ[var] = "1"
+    warm_up()
+    _warmed = True
+
+
+def serve(conn: Connection, parent: Connection, memory_mb: int | None, warm: bool) -> None:
+    """Main loop of one AnalysisPool worker. Says ("ready", pid) once set up; then for each
+    (fn, args) received: ("started", None) at once, then ("ok", result) or ("error", exc).
+
+    `parent` is the read end of a pipe that only the pool holds open: when the pool's
+    process is gone (closed, crashed, even SIGKILLed), it reads EOF and this worker exits,
+    in the middle of a photo if need be, so no worker outlives the bot."""
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    init_worker(memory_mb, warm)
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        conn.send(("started", None))
+        conn.send_bytes(_call(message))
+
+
+def _exit_with(parent: Connection) -> None:
+    with contextlib.suppress(EOFError, OSError):
+        parent.recv()
+    os._exit(0)
+
+
+def _call(message: bytes) -> bytes:
+    """Run one pickled (fn, args); the outcome, pickled. Never raises: a call that cannot be
+    unpickled, fails, or returns what cannot be pickled comes back as ("error", exc)."""
+    outcome: tuple[str, Any]
+    try:
+        fn, args = pickle.loads(message)
+        outcome = ("ok", fn(*args))
+    except Exception as exc:
+        outcome = ("error", exc)
+    try:
+        return pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        return pickle.dumps(("error", RuntimeError(f"the result could not be sent back: {exc!r}")))
 
 
 def warm_up() -> None:
