@@ -325,7 +325,7 @@ def test_a_signal_stops_a_batch_cleanly(tmp_path, sig):
         env={**os.environ, **PATIENT, "HEADSHOT_ANALYSIS__WORKERS": "2"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
+        bufsize=0,  # unbuffered: readline takes no more than its line, communicate the rest
     )
     try:
         first = proc.stdout.readline()  # one file done: the pool and its workers are up
@@ -334,8 +334,9 @@ def test_a_signal_stops_a_batch_cleanly(tmp_path, sig):
         assert len(children) >= 3, children  # the forkserver and two workers
         sent = time.monotonic()
         proc.send_signal(sig)
-        rest, err = proc.communicate(timeout=90)
+        out, errb = proc.communicate(timeout=90)
         took = time.monotonic() - sent
+        rest, err = out.decode(), errb.decode()
     finally:
         proc.kill()
     assert proc.returncode == 128 + sig, err

@@ -82,7 +82,8 @@ async def test_two_processes_split_the_guilds_and_handle_each_command_once(
     fake: FakeDiscord, service: HeadshotService, tmp_path: Path
 ) -> None:
     alice = fake.user("alice")
-    guild_of = {0: fake.add_guild(0, 2), 1: fake.add_guild(1, 2)}
+    mod = fake.user("mod")  # owns both guilds: still their moderator when the audits resume
+    guild_of = {0: fake.add_guild(0, 2, owner=mod), 1: fake.add_guild(1, 2, owner=mod)}
     # Separate data dirs, as on separate machines: the sync marker cannot be what stops shard
     # 1's process from syncing the commands too.
     first = shard_settings(fake, tmp_path / "a", [0])
@@ -116,12 +117,13 @@ async def test_two_processes_split_the_guilds_and_handle_each_command_once(
 async def test_audits_resume_only_in_the_process_of_their_guild(
     fake: FakeDiscord, service: HeadshotService, tmp_path: Path, caplog
 ) -> None:
-    guild_of = {0: fake.add_guild(0, 2), 1: fake.add_guild(1, 2)}
+    mod = fake.user("mod")  # owns both guilds: still their moderator when the audits resume
+    guild_of = {0: fake.add_guild(0, 2, owner=mod), 1: fake.add_guild(1, 2, owner=mod)}
     store = await SQLiteStore.open(tmp_path / "shared.sqlite3")  # PostgreSQL in production
     try:
         audits = AuditService(store, service.pool, get_settings())
         runs = {
-            shard: await store.create_run("discord", guild_id, fake.user("mod")["id"], {})
+            shard: await store.create_run("discord", guild_id, mod["id"], {})
             for shard, guild_id in guild_of.items()
         }
 

@@ -159,6 +159,7 @@ class FakeDiscord:
         self._avatar_ids = itertools.count(1)
         self.shards = 1  # the shard count GET /gateway/bot recommends
         self.other_guilds: dict[str, str] = {}  # guild id -> its one channel (besides guild_id)
+        self.other_owners: dict[str, dict[str, Any]] = {}  # guild id -> its owner (a user)
         self.sessions: dict[int, Session] = {}  # shard id -> its latest session
         self._last: Session | None = None
         self._runner: web.AppRunner | None = None
@@ -286,10 +287,15 @@ class FakeDiscord:
         if self._last is not None:
             self._last.id = value
 
-    def add_guild(self, shard_id: int = 0, count: int = 1) -> str:
-        """Another (small) guild the bot is in, on shard `shard_id` of `count`."""
+    def add_guild(
+        self, shard_id: int = 0, count: int = 1, owner: dict[str, Any] | None = None
+    ) -> str:
+        """Another (small) guild the bot is in, on shard `shard_id` of `count`; `owner` (a
+        user) owns it, so is its moderator, and is its one member besides the bot."""
         guild_id = guild_id_on_shard(shard_id, count)
         self.other_guilds[guild_id] = snowflake()
+        if owner is not None:
+            self.other_owners[guild_id] = owner
         return guild_id
 
     def channel_of(self, guild_id: str) -> str:
@@ -776,7 +782,7 @@ class FakeDiscord:
             "id": guild_id,
             "name": "Fake server" if main else f"Fake server {guild_id}",
             "icon": None,
-            "owner_id": snowflake(),
+            "owner_id": (self.other_owners.get(guild_id) or {}).get("id") or snowflake(),
             "features": [],
             "roles": [everyone, *(self.roles if main else [])],
             "emojis": [],
@@ -960,6 +966,9 @@ class FakeDiscord:
 
     async def _guild_member(self, request: web.Request, guild_id: str, user_id: str):
         member = self.guild_members.get(user_id) if guild_id == self.guild_id else None
+        owner = self.other_owners.get(guild_id)
+        if owner is not None and owner["id"] == user_id:
+            member = {k: v for k, v in self.member(owner).items() if k != "permissions"}
         if member is None:
             return _json({"message": "Unknown Member", "code": 10007}, 404)
         return _json(member)
