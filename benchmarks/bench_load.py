@@ -199,7 +199,8 @@ class Driver:
             "channel_type": "im",
             "user": user,
             "text": "",
-            "files": files,
+            # Each person sends their own photos (Slack names the uploader in the event).
+            "files": [{**f, "user": user} for f in files],
             "ts": f"{time.time():.6f}",
         }
         body = json.dumps(
