@@ -143,8 +143,24 @@ def test_committed_drawn_faces_go_through_the_whole_path(name: str) -> None:
     assert emb.one_crop is (name != "drawn-wide.jpg")
 
 
-def test_a_moderate_pixel_finding_moves_the_verdict_but_is_never_conclusive() -> None:
+def _scan_with_a_face():
+    """A scan of a generated image with a face box set by hand (the finding's logic only)."""
     scan = scan_image(_noise_image())
+    face = Face(box=(64, 64, 192, 192), score=1.0, eyes=((100, 110), (156, 110)), points=())
+    scan.faces = FaceScan(ran=True, faces=(face,))
+    return scan
+
+
+def test_without_a_face_the_score_never_counts() -> None:
+    scan = scan_image(_noise_image())  # a texture: the detector finds no face
+    for p in (0.5, 0.99, 1.0):
+        f = pixels._finding(p, scan, {"frame": 1.0}, 256)
+        assert (f.signal, f.data["band"]) == (Signal.INFO, "noface")
+        assert f.data["score"] == p and "does not count either way" in f.detail
+
+
+def test_a_moderate_pixel_finding_moves_the_verdict_but_is_never_conclusive() -> None:
+    scan = _scan_with_a_face()
     t = float(pixels_config()["thresholds"]["moderate"])
     finding = pixels._finding(min(1.0, t + 1e-4), scan, {"face": 1.0}, 256)
     assert (finding.signal, finding.strength) == (Signal.AI_GENERATED, Strength.MODERATE)
@@ -156,7 +172,7 @@ def test_a_moderate_pixel_finding_moves_the_verdict_but_is_never_conclusive() ->
 
 
 def test_strength_is_never_above_moderate_and_the_score_is_explained_in_words() -> None:
-    scan = scan_image(_noise_image())
+    scan = _scan_with_a_face()
     head = model.load()
     contrib = head.contributions(head.inputs(scan.embedding(), scan.features.values))
     t = pixels_config()["thresholds"]
@@ -218,21 +234,24 @@ def test_evaluate_harness_on_generated_files(tmp_path, capsys) -> None:
             str(tmp_path / "labels.tsv"),
             "--json",
             "--degrade",
-            "avatar",
+            "avatar-all",
         ]
     )
     out = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert out["images"] == 6 and out["real"] == 3 and out["ai"] == 3
+    # every image in all six platform copies (128/256/512 px × WebP q80 / JPEG q75)
+    assert out["images"] == 36 and out["real"] == 18 and out["ai"] == 18
     assert 0 <= out["roc_auc"] <= 1
     assert {s["source"] for s in out["sources"]} == {"a", "b"}
-    assert sum(out["confusion"]["real"].values()) == 3
+    first = out["sources"][0]  # source "a" starts with an AI image: it gets the TPR columns
+    assert 0 <= first["tpr_at_fpr_1pct"] <= first["tpr_at_fpr_5pct"] <= 1
+    assert sum(out["confusion"]["real"].values()) == 18
     text = evaluate.render(
         evaluate.summarise(
             evaluate.score_items(tmp_path, evaluate.read_labels(tmp_path / "labels.tsv"))
         )
     )
-    assert "ROC AUC" in text and "confusion" in text
+    assert "ROC AUC" in text and "confusion" in text and "@FPR1%" in text
 
 
 # ---------------------------------------------------------------- with ../shared data
@@ -259,7 +278,8 @@ def test_the_shipped_head_separates_avatar_copies_from_both_face_sets(shared_dir
     assert summary["shipped"]["moderate"]["fpr"] <= MAX_IN_SAMPLE_REAL_FLAGGED, summary
 
 
-# Measured on exactly this subset (deterministic): AUC 0.946; at the moderate threshold 45 % of
-# the AI faces and 1 of the 20 real ones.
-MIN_IN_SAMPLE_AUC = 0.92
+# Measured on exactly this subset (deterministic): AUC 0.868 with images where no face was
+# found scored 0 as the check counts them (0.946 on the raw scores); at most 1 of 20 real faces
+# at the moderate threshold.
+MIN_IN_SAMPLE_AUC = 0.85
 MAX_IN_SAMPLE_REAL_FLAGGED = 0.1

@@ -74,6 +74,13 @@ FAMILIES = {
     "sfhq_t2i": "FLUX / SDXL / DALL-E 3 (mixed)",
 }
 FFHQ = "ffhq_jpeg_q75"
+TRAINED_ON = (
+    "../shared/data/faces (public face images labelled gan/diffusion/real; licences vary: FFHQ "
+    "CC BY-NC-SA, studio portraits research-only, some generator outputs unlicensed) and "
+    "../shared/data/faces-extra (SFHQ-T2I tiles, MIT; StyleGAN 1 faces from the '140k real and "
+    "fake faces' set, no licence file); one platform-style copy per image. Training and "
+    "evaluation only: no image is in the repository or the package."
+)
 
 
 # ---------------------------------------------------------------- data
@@ -112,6 +119,7 @@ def load(folder: Path) -> dict[str, np.ndarray]:
         "label": np.array([m["label"] for m in meta]),
         "image": np.array([image_ids[str(f)] for f in files]),
         "one_crop": one,
+        "has_face": np.concatenate([p["has_face"] for p in parts]) > 0,
     }
 
 
@@ -268,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
 
     loso = held_out(d, src)
     calib = platt(loso, y, weights(src, y))
-    p_loso = sigmoid(loso, calib)
+    # the check never counts a score where no face was found: neither do the tables
+    p_loso = np.where(d["has_face"], sigmoid(loso, calib), 0.0)
     chatlike = real & (src != FFHQ)
     # FFHQ is StyleGAN's own training set: held out, its aligned real photos read as GAN faces,
     # so the thresholds come from the other (chat-like) real sources; FFHQ's rate is reported.
@@ -279,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     fam = np.array([FAMILIES.get(s, "real") for s in src])
     ai_fams = np.array(sorted(set(FAMILIES.values())))
     lofo = held_out(d, fam, only=ai_fams)
-    p_lofo = np.where(real, p_loso, sigmoid(lofo, calib))  # real faces: their own source held out
+    # real faces: their own source held out
+    p_lofo = np.where(real, p_loso, np.where(d["has_face"], sigmoid(lofo, calib), 0.0))
 
     table_loso = source_table(d, p_loso, t, p_loso[real])
     table_lofo = [e for e in source_table(d, p_lofo, t, p_loso[real]) if e["label"] != "real"]
@@ -305,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     final = fit(d["x"], y, weights(src, y))
     final = model.PixelHead(final.cues, final.mean, final.scale, final.coef, final.bias, calib)
     report = {
+        "trained_on": TRAINED_ON,
+        "copies_per_source": {s: int((src == s).sum()) for s in dict.fromkeys(src.tolist())},
         "summary": summary,
         "sources_loso": table_loso,
         "families_lofo": table_lofo,

@@ -1,6 +1,7 @@
 """Evaluation harness for the pixel detector: `headshot-bot eval DIR --labels manifest.tsv`.
 
-Scores every labelled image in DIR (optionally after platform-style processing) and prints
+Scores every labelled image in DIR (optionally after platform-style processing; an image with
+no detected face scores 0, as the check never counts it) and prints
 ROC AUC, the true-positive rate at 1 % and 5 % false positives, the rates at the shipped
 thresholds, a per-source table and a confusion matrix. Labels: a TSV with a header and the
 columns `path` and `label` (real / anything else counts as AI), optionally `source`.
@@ -56,7 +57,8 @@ def score_items(root: Path, items: list[Item], mode: str = "none") -> list[dict[
             im.load()
             for img, how in _variants(im, item.path, mode):
                 scan = scan_image(img)
-                p = score(scan)
+                # as the check counts it: without a detected face the score never counts
+                p = score(scan) if scan.face is not None else 0.0
                 out.append(
                     {
                         "path": item.path,

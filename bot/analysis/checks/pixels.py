@@ -35,9 +35,12 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     if not encoder.available():
         raise CheckSkipped("the pixel detector's image encoder is not installed on this server")
     scan = scan_photo(photo)
+    short_side = min(photo.width, photo.height)
+    if scan.face is None:  # a score would not count (see _finding): spare the encoder's time
+        return [_finding(None, scan, {}, short_side)]
     x = head.inputs(scan.embedding(), scan.features.values)
     p = float(head.proba(x)[0])
-    return [_finding(p, scan, head.contributions(x), min(photo.width, photo.height))]
+    return [_finding(p, scan, head.contributions(x), short_side)]
 
 
 def score(scan: Scan) -> float:
@@ -46,18 +49,23 @@ def score(scan: Scan) -> float:
     return float(head.proba(head.inputs(scan.embedding(), scan.features.values))[0])
 
 
-def _finding(p: float, scan: Scan, contrib: dict[str, float], short_side: int) -> Finding:
+def _finding(p: float | None, scan: Scan, contrib: dict[str, float], short_side: int) -> Finding:
     cfg = pixels_config()
     t = cfg["thresholds"]
     words = cfg["wording"]
-    drivers = _drivers(contrib, p >= float(t["weak"]))
-    fill = {"level": _level(p), "drivers": _join(drivers)}
-    if p >= float(t["moderate"]):
+    if p is None or scan.face is None:
+        # trained and validated on faces: on a logo, a drawing or a landscape the score says
+        # nothing either way, so it is shown for context and never counts
+        strength, signal, key = Strength.WEAK, Signal.INFO, "noface"
+    elif p >= float(t["moderate"]):
         strength, signal, key = Strength.MODERATE, Signal.AI_GENERATED, "moderate"
     elif p >= float(t["weak"]):
         strength, signal, key = Strength.WEAK, Signal.AI_GENERATED, "weak"
     else:
         strength, signal, key = Strength.WEAK, Signal.INFO, "none"
+    counted = key != "noface" and p is not None
+    drivers = _drivers(contrib, p >= float(t["weak"])) if counted else []
+    fill = {"level": _level(p), "drivers": _join(drivers)} if counted else {}
     notes = _notes(scan, short_side)
     detail = " ".join([words[f"{key}_detail"].format(**fill), *notes])
     return Finding(
@@ -65,10 +73,10 @@ def _finding(p: float, scan: Scan, contrib: dict[str, float], short_side: int) -
         signal=signal,
         strength=strength,
         title=words[f"{key}_title"],
-        evidence=(Evidence("detector score", _score_words(p, t, words)),),
+        evidence=() if p is None else (Evidence("detector score", _score_words(p, t, words)),),
         detail=detail,
         data={
-            "score": round(p, 4),
+            "score": None if p is None else round(p, 4),
             "band": key,
             "drivers": drivers,
             "faces": len(scan.faces.faces),
@@ -133,7 +141,7 @@ def annotate(photo: Photo, findings: list[Finding]) -> bytes | None:
     the hint and evidence thresholds."""
     scan = scan_photo(photo)
     mine = [f for f in findings if f.check == NAME]
-    p = float(mine[0].data.get("score", 0.0)) if mine else score(scan)
+    p = float(mine[0].data.get("score") or 0.0) if mine else score(scan)
     pic = _photo_panel(scan)
     spec = _spectrum_panel(scan)
     prof = _profile_panel(scan)
