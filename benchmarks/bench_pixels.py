@@ -2,11 +2,11 @@
 
     python benchmarks/bench_pixels.py [--repeat 15]
 
-Goals (issue 6): ≤ 50 ms for a 256-px avatar, ≤ 300 ms for a 12 MP photo. "baseline" is
-what any check pays anyway (decoding the file and making the 512-px working copy), measured
-in the same run so a busy machine shows up in both columns. A face photo from ../shared is
-used when present (upscaled to 12 MP), otherwise a synthetic image (no face: detector runs,
-finds nothing).
+Goals (issue 14, with the CLIP image encoder on one thread as in a pool worker): ≤ 120 ms
+added for a 256-px avatar, ≤ 250 ms for a 12 MP photo. "baseline" is what any check pays
+anyway (decoding the file and making the 512-px working copy), measured in the same run so a
+busy machine shows up in both columns. A face photo from ../shared is used when present
+(upscaled to 12 MP), otherwise the drawn test face (tests/data/pixels; the detector finds it).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as in a pool worker
+os.environ.setdefault("HEADSHOT_ENCODER_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from bot.analysis.checks import CheckContext, alignment, faces, pixels  # noqa: E402
@@ -31,15 +31,14 @@ from bot.analysis.intake import open_photo  # noqa: E402
 from bot.settings import get_settings  # noqa: E402
 
 SAMPLE = ROOT.parent / "shared" / "data" / "faces" / "real" / "amfd_studio"
+DRAWN = ROOT / "tests" / "data" / "pixels" / "drawn-headshot.jpg"
 
 
 def source_image() -> tuple[Image.Image, str]:
     files = sorted(SAMPLE.glob("*.jpg")) if SAMPLE.is_dir() else []
     if files:
         return Image.open(files[0]).convert("RGB"), f"face photo {files[0].name}"
-    rng = np.random.default_rng(0)
-    arr = (rng.normal(128, 40, (512, 512, 3))).clip(0, 255).astype(np.uint8)
-    return Image.fromarray(arr), "synthetic noise (no face)"
+    return Image.open(DRAWN).convert("RGB"), f"drawn test face {DRAWN.name}"
 
 
 def encode(im: Image.Image, size: tuple[int, int], fmt: str, quality: int) -> bytes:
@@ -48,16 +47,16 @@ def encode(im: Image.Image, size: tuple[int, int], fmt: str, quality: int) -> by
     return buf.getvalue()
 
 
-def timed(fns: list, repeat: int) -> list[float]:
+def timed(fns: list, repeat: int, clock=time.perf_counter) -> list[float]:
     """Median ms of each function, run interleaved so load on a shared machine hits all."""
     for fn in fns:
         fn()  # warm: model and detector load once per process
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
         for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
+            t0 = clock()
             fn()
-            times[i].append((time.perf_counter() - t0) * 1000)
+            times[i].append((clock() - t0) * 1000)
     return [statistics.median(t) for t in times]
 
 
@@ -80,12 +79,15 @@ def bench(name: str, data: bytes, goal_ms: float, repeat: int) -> bool:
         pixels.run(photo, ctx)
 
     base, checks, with_png = timed([baseline, checks_only, full], repeat)
-    added = checks - base
-    ok = added <= goal_ms
+    # CPU time of this one-threaded process: what the checks cost a core, whatever else the
+    # shared machine runs meanwhile (wall time there can be several times longer)
+    cpu_base, cpu_checks = timed([baseline, checks_only], repeat, time.process_time)
+    added, cpu_added = checks - base, cpu_checks - cpu_base
+    ok = cpu_added <= goal_ms
     print(
         f"{name:18} baseline {base:7.1f} ms | decode+checks {checks:7.1f} ms "
-        f"(checks add {added:6.1f} ms, goal ≤ {goal_ms:.0f}) | +annotation {with_png:7.1f} ms "
-        f"{'OK' if ok else 'OVER'}"
+        f"(checks add {added:6.1f} ms wall, {cpu_added:6.1f} ms CPU; goal ≤ {goal_ms:.0f}) "
+        f"| +annotation {with_png:7.1f} ms {'OK' if ok else 'OVER'}"
     )
     return ok
 
@@ -99,10 +101,10 @@ def main() -> int:
     a = bench(
         "avatar 256 px",
         encode(im, (256, round(256 * im.height / im.width)), "WEBP", 80),
-        50,
+        120,
         args.repeat,
     )
-    b = bench("photo 12 MP", encode(im, (4000, 3000), "JPEG", 90), 300, max(5, args.repeat // 2))
+    b = bench("photo 12 MP", encode(im, (4000, 3000), "JPEG", 90), 250, max(5, args.repeat // 2))
     return 0 if a and b else 1
 
 

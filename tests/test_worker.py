@@ -65,7 +65,9 @@ def test_memory_cap_turns_a_huge_decode_into_a_refusal_and_the_worker_survives()
         assert state["as_soft"] == resource.RLIM_INFINITY
         big = pool.submit(analyze_in_worker, png_49_megapixels(), "big.png").result(timeout=60)
         assert big.ok, "without a cap the 49-megapixel file decodes"
-    with _pool(state["vm_mb"] + 100) as pool:  # ~100 MB of headroom: not enough for ~200 MB
+    # ~50 MB of headroom: not enough for the decode (the image encoder's runtime leaves some
+    # reserved address space at rest that the decode can use, so 100 MB no longer refuses)
+    with _pool(state["vm_mb"] + 50) as pool:
         report = pool.submit(analyze_in_worker, png_49_megapixels(), "big.png").result(timeout=60)
         assert report.error_code == "too_complex", report.error
         after = pool.submit(analyze_in_worker, jpeg_bytes(), "next.jpg").result(timeout=60)

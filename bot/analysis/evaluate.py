@@ -1,6 +1,7 @@
 """Evaluation harness for the pixel detector: `headshot-bot eval DIR --labels manifest.tsv`.
 
-Scores every labelled image in DIR (optionally after platform-style processing) and prints
+Scores every labelled image in DIR (optionally after platform-style processing; an image with
+no detected face scores 0, as the check never counts it) and prints
 ROC AUC, the true-positive rate at 1 % and 5 % false positives, the rates at the shipped
 thresholds, a per-source table and a confusion matrix. Labels: a TSV with a header and the
 columns `path` and `label` (real / anything else counts as AI), optionally `source`.
@@ -21,8 +22,9 @@ import numpy as np
 from PIL import Image
 
 from bot.analysis.checks.alignment import gan_aligned
-from bot.analysis.metrics import roc_auc, tpr_at_fpr
-from bot.analysis.vision import degrade, model
+from bot.analysis.checks.pixels import score
+from bot.analysis.metrics import roc_auc, threshold_at_fpr, tpr_at_fpr
+from bot.analysis.vision import degrade
 from bot.analysis.vision.cache import pixels_config
 from bot.analysis.vision.scan import scan_image
 
@@ -49,14 +51,14 @@ def read_labels(path: Path, sources: set[str] | None = None) -> list[Item]:
 
 def score_items(root: Path, items: list[Item], mode: str = "none") -> list[dict[str, Any]]:
     """One row per scored image (several per item with avatar-all)."""
-    clf = model.load()
     out = []
     for item in items:
         with Image.open(root / item.path) as im:
             im.load()
             for img, how in _variants(im, item.path, mode):
                 scan = scan_image(img)
-                p = float(clf.proba(scan.features.values)[0])
+                # as the check counts it: without a detected face the score never counts
+                p = score(scan) if scan.face is not None else 0.0
                 out.append(
                     {
                         "path": item.path,
@@ -130,6 +132,7 @@ def _confusion(y: np.ndarray, s: np.ndarray, t_mod: float, t_weak: float) -> dic
 
 def _per_source(scored: list[dict], s: np.ndarray, t_mod: float, t_weak: float) -> list[dict]:
     real = s[[not r["ai"] for r in scored]]
+    t1, t5 = threshold_at_fpr(real, 0.01), threshold_at_fpr(real, 0.05)
     rows = []
     for src in dict.fromkeys(r["source"] for r in scored):
         m = np.array([r["source"] == src for r in scored])
@@ -148,8 +151,18 @@ def _per_source(scored: list[dict], s: np.ndarray, t_mod: float, t_weak: float) 
             entry["auc_vs_all_real"] = _r(
                 roc_auc(np.r_[np.ones(len(q)), np.zeros(len(real))], np.r_[q, real])
             )
+            # caught at the thresholds that keep 1 % / 5 % of all real images in this run
+            entry["tpr_at_fpr_1pct"] = _r((q >= t1).mean())
+            entry["tpr_at_fpr_5pct"] = _r((q >= t5).mean())
         rows.append(entry)
     return rows
+
+
+_OPTIONAL = (("auc_vs_all_real", ".3f"), ("tpr_at_fpr_1pct", ".1%"), ("tpr_at_fpr_5pct", ".1%"))
+
+
+def _cell(v: float | None, fmt: str) -> str:
+    return "" if v is None else format(v, fmt)
 
 
 def render(summary: dict[str, Any]) -> str:
@@ -164,14 +177,14 @@ def render(summary: dict[str, Any]) -> str:
         f"{sh['weak']['threshold']:.3f} (TPR {sh['weak']['tpr']}, FPR {sh['weak']['fpr']})",
         "",
         f"{'source':32} {'label':10} {'n':>5} {'mean':>6} {'≥weak':>6} {'≥mod':>6} {'AUC':>6} "
-        f"{'GAN-eyes':>8}",
+        f"{'@FPR1%':>7} {'@FPR5%':>7} {'GAN-eyes':>8}",
     ]
     for e in summary["sources"]:
-        auc = e.get("auc_vs_all_real")
+        cells = [_cell(e.get(k), f) for k, f in _OPTIONAL]
         lines.append(
             f"{e['source']:32} {e['label']:10} {e['n']:5} {e['mean_score']:6.3f} "
-            f"{e['at_weak']:6.1%} {e['at_moderate']:6.1%} {'' if auc is None else f'{auc:.3f}':>6} "
-            f"{e['eyes_at_gan_spots']:8.1%}"
+            f"{e['at_weak']:6.1%} {e['at_moderate']:6.1%} {cells[0]:>6} {cells[1]:>7} "
+            f"{cells[2]:>7} {e['eyes_at_gan_spots']:8.1%}"
         )
     c = summary["confusion"]
     lines += [

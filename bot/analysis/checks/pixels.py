@@ -1,4 +1,5 @@
-"""Pixels: a calibrated detector over alignment, spectrum, noise, colour and texture features.
+"""Pixels: a calibrated detector over frozen CLIP embeddings of the face and the frame, with
+eye-geometry, spectrum and noise cues (bot/analysis/vision/model.py).
 
 Moderate evidence at most: a statistical score can be wrong about one photo, and a wrong
 "this is fake" harms a real person. Thresholds and wording live in config/pixels.toml.
@@ -15,7 +16,7 @@ from PIL import Image, ImageDraw
 from bot.analysis.checks import CheckContext
 from bot.analysis.findings import CheckSkipped, Evidence, Finding, Signal, Strength
 from bot.analysis.intake import Photo
-from bot.analysis.vision import model
+from bot.analysis.vision import encoder, model
 from bot.analysis.vision.cache import pixels_config, scan_photo
 from bot.analysis.vision.features import CANON_EYES
 from bot.analysis.vision.scan import Scan
@@ -23,37 +24,48 @@ from bot.analysis.vision.scan import Scan
 NAME = "pixels"
 ORDER = 70
 _SMALL = 96  # below this many pixels on the short side, say that little can be seen
-_FAMILIES = ("align", "spec", "noise", "col", "tex")
+_FAMILIES = ("face", "frame", "align", "spec", "noise")
 
 
 def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     try:
-        clf = model.load()
+        head = model.load()
     except (OSError, ValueError) as exc:
         raise CheckSkipped("the pixel detector's model file is missing or out of date") from exc
+    if not encoder.available():
+        raise CheckSkipped("the pixel detector's image encoder is not installed on this server")
     scan = scan_photo(photo)
-    p = float(clf.proba(scan.features.values)[0])
-    return [
-        _finding(p, scan, clf.contributions(scan.features.values), min(photo.width, photo.height))
-    ]
+    short_side = min(photo.width, photo.height)
+    if scan.face is None:  # a score would not count (see _finding): spare the encoder's time
+        return [_finding(None, scan, {}, short_side)]
+    x = head.inputs(scan.embedding(), scan.features.values)
+    p = float(head.proba(x)[0])
+    return [_finding(p, scan, head.contributions(x), short_side)]
 
 
 def score(scan: Scan) -> float:
-    return float(model.load().proba(scan.features.values)[0])
+    """The calibrated score of a scanned image (the evaluation harness and the picture)."""
+    head = model.load()
+    return float(head.proba(head.inputs(scan.embedding(), scan.features.values))[0])
 
 
-def _finding(p: float, scan: Scan, contrib: dict[str, float], short_side: int) -> Finding:
+def _finding(p: float | None, scan: Scan, contrib: dict[str, float], short_side: int) -> Finding:
     cfg = pixels_config()
     t = cfg["thresholds"]
     words = cfg["wording"]
-    drivers = _drivers(contrib, p >= float(t["weak"]))
-    fill = {"level": _level(p), "drivers": _join(drivers)}
-    if p >= float(t["moderate"]):
+    if p is None or scan.face is None:
+        # trained and validated on faces: on a logo, a drawing or a landscape the score says
+        # nothing either way, so it is shown for context and never counts
+        strength, signal, key = Strength.WEAK, Signal.INFO, "noface"
+    elif p >= float(t["moderate"]):
         strength, signal, key = Strength.MODERATE, Signal.AI_GENERATED, "moderate"
     elif p >= float(t["weak"]):
         strength, signal, key = Strength.WEAK, Signal.AI_GENERATED, "weak"
     else:
         strength, signal, key = Strength.WEAK, Signal.INFO, "none"
+    counted = key != "noface" and p is not None
+    drivers = _drivers(contrib, p >= float(t["weak"])) if counted else []
+    fill = {"level": _level(p), "drivers": _join(drivers)} if counted else {}
     notes = _notes(scan, short_side)
     detail = " ".join([words[f"{key}_detail"].format(**fill), *notes])
     return Finding(
@@ -61,10 +73,10 @@ def _finding(p: float, scan: Scan, contrib: dict[str, float], short_side: int) -
         signal=signal,
         strength=strength,
         title=words[f"{key}_title"],
-        evidence=(Evidence("detector score", _score_words(p, t, words)),),
+        evidence=() if p is None else (Evidence("detector score", _score_words(p, t, words)),),
         detail=detail,
         data={
-            "score": round(p, 4),
+            "score": None if p is None else round(p, 4),
             "band": key,
             "drivers": drivers,
             "faces": len(scan.faces.faces),
@@ -95,7 +107,7 @@ def _level(p: float) -> str:
 
 def _drivers(contrib: dict[str, float], towards_ai: bool) -> list[str]:
     """The one or two feature families that pushed the score the way it went, in words."""
-    totals = {f: sum(v for k, v in contrib.items() if k.startswith(f + "_")) for f in _FAMILIES}
+    totals = {f: contrib.get(f, 0.0) for f in _FAMILIES}
     sign = 1 if towards_ai else -1
     ranked = sorted(_FAMILIES, key=lambda f: -sign * totals[f])
     picked = [f for f in ranked[:2] if sign * totals[f] > 0] or ranked[:1]
@@ -123,12 +135,13 @@ def _notes(scan: Scan, short_side: int) -> list[str]:
 
 
 def annotate(photo: Photo, findings: list[Finding]) -> bytes | None:
-    """A small PNG: the photo with face box, landmarks and where GAN crops put the eyes (blue
-    crosses); beside it the residual spectrum and its radial profile (what the spectral
-    features measure); below, the score against the hint and evidence thresholds."""
+    """A small PNG: the photo with face box, landmarks, the square the image model embedded
+    (cyan) and where GAN crops put the eyes (blue crosses); beside it the residual spectrum
+    and its radial profile (what the spectral features measure); below, the score against
+    the hint and evidence thresholds."""
     scan = scan_photo(photo)
     mine = [f for f in findings if f.check == NAME]
-    p = float(mine[0].data.get("score", 0.0)) if mine else score(scan)
+    p = float(mine[0].data.get("score") or 0.0) if mine else score(scan)
     pic = _photo_panel(scan)
     spec = _spectrum_panel(scan)
     prof = _profile_panel(scan)
@@ -153,6 +166,8 @@ def _photo_panel(scan: Scan) -> Image.Image:
         x, y = cx * im.width, cy * im.height
         draw.line([(x - 5, y), (x + 5, y)], fill=(40, 120, 255), width=2)
         draw.line([(x, y - 5), (x, y + 5)], fill=(40, 120, 255), width=2)
+    if scan.face is not None:  # the square the image model looked at
+        draw.rectangle([v * k for v in scan.embedding().face_box], outline=(0, 190, 210), width=1)
     for face in scan.faces.faces:
         draw.rectangle([v * k for v in face.box], outline=(255, 200, 0), width=2)
         for x, y in face.points:

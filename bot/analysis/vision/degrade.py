@@ -51,7 +51,8 @@ def all_avatars(im: Image.Image) -> list[tuple[Image.Image, str]]:
 
 
 def random_platform(im: Image.Image, rng: random.Random) -> Image.Image:
-    """Training augmentation: maybe crop, resize to 128–512 px, re-encode JPEG/WebP/PNG."""
+    """Training augmentation, the same for real and AI faces: maybe crop, resize to 128–512 px,
+    re-encode as JPEG q70–95, WebP q75–90 or PNG."""
     im = im.convert("RGB")
     if rng.random() < 0.3:
         w, h = im.size
@@ -61,7 +62,7 @@ def random_platform(im: Image.Image, rng: random.Random) -> Image.Image:
     im = resize_to(im, rng.randint(128, 512))
     r = rng.random()
     if r < 0.5:
-        return reencode(im, "JPEG", rng.randint(60, 95))
+        return reencode(im, "JPEG", rng.randint(70, 95))
     if r < 0.85:
-        return reencode(im, "WEBP", rng.randint(60, 90))
+        return reencode(im, "WEBP", rng.randint(75, 90))
     return reencode(im, "PNG", 0)

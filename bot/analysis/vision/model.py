@@ -1,7 +1,9 @@
-"""The pixel classifier at run time: gradient-boosted trees + Platt calibration, NumPy only.
+"""The pixel head at run time: a logistic regression over frozen CLIP embeddings and a few
+hand-made cues, with Platt calibration, NumPy only.
 
-The model file (bot/analysis/models/pixels.npz) is written by tools/train_pixels.py: the
-flattened trees, the feature names they expect, and a calibration fitted on held-out scores.
+Inputs, in order: the face crop's embedding (512), the frame's embedding (512), then the cues
+named in the model file (eye geometry, spectrum, noise; see features.py). The model file
+(bot/analysis/models/pixels.npz) is written by tools/train_pixels.py.
 """
 
 from __future__ import annotations
@@ -12,88 +14,102 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.analysis.vision.encoder import Embedding
 from bot.analysis.vision.features import FEATURE_NAMES
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "pixels.npz"
+EMBED_DIM = 512
+
+
+def input_names(cues: tuple[str, ...]) -> tuple[str, ...]:
+    return (
+        *(f"face_{i}" for i in range(EMBED_DIM)),
+        *(f"frame_{i}" for i in range(EMBED_DIM)),
+        *cues,
+    )
+
+
+def family(name: str) -> str:
+    """The group an input belongs to, for the "what drove it" sentence: face, frame, align…"""
+    return name.split("_", 1)[0]
+
+
+def head_input(face: np.ndarray, frame: np.ndarray, feats: np.ndarray, cues: tuple[str, ...]):
+    """Rows of head inputs from embeddings (n, 512) ×2 and hand-made features (n, 51). The
+    training script calls this on cached arrays and the check on one photo: the same code."""
+    idx = [FEATURE_NAMES.index(c) for c in cues]
+    return np.hstack(
+        [np.atleast_2d(face), np.atleast_2d(frame), np.atleast_2d(feats)[:, idx]]
+    ).astype(np.float64)
 
 
 @dataclass(frozen=True)
-class PixelModel:
-    feature: np.ndarray  # int32 per node; -1 marks a leaf
-    threshold: np.ndarray  # float32: x[feature] <= threshold goes left
-    left: np.ndarray  # int32 node index
-    right: np.ndarray
-    value: np.ndarray  # a leaf's margin contribution, or an inner node's expected one
-    roots: np.ndarray  # int32, first node of each tree
-    base: float  # initial margin
+class PixelHead:
+    cues: tuple[str, ...]  # hand-made features used, by name
+    mean: np.ndarray  # per input, for standardising
+    scale: np.ndarray
+    coef: np.ndarray  # logistic weights on standardised inputs
+    bias: float
     calib: tuple[float, float]  # Platt: p = sigmoid(a * margin + b)
-    depth: int
+
+    def inputs(self, emb: Embedding, feats: np.ndarray) -> np.ndarray:
+        return head_input(emb.face, emb.frame, feats, self.cues)
 
     def margin(self, x: np.ndarray) -> np.ndarray:
-        """Raw boosted margin for rows of x (n, n_features)."""
-        x = np.atleast_2d(np.asarray(x, np.float32))
-        rows = np.arange(len(x))[:, None]
-        node = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
-        for _ in range(self.depth):
-            f = self.feature[node]
-            leaf = f < 0
-            go_left = x[rows, np.where(leaf, 0, f)] <= self.threshold[node]
-            node = np.where(leaf, node, np.where(go_left, self.left[node], self.right[node]))
-        return self.base + self.value[node].sum(1)
+        return self.bias + ((np.atleast_2d(x) - self.mean) / self.scale) @ self.coef
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         a, b = self.calib
         return 1.0 / (1.0 + np.exp(-(a * self.margin(x) + b)))
 
     def contributions(self, x: np.ndarray) -> dict[str, float]:
-        """How much each feature moved this photo's margin (Saabas path attribution: each
-        split on the path credits its feature with the change in the expected value)."""
-        x = np.asarray(x, np.float32).ravel()
-        node = self.roots.copy()
-        feats, deltas = [], []
-        for _ in range(self.depth):  # every tree one level deeper at a time
-            f = self.feature[node]
-            inner = f >= 0
-            fi = np.where(inner, f, 0)
-            child = np.where(x[fi] <= self.threshold[node], self.left[node], self.right[node])
-            child = np.where(inner, child, node)
-            feats.append(fi)
-            deltas.append(np.where(inner, self.value[child] - self.value[node], np.float32(0)))
-            node = child
-        out = np.zeros(len(FEATURE_NAMES))
-        # tree by tree, root to leaf: the same additions in the same order as walking each
-        # tree in turn (np.add.at adds unbuffered, in index order)
-        np.add.at(out, np.stack(feats, 1).ravel(), np.stack(deltas, 1).ravel().astype(np.float64))
-        return dict(zip(FEATURE_NAMES, out.tolist(), strict=True))
+        """How much each input family moved this photo's margin (weight × standardised value)."""
+        parts = (np.ravel(x) - self.mean) / self.scale * self.coef
+        out: dict[str, float] = {}
+        for name, v in zip(input_names(self.cues), parts.tolist(), strict=True):
+            out[family(name)] = out.get(family(name), 0.0) + v
+        return out
 
 
-_ARRAYS = ("feature", "threshold", "left", "right", "value", "roots")
-
-
-def save(path: Path, m: PixelModel) -> None:
+def save(path: Path, m: PixelHead) -> None:
     np.savez_compressed(
         path,
-        names=np.array(FEATURE_NAMES),
-        base=np.array(m.base),
+        cues=np.array(m.cues),
+        mean=m.mean.astype(np.float32),
+        scale=m.scale.astype(np.float32),
+        coef=m.coef.astype(np.float32),
+        bias=np.array(m.bias),
         calib=np.array(m.calib),
-        depth=np.array(m.depth),
-        **{k: getattr(m, k) for k in _ARRAYS},
+    )
+
+
+def stored(m: PixelHead) -> PixelHead:
+    """The head as it reads back from its file (float32 arrays), so training scores with
+    exactly the numbers the check will use."""
+    return PixelHead(
+        cues=m.cues,
+        mean=m.mean.astype(np.float32).astype(np.float64),
+        scale=m.scale.astype(np.float32).astype(np.float64),
+        coef=m.coef.astype(np.float32).astype(np.float64),
+        bias=float(m.bias),
+        calib=m.calib,
     )
 
 
 @lru_cache(maxsize=4)
-def load(path: Path = MODEL_PATH) -> PixelModel:
+def load(path: Path = MODEL_PATH) -> PixelHead:
     with np.load(path, allow_pickle=False) as z:
-        if tuple(str(n) for n in z["names"]) != FEATURE_NAMES:
+        cues = tuple(str(n) for n in z["cues"])
+        if not set(cues) <= set(FEATURE_NAMES):
             raise ValueError("the pixels model was trained on other features: retrain it")
-        return PixelModel(
-            feature=z["feature"].astype(np.int32),
-            threshold=z["threshold"].astype(np.float32),
-            left=z["left"].astype(np.int32),
-            right=z["right"].astype(np.int32),
-            value=z["value"].astype(np.float32),
-            roots=z["roots"].astype(np.int32),
-            base=float(z["base"]),
+        head = PixelHead(
+            cues=cues,
+            mean=z["mean"].astype(np.float64),
+            scale=z["scale"].astype(np.float64),
+            coef=z["coef"].astype(np.float64),
+            bias=float(z["bias"]),
             calib=(float(z["calib"][0]), float(z["calib"][1])),
-            depth=int(z["depth"]),
         )
+    if head.coef.shape != (len(input_names(cues)),):
+        raise ValueError("the pixels model does not match its inputs: retrain it")
+    return head

@@ -1,17 +1,17 @@
-"""One pass over a photo's pixels: downscale, find faces, extract features.
+"""One pass over a photo's pixels: downscale, find faces, extract features, embed.
 
-Training, evaluation and the checks all call `scan_image`, so the model sees the same
-numbers at run time as it was trained on.
+Training, evaluation and the checks all call `scan_image` (and `embedding`), so the model
+sees the same numbers at run time as it was trained on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
 
-from bot.analysis.vision import detect, features
+from bot.analysis.vision import detect, encoder, features
 from bot.analysis.vision.detect import Face, FaceScan
 
 WORK_SIDE = 512  # features are computed at most this large (training data is ≤ 512 too)
@@ -23,6 +23,17 @@ class Scan:
     image: Image.Image  # the working copy (≤ WORK_SIDE), RGB
     faces: FaceScan
     features: features.Extracted
+    _embedding: encoder.Embedding | None = field(default=None, repr=False)
+
+    @property
+    def face(self) -> Face | None:
+        return self.faces.faces[0] if self.faces.faces else None
+
+    def embedding(self) -> encoder.Embedding:
+        """CLIP embeddings of the face crop and the frame, computed once (the costly part)."""
+        if self._embedding is None:
+            self._embedding = encoder.embed(self.image, self.face)
+        return self._embedding
 
 
 def working_copy(im: Image.Image, side: int = WORK_SIDE) -> Image.Image:

@@ -1,0 +1,124 @@
+"""Cache what the pixel head is trained on, for every face image × platform-style copy.
+
+    python tools/extract_pixels.py [--cache /work/pixcache] [--procs 2]
+
+Each copy goes through the run-time path (`scan_image`, then the encoder's face and frame
+crops), so training sees the numbers the checks see. Copies are made with a seed per image
+and copy, so the cache is the same whatever the process count or order. One file per copy
+index (`copy-K.npz`), written when all images of that copy are done; progress is logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import os
+import random
+import sys
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from bot.analysis.vision import degrade, encoder  # noqa: E402
+from bot.analysis.vision.scan import scan_image  # noqa: E402
+
+SEED = 20261202
+COPIES = 2
+DATASETS = ("faces", "faces-extra")
+SHARED = ROOT.parent / "shared" / "data"
+CODE_FILES = ("features.py", "scan.py", "detect.py", "degrade.py", "encoder.py")
+
+
+def read_rows(shared: Path = SHARED) -> list[dict[str, str]]:
+    rows = []
+    for name in DATASETS:
+        with (shared / name / "manifest.tsv").open(newline="") as fh:
+            for r in csv.DictReader(fh, delimiter="\t"):
+                rows.append(
+                    {"file": f"{name}/{r['path']}", "label": r["label"], "source": r["source"]}
+                )
+    return rows
+
+
+def code_key() -> str:
+    h = hashlib.sha256()
+    for name in CODE_FILES:
+        h.update((ROOT / "bot/analysis/vision" / name).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def platform_copy(path: Path, key: str, copy: int) -> Image.Image:
+    with Image.open(path) as im:
+        rgb = im.convert("RGB")
+    return degrade.random_platform(rgb, random.Random(f"{SEED}:{key}:{copy}"))
+
+
+def one(args: tuple[str, int]) -> dict[str, np.ndarray]:
+    key, copy = args
+    img = platform_copy(SHARED / key, key, copy)
+    scan = scan_image(img)
+    face = scan.faces.faces[0] if scan.faces.faces else None
+    fbox, whole = encoder.face_box(scan.image.size, face), encoder.frame_box(scan.image.size)
+    emb, tok = encoder.run(encoder.crops(scan.image, [fbox, whole]))
+    return {
+        "features": scan.features.values,
+        "face_emb": emb[0],
+        "frame_emb": emb[1],
+        "face_tok": tok[0].astype(np.float16),
+        "frame_tok": tok[1].astype(np.float16),
+        "crop_share": np.float32((fbox[2] - fbox[0]) / (whole[2] - whole[0])),
+        "has_face": np.float32(face is not None),
+        "size": np.array(img.size, np.int32),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cache", type=Path, default=Path("/work/pixcache"))
+    ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=0, help="first N images only (smoke test)")
+    ap.add_argument("--copies", type=int, nargs="*", default=list(range(COPIES)))
+    ap.add_argument("--label", help="only images with this label (e.g. more copies of real)")
+    ap.add_argument("--into", type=Path, help="this folder, not one named after the code")
+    ap.add_argument("--source", help="only images of this source")
+    ap.add_argument("--every", type=int, default=1, help="every N-th image only (a subsample)")
+    args = ap.parse_args(argv)
+    rows = [
+        r
+        for r in read_rows()
+        if (not args.label or r["label"] == args.label)
+        and (not args.source or r["source"] == args.source)
+    ][:: args.every]
+    if args.limit:
+        rows = rows[: args.limit]
+    folder = args.into or args.cache / code_key()
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"{len(rows)} images × {COPIES} copies -> {folder}", flush=True)
+    with Pool(args.procs) as pool:
+        for copy in args.copies:
+            out = folder / f"copy-{copy}-{len(rows)}.npz"
+            if out.exists():
+                continue
+            t0 = time.time()
+            got = []
+            jobs = [(r["file"], copy) for r in rows]
+            for i, res in enumerate(pool.imap(one, jobs, chunksize=8)):
+                got.append(res)
+                if i % 200 == 0:
+                    print(f"copy {copy}: {i}/{len(rows)} {time.time() - t0:.0f}s", flush=True)
+            arrays = {k: np.stack([g[k] for g in got]) for k in got[0]}
+            np.savez(out, files=np.array([r["file"] for r in rows]), **arrays)
+            print(f"copy {copy} done in {time.time() - t0:.0f}s -> {out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
