@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     slack = sub.add_parser("slack", help="run the Slack app")
     slack.add_argument("--http", action="store_true", help="HTTP mode instead of Socket Mode")
     slack.add_argument("--port", type=int, default=None)
+    worker = sub.add_parser("worker", help="run analysis workers for the queue (docs/deploy.md)")
+    worker.add_argument("--processes", type=int, default=0, help="0: one per CPU core")
     ev = sub.add_parser(
         "eval", help="evaluate the pixel detector on a labelled folder", add_help=False
     )
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         "console": _console,
         "discord": _discord,
         "slack": _slack,
+        "worker": _worker,
         "eval": _eval,
     }[args.command]
     try:
@@ -97,6 +100,12 @@ def _service(workers: int | None = None):
         settings.analysis.workers, inline=inline, timeout_s=settings.limits.analysis_timeout_s
     )
     return HeadshotService(settings, pool=pool)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from bot.core.scale import run_worker
+
+    return run_worker(get_settings(), args.processes)
 
 
 def _check(args: argparse.Namespace) -> int:
