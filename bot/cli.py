@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     slack = sub.add_parser("slack", help="run the Slack app")
     slack.add_argument("--http", action="store_true", help="HTTP mode instead of Socket Mode")
     slack.add_argument("--port", type=int, default=None)
+    worker = sub.add_parser("worker", help="run analysis workers for the queue (docs/deploy.md)")
+    worker.add_argument("--processes", type=int, default=0, help="0: one per CPU core")
     ev = sub.add_parser(
         "eval", help="evaluate the pixel detector on a labelled folder", add_help=False
     )
@@ -80,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         "console": _console,
         "discord": _discord,
         "slack": _slack,
+        "worker": _worker,
         "eval": _eval,
     }[args.command]
     try:
@@ -92,15 +95,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _service(workers: int | None = None):
-    from bot.core.pool import AnalysisPool
+    from bot.core.scale import make_pool
     from bot.core.service import HeadshotService
 
     settings = get_settings()
-    inline = workers == 1
-    pool = AnalysisPool(
-        settings.analysis.workers, inline=inline, timeout_s=settings.limits.analysis_timeout_s
-    )
-    return HeadshotService(settings, pool=pool)
+    return HeadshotService(settings, pool=make_pool(settings, inline=workers == 1))
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from bot.core.scale import run_worker
+
+    return run_worker(get_settings(), args.processes)
 
 
 def _check(args: argparse.Namespace) -> int:

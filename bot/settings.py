@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -74,6 +74,19 @@ class Audit(BaseModel):
 class RateLimit(BaseModel):
     per_user_per_minute: int = 6  # photos; 0 = no limit
     question_cost: float = 0.5  # a question uses this much of the same allowance
+
+
+class QueueSettings(BaseModel):
+    """Where analysis runs: in this process's pool, or on `headshot-bot worker` processes."""
+
+    backend: str = "inprocess"  # or "redis" (QUEUE_URL or REDIS_URL, and QUEUE_SECRET)
+    name: str = "headshot"  # queue and key namespace: one per deployment
+    result_timeout_s: float = 120.0  # waiting for a queued job, time in the queue included
+    requeue_after_s: float = 15.0  # a worker silent this long is dead: its jobs go to others
+    maintenance_chance: int = 100_000  # broker commands in a million that look for dead workers
+    max_job_bytes: int = 26_000_000  # a job (photo and arguments) larger than this is refused
+    max_result_bytes: int = 32_000_000
+    result_ttl_s: float = 600.0
 
 
 class SlackSettings(BaseModel):
@@ -173,6 +186,7 @@ class Settings(BaseSettings):
     c2pa: C2PA = Field(default_factory=C2PA)
     download: Download = Field(default_factory=Download)
     rate_limit: RateLimit = Field(default_factory=RateLimit)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
     audit: Audit = Field(default_factory=Audit)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
@@ -190,6 +204,12 @@ class Settings(BaseSettings):
         default=None, validation_alias="SLACK_CLIENT_SECRET"
     )
     database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
+    queue_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("QUEUE_URL", "REDIS_URL")
+    )
+    redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
+    # Signs what we put in Redis (jobs, results, cached replies): only holders may write them.
+    queue_secret: SecretStr | None = Field(default=None, validation_alias="QUEUE_SECRET")
 
     @property
     def slack_oauth(self) -> bool:

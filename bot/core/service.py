@@ -19,6 +19,7 @@ from bot.core.pool import AnalysisPool, PoolError
 from bot.core.ratelimit import RateLimiter
 from bot.core.reply import Attachment, Reply
 from bot.core.request import LOCAL_PLATFORMS, Admission, ImageInput, Kind, Request
+from bot.core.scale import make_pool
 from bot.guidance import Guide, get_guide
 from bot.settings import Settings, get_settings
 
@@ -33,9 +34,8 @@ class HeadshotService:
         guide: Guide | None = None,
     ) -> None:
         self.settings = settings or get_settings()
-        self.pool = pool or AnalysisPool(
-            self.settings.analysis.workers, timeout_s=self.settings.limits.analysis_timeout_s
-        )
+        # In this process's workers, or on the queue when configured (bot/core/scale.py).
+        self.pool = pool or make_pool(self.settings)
         self.guide = guide or get_guide()
         self.limiter = RateLimiter(self.settings.rate_limit.per_user_per_minute)
         self._cache: OrderedDict[str, Report] = OrderedDict()
