@@ -22,7 +22,6 @@ from pathlib import Path
 
 import aiohttp
 import numpy as np
-from aiohttp import web
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,6 +30,7 @@ from bot.audit import AuditRunner, Member
 from bot.core.download import fetch
 from bot.core.pool import AnalysisPool
 from bot.store.sqlite import SQLiteStore
+from tests.fakes.avatar_cdn import serve_avatars
 from tests.make_pixel_samples import drawn_face
 
 
@@ -48,19 +48,6 @@ def make_avatars(n_unique: int, side: int = 256, faces: bool = False) -> list[by
         im.save(buf, "JPEG", quality=85)
         out.append(buf.getvalue())
     return out
-
-
-async def serve(avatars: list[bytes]) -> tuple[web.AppRunner, str]:
-    async def handler(request: web.Request) -> web.Response:
-        return web.Response(body=avatars[int(request.match_info["i"])], content_type="image/jpeg")
-
-    app = web.Application()
-    app.add_routes([web.get("/avatars/{i}.jpg", handler)])
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
 
 
 def decode_only(data: bytes) -> tuple[int, int]:
@@ -82,7 +69,7 @@ async def members(host: str, n: int):
 async def main(args: argparse.Namespace) -> dict[str, float]:
     print(f"Generating {args.members} avatars…", file=sys.stderr)
     avatars = make_avatars(args.members, faces=args.faces)
-    cdn, host = await serve(avatars)
+    cdn, host = await serve_avatars(avatars)
     pool = AnalysisPool(workers=args.workers, timeout_s=120)
     await pool.warm_up()
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))

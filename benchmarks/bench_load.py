@@ -32,7 +32,6 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from PIL import Image
-from slack_sdk.signature import SignatureVerifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -40,7 +39,7 @@ from bot.adapters.slack import bridge_of, build_app, web_app
 from bot.core.pool import AnalysisPool
 from bot.core.service import HeadshotService
 from bot.settings import Settings, SlackSettings
-from tests.fakes.slack_fake import BOT_TOKEN, TEAM_ID, FakeSlack
+from tests.fakes.slack_fake import BOT_TOKEN, TEAM_ID, FakeSlack, signed_headers
 
 SECRET = "bench-signing-secret"
 LAG_GOAL_MS = 50.0
@@ -214,13 +213,7 @@ class Driver:
                 "event": event,
             }
         ).encode()
-        ts = str(int(time.time()))
-        signature = SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)
-        headers = {
-            "Content-Type": "application/json",
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": signature,
-        }
+        headers = signed_headers(SECRET, body)
         async with self.session.post(self.url, data=body, headers=headers) as resp:
             assert resp.status == 200, resp.status
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from aiohttp import web
 from PIL import Image
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -73,16 +72,3 @@ def avatars(n: int, side: int = 128) -> list[bytes]:
         im.save(buf, "JPEG", quality=85)
         out.append(buf.getvalue())
     return out
-
-
-async def serve_cdn(pictures: list[bytes]) -> tuple[web.AppRunner, str]:
-    async def handler(request: web.Request) -> web.Response:
-        return web.Response(body=pictures[int(request.match_info["i"])], content_type="image/jpeg")
-
-    app = web.Application()
-    app.add_routes([web.get("/avatars/{i}.jpg", handler)])
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"127.0.0.1:{site._server.sockets[0].getsockname()[1]}"

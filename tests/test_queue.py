@@ -24,12 +24,12 @@ from bot.core.signed import SignatureError, Signer
 from bot.settings import Settings
 from bot.store.sqlite import SQLiteStore
 from tests.conftest import ROOT, jpeg_bytes, png_bytes
+from tests.fakes.avatar_cdn import serve_avatars
 from tests.queue_support import (
     avatars,
     kill_group,
     queue_env,
     redis_or_skip,
-    serve_cdn,
     start_worker,
 )
 
@@ -132,7 +132,7 @@ async def test_audit_survives_a_worker_killed_mid_way(monkeypatch):
         HEADSHOT_QUEUE__RESULT_TIMEOUT_S="90",
     )
     n = 40
-    cdn, host = await serve_cdn(avatars(n))
+    cdn, host = await serve_avatars(avatars(n))
     pool = make_pool(Settings(_env_file=None))
     first, second = start_worker(), None
     session = aiohttp.ClientSession()

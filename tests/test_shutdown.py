@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.discord_fake import FakeDiscord
-from tests.fakes.slack_fake import TEAM_ID, FakeSlack
+from tests.fakes.slack_fake import TEAM_ID, FakeSlack, signed_headers
 from tests.hostile_cases import jpeg_100k_empty_scans
 from tests.processes import descendants, still_running
 from tests.test_slack_run import SECRET, free_port, start_bot
@@ -178,7 +178,6 @@ async def test_slack_socket_mode_sigterm_answers_and_leaves_nothing(slack_fake: 
 
 async def test_slack_http_mode_sigterm_answers_and_leaves_nothing(slack_fake: FakeSlack):
     import aiohttp
-    from slack_sdk.signature import SignatureVerifier
 
     fake = slack_fake
     photo = fake.add_file("slow.jpg", jpeg_100k_empty_scans(), "image/jpeg")
@@ -196,14 +195,7 @@ async def test_slack_http_mode_sigterm_answers_and_leaves_nothing(slack_fake: Fa
                     assert proc.returncode is None and time.monotonic() < deadline
                     await asyncio.sleep(0.2)
             body = json.dumps(dm_with_file(photo)).encode()
-            ts = str(int(time.time()))
-            headers = {
-                "Content-Type": "application/json",
-                "X-Slack-Request-Timestamp": ts,
-                "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(
-                    timestamp=ts, body=body
-                ),
-            }
+            headers = signed_headers(SECRET, body)
             async with http.post(base + "/slack/events", data=body, headers=headers) as resp:
                 assert resp.status == 200
         await wait_for_download(fake)

@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
-from slack_sdk.signature import SignatureVerifier
 
 from bot.adapters.slack import bridge_of, build_app, check_auth, make_client, web_app
 from bot.core.pool import AnalysisPool
@@ -26,7 +25,14 @@ from bot.core.service import HeadshotService
 from bot.core.sessions import button_id
 from bot.settings import Settings, SlackSettings, get_settings
 from tests.conftest import jpeg_bytes, png_bytes
-from tests.fakes.slack_fake import APP_TOKEN, BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
+from tests.fakes.slack_fake import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    BOT_USER_ID,
+    TEAM_ID,
+    FakeSlack,
+    signed_headers,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-signing-secret-not-a-real-one"
@@ -64,14 +70,7 @@ class Harness:
         secret: str = SECRET,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, str]:
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-        all_headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": signature,
-            **(headers or {}),
-        }
+        all_headers = {**signed_headers(secret, body, content_type, timestamp), **(headers or {})}
         assert self.http is not None
         resp = await self.http.post("/slack/events", data=body, headers=all_headers)
         return resp.status, await resp.text()

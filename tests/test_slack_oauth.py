@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from slack_sdk.signature import SignatureVerifier
 
 from bot.adapters.slack import (
     OAUTH_NEEDS_HTTP,
@@ -34,7 +33,7 @@ from bot.core.service import HeadshotService
 from bot.settings import Settings, SlackSettings
 from bot.store import AuditRow
 from bot.store.sqlite import SQLiteStore
-from tests.fakes.slack_fake import APP_ID, CLIENT_ID, CLIENT_SECRET, FakeSlack
+from tests.fakes.slack_fake import APP_ID, CLIENT_ID, CLIENT_SECRET, FakeSlack, signed_headers
 
 SECRET = "oauth-test-signing-secret"
 ACME, GLOBEX = "T0ACME0001", "T0GLOBEX01"
@@ -97,14 +96,9 @@ class App:
                 "event": event,
             }
         ).encode()
-        ts = str(int(time.time()))
-        signature = SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)
-        headers = {
-            "Content-Type": "application/json",
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": signature,
-        }
-        resp = await self.http.post("/slack/events", data=body, headers=headers)
+        resp = await self.http.post(
+            "/slack/events", data=body, headers=signed_headers(SECRET, body)
+        )
         return resp.status
 
     async def uninstalled(self, team: str) -> None:
@@ -292,9 +286,7 @@ async def test_the_process_installs_and_answers_a_workspace(fake: FakeSlack, mon
                     "event": question(),
                 }
             ).encode()
-            ts = str(int(time.time()))
-            signature = SignatureVerifier(RUN_SECRET).generate_signature(timestamp=ts, body=body)
-            headers = {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
+            headers = signed_headers(RUN_SECRET, body)
             async with http.post(base + "/slack/events", data=body, headers=headers) as r:
                 assert r.status == 200
             [post] = await fake.wait_for("chat.postMessage", timeout=30)

@@ -16,10 +16,9 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
 from tests.conftest import png_bytes
-from tests.fakes.slack_fake import APP_TOKEN, BOT_TOKEN, TEAM_ID, FakeSlack
+from tests.fakes.slack_fake import APP_TOKEN, BOT_TOKEN, TEAM_ID, FakeSlack, signed_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "run-test-signing-secret"
@@ -97,14 +96,7 @@ async def test_http_mode_serves_health_and_signed_commands(fake: FakeSlack) -> N
                 "trigger_id": "1.2.3",
             }
             body = urlencode(form).encode()
-            ts = str(int(time.time()))
-            headers = {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": ts,
-                "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(
-                    timestamp=ts, body=body
-                ),
-            }
+            headers = signed_headers(SECRET, body, "application/x-www-form-urlencoded")
             async with http.post(base + "/slack/events", data=body, headers=headers) as resp:
                 assert resp.status == 200
             await fake.wait_for("response", timeout=30)

@@ -30,6 +30,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import WSMsgType, web
+from slack_sdk.signature import SignatureVerifier
 
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
@@ -43,6 +44,21 @@ CLIENT_SECRET = "fake-client-secret"
 APP_ID = "A0FAKEAPP1"
 DROP = "drop"  # fail() with this error closes the connection without an answer
 POST_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral"})
+
+
+def signed_headers(
+    secret: str,
+    body: bytes,
+    content_type: str = "application/json",
+    timestamp: int | str | None = None,
+) -> dict[str, str]:
+    """The headers Slack sends with a request to an app in HTTP mode: signed with `secret`."""
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
+    }
 
 
 @dataclass
