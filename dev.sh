@@ -3,7 +3,7 @@
 #   ./dev.sh demo            check the bundled sample photos (no tokens, no servers)
 #   ./dev.sh console         chat with the bot in this terminal
 #   ./dev.sh test [ARGS]     the whole test suite (what CI runs)
-#   ./dev.sh lint            ruff
+#   ./dev.sh lint            ruff and mypy (strict on bot/core, bot/analysis, bot/audit)
 #   ./dev.sh bench           benchmarks
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -33,7 +33,7 @@ case "$cmd" in
   demo) setup; shopt -s nullglob; exec "$VENV/bin/headshot-bot" check samples/*.{jpg,png,webp,heic} "$@" ;;
   console) setup; exec "$VENV/bin/headshot-bot" console "$@" ;;
   test) setup; exec "$PY" -m pytest -q "$@" ;;
-  lint) setup; "$VENV/bin/ruff" check . && exec "$VENV/bin/ruff" format --check . ;;
+  lint) setup; "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . && exec "$VENV/bin/mypy" ;;
   bench) setup; for b in benchmarks/bench_*.py; do "$PY" "$b" "$@"; done ;;
   *) echo "usage: ./dev.sh demo|console|test|lint|bench" >&2; exit 2 ;;
 esac

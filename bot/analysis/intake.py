@@ -22,6 +22,7 @@ from typing import Any
 
 from PIL import ExifTags, Image, ImageFile, PngImagePlugin
 
+from bot.errors import CodedError
 from bot.settings import Limits
 
 log = logging.getLogger(__name__)
@@ -37,13 +38,8 @@ ACCEPTED = "JPEG, PNG, WebP, HEIC or AVIF"
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "HEIF", "AVIF", "TIFF", "BMP"}
 
 
-class IntakeError(Exception):
-    """A file we will not analyse. `code` is stable (for JSON and logs); `message` is for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class IntakeError(CodedError):
+    """A file we will not analyse."""
 
 
 # Magic numbers of things people send by mistake, to name them in the refusal.

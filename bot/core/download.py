@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 import aiohttp
 import yarl
 
+from bot.errors import CodedError
 from bot.settings import get_settings
 
 # What a DNS name may be made of once yarl has normalised it (IDNA, lower case): anything else
@@ -21,11 +22,8 @@ from bot.settings import get_settings
 _HOST_NAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*")
 
 
-class DownloadError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class DownloadError(CodedError):
+    """A photo we could not fetch."""
 
 
 def allowed_url(url: str | yarl.URL, allowed_hosts: Iterable[str]) -> yarl.URL | None:

@@ -31,7 +31,7 @@ from multiprocessing.context import BaseContext
 from typing import Any, TypeVar
 
 from bot.analysis.worker import serve
-from bot.settings import load_toml
+from bot.errors import CodedError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,16 +41,13 @@ MAX_TRIES = 3  # a job is offered to this many workers that died before starting
 _OPEN: weakref.WeakSet[AnalysisPool] = weakref.WeakSet()  # pools that may still use the forkserver
 
 
-class PoolError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class PoolError(CodedError):
+    section = "pool"
 
 
 def pool_error(code: str, **fmt: object) -> PoolError:
     """`timeout`, `analysis_failed` or `restarting`, worded in config/messages.toml [pool]."""
-    return PoolError(code, load_toml("messages.toml")["pool"][code].format(**fmt))
+    return PoolError(code, **fmt)
 
 
 class _Lost(Exception):
