@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.errors import CodedError
 from bot.analysis.intake import IntakeError
 from bot.core.pool import PoolError
+from bot.errors import CodedError
 
 ROOT = Path(__file__).resolve().parents[1]
 # messages.text("a.b"), text("a.b", …), lines("a.b"), entry(...), table(...) with a literal id
-_CALL = re.compile(r"\b(?:messages\.)?(text|lines|entry|table)\(\s*\"([a-z0-9_]+(?:\.[a-z0-9_]+)+)\"")
+_CALL = re.compile(
+    r"\b(?:messages\.)?(text|lines|entry|table)\(\s*\"([a-z0-9_]+(?:\.[a-z0-9_]+)+)\""
+)
 
 
 def _literal_ids() -> set[tuple[str, str, str]]:
@@ -44,7 +46,7 @@ def test_every_literal_id_in_the_code_is_in_the_catalogue() -> None:
 
 def test_lookups_fill_placeholders_and_name_a_missing_id() -> None:
     assert "30" in messages.text("pool.timeout", seconds=30)
-    with pytest.raises(KeyError, match="no message 'pool.nonexistent'"):
+    with pytest.raises(KeyError, match=r"no message 'pool\.nonexistent'"):
         messages.text("pool.nonexistent")
     with pytest.raises(TypeError):
         messages.text("help.lines")
