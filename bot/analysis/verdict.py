@@ -18,6 +18,14 @@ class Label(StrEnum):
     CAMERA_CAPTURE = "camera_capture"
     NO_EVIDENCE = "no_evidence"
 
+    @property
+    def is_ai(self) -> bool:
+        """Evidence of AI generation or AI editing: what audits flag and disclosure is for."""
+        return self in AI_LABELS
+
+
+AI_LABELS = frozenset({Label.AI_GENERATED, Label.AI_EDITED})
+
 
 @dataclass
 class Verdict:

@@ -7,8 +7,22 @@ from enum import StrEnum
 
 from bot.analysis.findings import strip_bidi
 
-# Where the person at the keyboard is the operator, and there are no buttons.
-LOCAL_PLATFORMS = frozenset({"console", "cli"})
+
+class Platform(StrEnum):
+    """Where a request came from: the one name for each platform, everywhere."""
+
+    DISCORD = "discord"
+    SLACK = "slack"
+    CONSOLE = "console"
+    CLI = "cli"
+
+    @property
+    def is_local(self) -> bool:
+        """The person at the keyboard is the operator, and there are no buttons."""
+        return self in LOCAL_PLATFORMS
+
+
+LOCAL_PLATFORMS = frozenset({Platform.CONSOLE, Platform.CLI})
 
 
 class Kind(StrEnum):
