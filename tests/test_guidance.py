@@ -626,8 +626,8 @@ async def test_disclose_request_without_a_context_does_not_pick_linkedin() -> No
 
     service = HeadshotService(pool=AnalysisPool(inline=True))
     try:
-        (reply,) = await service.handle(Request(Kind.DISCLOSE, "test"))
-        (named,) = await service.handle(Request(Kind.DISCLOSE, "test", context="company-page"))
+        (reply,) = await service.handle(Request(Kind.DISCLOSE, "discord"))
+        (named,) = await service.handle(Request(Kind.DISCLOSE, "discord", context="company-page"))
     finally:
         service.close()
     assert reply.title == "Disclosure suggestions" and "LinkedIn" not in reply.summary

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
+from bot import messages
 from bot.analysis.findings import CheckRun, Finding, Signal, Strength
-from bot.settings import load_toml
 
 
 class Label(StrEnum):
@@ -50,9 +49,8 @@ class Verdict:
         }
 
 
-@lru_cache(maxsize=1)
 def _wording() -> dict[str, Any]:
-    return load_toml("verdicts.toml")
+    return messages.table("verdicts")  # config/messages/verdicts.toml
 
 
 def rank_findings(findings: list[Finding]) -> list[Finding]:

@@ -47,7 +47,7 @@ class PoolError(CodedError):
 
 def pool_error(code: str, **fmt: object) -> PoolError:
     """`timeout`, `analysis_failed` or `restarting`, worded in config/messages.toml [pool]."""
-    return PoolError(code, **fmt)
+    return PoolError(code, None, **fmt)
 
 
 class _Lost(Exception):
@@ -80,6 +80,7 @@ class _Worker:
     def __init__(self, ctx: BaseContext, memory_mb: int | None, warm: bool) -> None:
         self.conn, child = ctx.Pipe()
         parent_gone, self._alive = ctx.Pipe(duplex=False)  # kept open here, never written
+        # typeshed gives Process only to the concrete contexts (get_context(name) returns one).
         self.process = ctx.Process(  # type: ignore[attr-defined]
             target=serve,
             args=(child, parent_gone, memory_mb, warm),
@@ -111,12 +112,13 @@ class _Worker:
         try:
             if not self.conn.poll(timeout_s):
                 raise _Overdue
-            return self.conn.recv()
+            outcome: tuple[str, Any] = self.conn.recv()
+            return outcome
         except (EOFError, OSError):
             raise _Lost(started=True) from None
 
     def alive(self) -> bool:
-        return self.process.is_alive()
+        return bool(self.process.is_alive())
 
     def kill(self) -> None:
         """Idempotent and safe from several threads at once (close() and the slot's own

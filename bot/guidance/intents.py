@@ -108,7 +108,7 @@ class IntentReader:
 
     def intent_of_passage(self, passage_id: str) -> str:
         """The intent a passage answers when no rule fired: its `home`, else "use"."""
-        return self.home.get(passage_id, "use")
+        return str(self.home.get(passage_id, "use"))
 
     def weight(self, reading: Reading, passage_id: str) -> float:
         intent = reading.intent
