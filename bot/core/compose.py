@@ -17,7 +17,7 @@ from bot.analysis.verdict import Label
 from bot.core.reply import Action, Attachment, Reply, Section
 from bot.core.request import LOCAL_PLATFORMS, Platform
 from bot.guidance import Answer, Disclosure, Guide, Passage
-from bot.guidance.contexts import context_label  # also compose.context_label for callers
+from bot.guidance.contexts import context_label as context_label  # re-exported for callers
 
 EVIDENCE_SHOWN = 2
 PASSAGES_SHOWN = 1

@@ -16,7 +16,7 @@ from typing import Any
 from bot import messages as catalogue
 from bot.analysis.findings import strip_bidi
 from bot.core.reply import Reply, Section
-from bot.guidance.contexts import context_label  # the one context-name table; re-exported
+from bot.guidance.contexts import context_label as context_label  # re-exported for Slack
 
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
