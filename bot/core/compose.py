@@ -30,7 +30,10 @@ REVIEW = catalogue.text("replies.actions.review")
 PARAMETERS = catalogue.text("replies.actions.parameters")
 # Which hint names the pages behind the buttons, by where it is read: terminals have no
 # buttons, so there the hint says what to type (--more, 'more').
-_MORE_HINTS = {Platform.CLI: "check.cli_hint", Platform.CONSOLE: "check.console_hint"}
+_MORE_HINTS: dict[Platform | None, str] = {
+    Platform.CLI: "check.cli_hint",
+    Platform.CONSOLE: "check.console_hint",
+}
 
 
 def messages() -> dict[str, Any]:
@@ -70,7 +73,7 @@ def help_reply(platform: Platform | None = None) -> Reply:
 
 
 def strength_word(strength: Strength) -> str:
-    """ "Conclusive", "Strong", "Moderate", "Weak", as a finding's line starts."""
+    """The word a finding's line starts with: "Strong", "Weak"…"""
     return str(catalogue.table("check.strength_words")[strength.value])
 
 
@@ -395,8 +398,7 @@ def more_hint(reply: Reply, platform: Platform | None = None) -> str:
     chat, --more on the command line, 'more' in the console."""
     words = catalogue.table("check.page_words")
     named = [str(words[name]) for name in reply.pages if name in words] or [words["details"]]
-    key = _MORE_HINTS.get(platform, "check.buttons_hint") if platform else "check.buttons_hint"
-    return catalogue.text(key, pages=listed(named))
+    return catalogue.text(_MORE_HINTS.get(platform, "check.buttons_hint"), pages=listed(named))
 
 
 def _footer(report: Report, reply: Reply, platform: Platform | None) -> str:
