@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from bot import messages
 from bot.analysis.findings import CheckRun, Evidence, Finding, Signal, Strength
 from bot.analysis.pipeline import analyze
 from bot.core import compose
@@ -219,7 +220,7 @@ def test_ai_verdict_does_not_carry_the_missing_sign_note():
     report = analyze(data, "sdxl.png")
     if report.verdict.label.value != "ai_generated":
         pytest.skip("the watermark check did not decode the sample here")
-    note = compose.messages()["check"]["limits_note"]
+    note = messages.text("check.limits_note")
     assert note not in all_text(compose.check_reply(report, get_guide()))
     plain = analyze(png_bytes((80, 80)), "plain.png")
     assert note in all_text(compose.check_reply(plain, get_guide()))

@@ -64,7 +64,7 @@ def build_disclosure(
     if ctx == "government-id":
         return _government_id(tpl, label, privacy, ctx)
     if not label.is_ai and not edit_only:
-        advice = cfg["verdicts"].get(label, cfg["verdicts"]["no_evidence"])
+        advice = cfg["verdicts"].get(label, cfg["verdicts"][Label.NO_EVIDENCE])
         return Disclosure(
             context=ctx,
             advice=advice.format(context_name=context_name(ctx)),
