@@ -24,10 +24,8 @@ PASSAGES_SHOWN = 1
 GUIDANCE_CANDIDATES = 3  # the best few for the verdict, of which one is shown
 PASSAGE_CHARS = 280
 PARAMETERS_FILE_CHARS = 1500  # longer parameters also come as a text file
-# Section headings other code looks for (repeated guidance across replies, tests).
+# The heading that `without_repeated_guidance` looks for.
 GUIDANCE = catalogue.text("replies.sections.guidance")
-REVIEW = catalogue.text("replies.actions.review")
-PARAMETERS = catalogue.text("replies.actions.parameters")
 # Which hint names the pages behind the buttons, by where it is read: terminals have no
 # buttons, so there the hint says what to type (--more, 'more').
 _MORE_HINTS: dict[Platform | None, str] = {
@@ -147,8 +145,9 @@ def check_reply(
         reply.offers["strip"] = stripped
         reply.actions.append(action("strip"))
     if v.review:
-        reply.pages["review"] = [Section(REVIEW, v.review)]
-        reply.actions.append(action("review"))
+        review = action("review")  # the page is headed like its button
+        reply.pages["review"] = [Section(review.label, v.review)]
+        reply.actions.append(review)
     picture = annotated_picture(report)
     if picture is not None:
         reply.attachments.append(picture)
