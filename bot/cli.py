@@ -212,6 +212,6 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _run_eval(argv: list[str]) -> int:
-    from bot.analysis.evaluate import main as eval_main
+    from bot.analysis.evaluation.detector import main as eval_main
 
     return eval_main(argv)

@@ -7,8 +7,8 @@ import io
 import pytest
 from PIL import Image, ImageFile, PngImagePlugin
 
-from bot.analysis.intake import IntakeError, count_gif_frames, count_tiff_pages, open_photo
-from bot.analysis.pipeline import analyze
+from bot.analysis.intake.decode import IntakeError, count_gif_frames, count_tiff_pages, open_photo
+from bot.analysis.pipeline.analyze import analyze
 from bot.settings import Limits
 from tests.hostile_cases import (
     apng,

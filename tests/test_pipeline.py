@@ -1,4 +1,4 @@
-from bot.analysis.pipeline import analyze
+from bot.analysis.pipeline.analyze import analyze
 from tests.conftest import jpeg_bytes, png_bytes
 
 

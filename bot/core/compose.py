@@ -9,8 +9,8 @@ import math
 from functools import lru_cache
 from typing import Any
 
-from bot.analysis.findings import Finding, Signal
-from bot.analysis.report import Report
+from bot.analysis.pipeline.findings import Finding, Signal
+from bot.analysis.pipeline.report import Report
 from bot.core.reply import Action, Attachment, Reply, Section
 from bot.core.request import LOCAL_PLATFORMS
 from bot.guidance import Answer, Disclosure, Guide, Passage

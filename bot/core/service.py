@@ -11,9 +11,9 @@ from collections import OrderedDict
 from dataclasses import replace
 from functools import partial
 
-from bot.analysis.pipeline import analyze
-from bot.analysis.report import Report
-from bot.analysis.strip import strip_metadata
+from bot.analysis.pipeline.analyze import analyze
+from bot.analysis.pipeline.report import Report
+from bot.analysis.strip.clean_copy import strip_metadata
 from bot.core import compose
 from bot.core.pool import AnalysisPool, PoolError
 from bot.core.ratelimit import RateLimiter

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from bot.analysis.findings import strip_bidi
+from bot.analysis.pipeline.findings import strip_bidi
 from bot.core.reply import Reply, Section
 from bot.guidance.contexts import context_label  # the one context-name table; re-exported
 from bot.settings import load_toml

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
 
-from bot.analysis.findings import Finding
-from bot.analysis.intake import Photo
+from bot.analysis.intake.decode import Photo
+from bot.analysis.pipeline.findings import Finding
 from bot.settings import Settings
 
 

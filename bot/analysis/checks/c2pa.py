@@ -23,8 +23,15 @@ from typing import Any
 import c2pa
 
 from bot.analysis.checks import CheckContext
-from bot.analysis.findings import CheckSkipped, Evidence, Finding, Signal, Strength, excerpt
-from bot.analysis.intake import Photo
+from bot.analysis.intake.decode import Photo
+from bot.analysis.pipeline.findings import (
+    CheckSkipped,
+    Evidence,
+    Finding,
+    Signal,
+    Strength,
+    excerpt,
+)
 from bot.settings import C2PA, config_path, load_toml
 
 NAME = "c2pa"

@@ -13,16 +13,16 @@ from functools import lru_cache
 from typing import Any
 
 from bot.analysis.checks import CheckContext
-from bot.analysis.findings import Evidence, Finding, Signal, Strength, excerpt
-from bot.analysis.intake import Photo
-from bot.analysis.metadata_rules import (
+from bot.analysis.formats.metadata_rules import (
     declares_ai_edit,
     exif_text,
     match_credit,
     plausible_camera_name,
     software_finding,
 )
-from bot.analysis.xmp import photo_packets, photo_xmp
+from bot.analysis.formats.xmp_parser import photo_packets, photo_xmp
+from bot.analysis.intake.decode import Photo
+from bot.analysis.pipeline.findings import Evidence, Finding, Signal, Strength, excerpt
 from bot.settings import load_toml
 
 NAME = "exif"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.analysis.checks import CheckContext
-from bot.analysis.findings import CheckSkipped, Evidence, Finding, Signal, Strength
-from bot.analysis.intake import Photo
+from bot.analysis.intake.decode import Photo
+from bot.analysis.pipeline.findings import CheckSkipped, Evidence, Finding, Signal, Strength
 from bot.analysis.vision.cache import pixels_config, scan_photo
 
 NAME = "faces"

@@ -16,10 +16,10 @@ import imagehash
 from PIL import ExifTags, Image, ImageOps, ImageStat
 
 from bot.analysis.checks import CheckContext
-from bot.analysis.findings import Evidence, Finding, Signal, Strength, excerpt
-from bot.analysis.intake import Photo
-from bot.analysis.metadata_rules import exif_text
-from bot.analysis.xmp import XmpData, photo_packets, photo_xmp
+from bot.analysis.formats.metadata_rules import exif_text
+from bot.analysis.formats.xmp_parser import XmpData, photo_packets, photo_xmp
+from bot.analysis.intake.decode import Photo
+from bot.analysis.pipeline.findings import Evidence, Finding, Signal, Strength, excerpt
 from bot.settings import load_toml
 
 NAME = "privacy"

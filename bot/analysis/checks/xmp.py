@@ -12,9 +12,7 @@ from typing import Any
 
 from bot.analysis.checks import CheckContext
 from bot.analysis.checks.exif import full_camera_exif
-from bot.analysis.findings import CheckSkipped, Evidence, Finding, excerpt
-from bot.analysis.intake import Photo
-from bot.analysis.metadata_rules import (
+from bot.analysis.formats.metadata_rules import (
     Rule,
     credit_fields,
     declares_ai_edit,
@@ -25,7 +23,9 @@ from bot.analysis.metadata_rules import (
     source_type_rule,
     source_type_values,
 )
-from bot.analysis.xmp import XmpData, photo_packets, photo_xmp
+from bot.analysis.formats.xmp_parser import XmpData, photo_packets, photo_xmp
+from bot.analysis.intake.decode import Photo
+from bot.analysis.pipeline.findings import CheckSkipped, Evidence, Finding, excerpt
 from bot.settings import load_toml
 
 NAME = "xmp"

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 from PIL import Image, ImageOps, JpegImagePlugin
 
-from bot.analysis.intake import Photo, open_photo
+from bot.analysis.intake.decode import Photo, open_photo
 from bot.settings import Settings, get_settings
 
 JPEG_QUALITY = 95

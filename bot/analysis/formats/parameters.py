@@ -15,7 +15,7 @@ from typing import Any
 
 Params = dict[str, Any]
 LISTS = frozenset({"loras", "resources", "nodes", "other"})  # always lists, even of one
-SEARCH_CHARS = 200_000  # as bot/analysis/signatures.py: bounded regex cost
+SEARCH_CHARS = 200_000  # as bot/analysis/formats/signatures.py: bounded regex cost
 MAX_VALUES = 64  # list items and "other" settings kept: hostile files can hold thousands
 
 # "Key: value" pairs of the settings line; a value in quotes may hold commas.

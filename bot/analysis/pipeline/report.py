@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.analysis.findings import CheckRun, Finding, Signal
-from bot.analysis.verdict import Verdict
+from bot.analysis.pipeline.findings import CheckRun, Finding, Signal
+from bot.analysis.pipeline.verdict import Verdict
 
 
 @dataclass

@@ -3,7 +3,7 @@
 ComfyUI saves two graphs: the API "prompt" ({id: {"class_type", "inputs"}}, links are
 [node_id, slot] pairs) and the editor "workflow" ({"nodes": [...], "links": [...]}). Which node
 types load models and LoRAs, sample, and carry text is configuration ([comfyui] in
-generators.toml). The result uses the parameter names of bot/analysis/parameters.py.
+generators.toml). The result uses the parameter names of bot/analysis/formats/parameters.py.
 """
 
 from __future__ import annotations

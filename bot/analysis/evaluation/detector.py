@@ -23,7 +23,7 @@ from PIL import Image
 
 from bot.analysis.checks.alignment import gan_aligned
 from bot.analysis.checks.pixels import score
-from bot.analysis.metrics import roc_auc, threshold_at_fpr, tpr_at_fpr
+from bot.analysis.evaluation.metrics import roc_auc, threshold_at_fpr, tpr_at_fpr
 from bot.analysis.vision import degrade
 from bot.analysis.vision.cache import pixels_config
 from bot.analysis.vision.scan import scan_image

@@ -7,7 +7,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from bot.analysis.findings import CheckRun, Finding, Signal, Strength
+from bot.analysis.pipeline.findings import CheckRun, Finding, Signal, Strength
 from bot.settings import load_toml
 
 

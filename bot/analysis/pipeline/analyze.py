@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from types import ModuleType
 
 from bot.analysis.checks import CheckContext, enabled_checks
-from bot.analysis.findings import CheckRun, CheckSkipped, Finding
-from bot.analysis.intake import IntakeError, Photo, open_photo
-from bot.analysis.report import Report
-from bot.analysis.verdict import decide, not_checked_note, rank_findings
+from bot.analysis.intake.decode import IntakeError, Photo, open_photo
+from bot.analysis.pipeline.findings import CheckRun, CheckSkipped, Finding
+from bot.analysis.pipeline.report import Report
+from bot.analysis.pipeline.verdict import decide, not_checked_note, rank_findings
 from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

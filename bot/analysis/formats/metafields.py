@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from defusedxml import ElementTree
 
-from bot.analysis.intake import Photo
+from bot.analysis.intake.decode import Photo
 
 MAX_FIELD_CHARS = 1_000_000
 

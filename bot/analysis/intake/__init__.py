@@ -1,0 +1,1 @@
+"""Safe intake: untrusted bytes in, a decoded Photo or a coded refusal out."""
