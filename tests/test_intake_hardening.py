@@ -7,7 +7,9 @@ import io
 import pytest
 from PIL import Image, ImageFile, PngImagePlugin
 
-from bot.analysis.intake.decode import IntakeError, count_gif_frames, count_tiff_pages, open_photo
+from bot.analysis.intake.containers import count_gif_frames, count_tiff_pages
+from bot.analysis.intake.decode import open_photo
+from bot.analysis.intake.refusals import IntakeError
 from bot.analysis.pipeline.analyze import analyze
 from bot.settings import Limits
 from tests.hostile_cases import (

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
 
-from bot.analysis.intake.decode import Photo
+from bot.analysis.intake.photo import Photo
 from bot.analysis.pipeline.findings import Finding
 from bot.settings import Settings
 

@@ -23,7 +23,7 @@ from typing import Any
 import c2pa
 
 from bot.analysis.checks import CheckContext
-from bot.analysis.intake.decode import Photo
+from bot.analysis.intake.photo import Photo
 from bot.analysis.pipeline.findings import (
     CheckSkipped,
     Evidence,

@@ -21,7 +21,7 @@ from bot.analysis.formats.metadata_rules import (
     software_finding,
 )
 from bot.analysis.formats.xmp_parser import photo_packets, photo_xmp
-from bot.analysis.intake.decode import Photo
+from bot.analysis.intake.photo import Photo
 from bot.analysis.pipeline.findings import Evidence, Finding, Signal, Strength, excerpt
 from bot.settings import load_toml
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.analysis.checks import CheckContext
-from bot.analysis.intake.decode import Photo
+from bot.analysis.intake.photo import Photo
 from bot.analysis.pipeline.findings import CheckSkipped, Evidence, Finding, Signal, Strength
 from bot.analysis.vision.cache import pixels_config, scan_photo
 

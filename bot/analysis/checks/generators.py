@@ -12,7 +12,7 @@ import json
 from bot.analysis.checks import CheckContext
 from bot.analysis.formats import signatures, stealth
 from bot.analysis.formats.metafields import Fields, collect
-from bot.analysis.intake.decode import Photo
+from bot.analysis.intake.photo import Photo
 from bot.analysis.pipeline.findings import Evidence, Finding, Signal, Strength, excerpt
 
 NAME = "generators"

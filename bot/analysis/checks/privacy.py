@@ -18,7 +18,7 @@ from PIL import ExifTags, Image, ImageOps, ImageStat
 from bot.analysis.checks import CheckContext
 from bot.analysis.formats.metadata_rules import exif_text
 from bot.analysis.formats.xmp_parser import XmpData, photo_packets, photo_xmp
-from bot.analysis.intake.decode import Photo
+from bot.analysis.intake.photo import Photo
 from bot.analysis.pipeline.findings import Evidence, Finding, Signal, Strength, excerpt
 from bot.settings import load_toml
 

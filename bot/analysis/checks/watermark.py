@@ -16,7 +16,7 @@ from PIL import Image, JpegImagePlugin
 
 from bot.analysis.checks import CheckContext
 from bot.analysis.formats import dwtdct
-from bot.analysis.intake.decode import Photo
+from bot.analysis.intake.photo import Photo
 from bot.analysis.pipeline.findings import CheckSkipped, Evidence, Finding, Signal, Strength
 from bot.settings import load_toml
 

@@ -24,7 +24,7 @@ from bot.analysis.formats.metadata_rules import (
     source_type_values,
 )
 from bot.analysis.formats.xmp_parser import XmpData, photo_packets, photo_xmp
-from bot.analysis.intake.decode import Photo
+from bot.analysis.intake.photo import Photo
 from bot.analysis.pipeline.findings import CheckSkipped, Evidence, Finding, excerpt
 from bot.settings import load_toml
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from defusedxml import ElementTree
 
-from bot.analysis.intake.decode import Photo
+from bot.analysis.intake.photo import Photo
 
 MAX_FIELD_CHARS = 1_000_000
 

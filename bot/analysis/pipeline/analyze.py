@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from types import ModuleType
 
 from bot.analysis.checks import CheckContext, enabled_checks
-from bot.analysis.intake.decode import IntakeError, Photo, open_photo
+from bot.analysis.intake.decode import open_photo
+from bot.analysis.intake.photo import Photo
+from bot.analysis.intake.refusals import IntakeError
 from bot.analysis.pipeline.findings import CheckRun, CheckSkipped, Finding
 from bot.analysis.pipeline.report import Report
 from bot.analysis.pipeline.verdict import decide, not_checked_note, rank_findings

@@ -32,7 +32,8 @@ from typing import NamedTuple
 
 from PIL import Image, ImageOps, JpegImagePlugin
 
-from bot.analysis.intake.decode import Photo, open_photo
+from bot.analysis.intake.decode import open_photo
+from bot.analysis.intake.photo import Photo
 from bot.settings import Settings, get_settings
 
 JPEG_QUALITY = 95
