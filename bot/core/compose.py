@@ -187,12 +187,13 @@ def note_privacy_withheld(reply: Reply, report: Report) -> None:
 
 
 def annotated_picture(report: Report) -> Attachment | None:
-    """The pixel check's picture, only where the pixel check found something to explain (a
-    diagram of a score that counted for nothing is noise in a chat). Named per photo, so several
+    """The picture a check drew, only where that check found something to explain (a diagram
+    of a score that counted for nothing is noise in a chat). Named per photo, so several
     replies in one message each show their own."""
     if not report.annotated_png:
         return None
-    if not any(f.check == "pixels" and f.signal != Signal.INFO for f in report.findings):
+    drawn_by = report.annotated_by
+    if not any(f.check == drawn_by and f.signal != Signal.INFO for f in report.findings):
         return None
     return Attachment(
         f"headshot-check-{report.sha256[:8]}.png",

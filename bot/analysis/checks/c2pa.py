@@ -24,6 +24,7 @@ import c2pa
 
 from bot.analysis.checks import CheckContext
 from bot.analysis.intake.photo import Photo
+from bot.analysis.intake.sniff import carries_c2pa
 from bot.analysis.pipeline.findings import (
     CheckSkipped,
     Evidence,
@@ -188,7 +189,7 @@ def _is_remote(exc: Exception) -> bool:
 
 
 def _unreadable_reason(photo: Photo) -> str:
-    if b"c2pa" in photo.data or b"jumb" in photo.data:
+    if carries_c2pa(photo.data):
         return "this file's Content Credentials (C2PA) are damaged and could not be read"
     return "the Content Credentials (C2PA) reader could not open this kind of file"
 

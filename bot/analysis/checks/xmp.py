@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.analysis.checks import CheckContext
-from bot.analysis.checks.exif import full_camera_exif
+from bot.analysis.formats.camera_exif import full_camera_exif
 from bot.analysis.formats.metadata_rules import (
     Rule,
     credit_fields,

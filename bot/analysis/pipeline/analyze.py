@@ -19,6 +19,7 @@ from bot.analysis.checks import CheckContext, enabled_checks
 from bot.analysis.intake.decode import open_photo
 from bot.analysis.intake.photo import Photo
 from bot.analysis.intake.refusals import IntakeError
+from bot.analysis.intake.sniff import carries_c2pa
 from bot.analysis.pipeline.findings import CheckRun, CheckSkipped, Finding
 from bot.analysis.pipeline.report import Report
 from bot.analysis.pipeline.verdict import decide, not_checked_note, rank_findings
@@ -78,10 +79,11 @@ def analyze(
         findings, run = _run_check(check, photo, ctx, settings.limits.check_time_budget_s)
         report.findings.extend(findings)
         report.runs.append(run)
-        # only a check that ran has something to draw (a skipped one may lack its model)
-        drawn = annotate and getattr(check, "annotate", None)
-        if check.NAME == "pixels" and run.status == "ran" and drawn:
+        # A check that defines annotate(photo, findings) draws a picture explaining its
+        # findings; only one that ran has something to draw (a skipped one may lack its model).
+        if annotate and hasattr(check, "annotate") and run.status == "ran":
             report.annotated_png = _annotate(check, photo, findings)
+            report.annotated_by = check.NAME if report.annotated_png else None
     report.findings = rank_findings(report.findings)
     report.verdict = decide(report.findings, report.runs, _notes(photo, report.metadata))
     report.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -124,7 +126,7 @@ def _containers(photo: Photo) -> tuple[str, ...]:
         "exif": bool(photo.exif),
         "xmp": bool(photo.xmp),
         "text": bool(photo.text_chunks),
-        "c2pa": _has_c2pa_box(photo),
+        "c2pa": carries_c2pa(photo.data),
     }
     return tuple(kind for kind, there in present.items() if there)
 
@@ -138,7 +140,3 @@ def _notes(photo: Photo, containers: tuple[str, ...]) -> list[str]:
     if photo.damaged_chunks:
         notes.append(not_checked_note("damaged_metadata"))
     return notes
-
-
-def _has_c2pa_box(photo: Photo) -> bool:
-    return b"c2pa" in photo.data[:4096] or b"jumb" in photo.data[:65536]

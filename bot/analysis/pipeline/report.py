@@ -26,7 +26,8 @@ class Report:
     verdict: Verdict | None = None
     error_code: str | None = None
     error: str | None = None
-    annotated_png: bytes | None = None  # a picture explaining pixel findings, when a check made one
+    annotated_png: bytes | None = None  # a picture explaining a check's findings, if one drew it
+    annotated_by: str | None = None  # the check that drew it (its findings are what it explains)
     elapsed_ms: float = 0.0
 
     @property
