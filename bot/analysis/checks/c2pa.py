@@ -22,6 +22,7 @@ from typing import Any
 
 import c2pa
 
+from bot import messages
 from bot.analysis.checks import CheckContext
 from bot.analysis.intake.photo import Photo
 from bot.analysis.intake.sniff import carries_c2pa
@@ -169,7 +170,7 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
         context(ctx.settings.c2pa)
     except (c2pa.C2paError, OSError) as exc:  # an operator's trust file is missing or broken
         log.warning("c2pa trust settings could not be loaded: %r", exc)
-        raise CheckSkipped("the Content Credentials trust settings could not be loaded") from exc
+        raise CheckSkipped(messages.text("checks.skipped.c2pa_trust_settings")) from exc
     try:
         store = read_store(photo.data, mime, ctx.settings.c2pa)
     except c2pa.C2paError.NotSupported:
@@ -190,8 +191,8 @@ def _is_remote(exc: Exception) -> bool:
 
 def _unreadable_reason(photo: Photo) -> str:
     if carries_c2pa(photo.data):
-        return "this file's Content Credentials (C2PA) are damaged and could not be read"
-    return "the Content Credentials (C2PA) reader could not open this kind of file"
+        return messages.text("checks.skipped.c2pa_damaged")
+    return messages.text("checks.skipped.c2pa_unsupported")
 
 
 def _remote_finding(message: str) -> Finding:
@@ -408,7 +409,7 @@ def _named_finding(tool: str, active: dict[str, Any], status: Status, signer: st
     parents = set(_vocab()["actions"]["parent_relationships"])
     edited = any(i.get("relationship") in parents for i in active.get("ingredients", []) or [])
     signal = Signal.AI_EDITED if edited else Signal.AI_GENERATED
-    strength = {3: Strength.STRONG, 2: Strength.MODERATE}.get(status.strength.rank, Strength.WEAK)
+    strength = status.strength.weaker
     title = text["ai_named_edited" if edited else "ai_named"].format(tool=tool)
     if strength == Strength.WEAK:
         title += text["unverified"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import messages
 from bot.analysis.checks import CheckContext
 from bot.analysis.intake.photo import Photo
 from bot.analysis.pipeline.findings import CheckSkipped, Evidence, Finding, Signal, Strength
@@ -14,7 +15,7 @@ ORDER = 60
 def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     scan = scan_photo(photo)
     if not scan.faces.ran:
-        raise CheckSkipped("no face detector is installed on this server")
+        raise CheckSkipped(messages.text("checks.skipped.no_face_detector"))
     faces = counted_faces(scan.faces.faces)
     if not faces:
         return [

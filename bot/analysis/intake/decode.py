@@ -47,7 +47,7 @@ def open_photo(data: bytes, filename: str, limits: Limits) -> Photo:
     if not data:
         raise empty_file()
     if len(data) > limits.max_bytes:
-        raise too_large(len(data), limits)
+        raise too_large(limits)
     other = sniff_non_image(data[:1024])
     if other:
         raise not_an_image(other)

@@ -1,8 +1,9 @@
-"""The coded refusals of intake: a stable code and one sentence saying what to send instead."""
+"""The coded refusals of intake: a stable code and one sentence (config/messages/intake.toml)
+saying what to send instead."""
 
 from __future__ import annotations
 
-from bot.analysis.intake.sniff import ACCEPTED
+from bot import messages
 from bot.errors import CodedError
 from bot.settings import Limits
 
@@ -10,94 +11,79 @@ from bot.settings import Limits
 class IntakeError(CodedError):
     """A file we will not analyse."""
 
+    section = "intake.refusals"
+
 
 def _mb(n: int) -> str:
     return f"{n / 1_000_000:g} MB"
 
 
+def _accepted() -> str:
+    return messages.text("intake.accepted")
+
+
 def empty_file() -> IntakeError:
-    return IntakeError("empty_file", "This file is empty. Send the photo itself.")
+    return IntakeError("empty_file")
 
 
-def too_large(size: int, limits: Limits) -> IntakeError:
+def too_large(limits: Limits) -> IntakeError:
+    """Worded as every other door words it (refusals.too_large)."""
     return IntakeError(
-        "too_large",
-        f"This file is {_mb(size)}; the limit is {_mb(limits.max_bytes)}. "
-        "Send a smaller copy of the photo.",
+        "too_large", messages.text("refusals.too_large", mb=f"{limits.max_bytes / 1e6:g}")
     )
 
 
-def not_an_image(other: str | None) -> IntakeError:
-    """`other`: what the first bytes say the file is ("a PDF"), or None when they say nothing."""
-    if other:
-        return IntakeError("not_an_image", f"This file is {other}, not a photo. Send a {ACCEPTED}.")
-    return IntakeError("not_an_image", f"This file is not an image I can read. Send a {ACCEPTED}.")
-
-
-# Pillow names the formats it reads but we do not; people know them by these names.
-_FORMAT_NAMES = {"PSD": "Photoshop (PSD)", "ICO": "Icon (ICO)", "EPS": "PostScript (EPS)"}
+def not_an_image(kind: str | None) -> IntakeError:
+    """`kind`: what the first bytes say the file is (sniff_non_image), or None when they say
+    nothing."""
+    if kind:
+        what = messages.table("intake.not_images")[kind]
+        return IntakeError("not_an_image", what=what, accepted=_accepted())
+    return IntakeError(
+        "not_an_image", messages.text("intake.refusals.unreadable", accepted=_accepted())
+    )
 
 
 def unsupported_format(fmt: str) -> IntakeError:
-    return IntakeError(
-        "unsupported_format",
-        f"{_FORMAT_NAMES.get(fmt, fmt or 'These')} files are not supported. Send a {ACCEPTED}.",
-    )
+    names = messages.table("intake.formats")
+    name = str(names.get(fmt, fmt or names["unnamed"]))
+    return IntakeError("unsupported_format", format=name, accepted=_accepted())
 
 
 def too_many_frames(limits: Limits) -> IntakeError:
-    return IntakeError(
-        "too_many_frames",
-        f"This file holds more than {limits.max_frames} frames or pages. "
-        "Send a still photo (or one frame of it).",
-    )
+    return IntakeError("too_many_frames", frames=limits.max_frames)
 
 
 def bomb(limits: Limits) -> IntakeError:
-    return IntakeError(
-        "decompression_bomb",
-        f"This image claims more than {limits.max_pixels / 1e6:g} million pixels, far more than "
-        "any headshot needs; I did not open it. Send an ordinary-sized photo.",
-    )
+    return IntakeError("decompression_bomb", megapixels=f"{limits.max_pixels / 1e6:g}")
 
 
 def metadata_bomb(limits: Limits) -> IntakeError:
-    return IntakeError(
-        "metadata_too_large",
-        f"This image carries more embedded text than I read (over "
-        f"{_mb(limits.max_text_chunk_bytes)} in one piece); ordinary photos carry far less, "
-        "so I did not open it. Send another copy of the photo.",
-    )
+    return IntakeError("metadata_too_large", size=_mb(limits.max_text_chunk_bytes))
 
 
 def too_complex_structure(kind: str, unit: str, limit: int) -> IntakeError:
-    return IntakeError(
-        "too_complex",
-        f"This {kind} file is split into more than {limit:,} {unit}, far more than any photo; "
-        "I did not open it. Send another copy of the photo.",
+    message = messages.text(
+        "intake.refusals.too_complex_structure", kind=kind, limit=f"{limit:,}", unit=unit
     )
+    return IntakeError("too_complex", message)
 
 
 def too_complex() -> IntakeError:
-    return IntakeError(
-        "too_complex",
-        "This image needs more memory to open than I allow. Send a smaller or simpler copy.",
-    )
+    return IntakeError("too_complex")
 
 
 def corrupt(
     exc: BaseException | None, promised: str | None, limits: Limits | None = None
 ) -> IntakeError:
+    """Damaged or cut off, in words that name the format the file promised."""
     text = str(exc or "").lower()
     if limits and ("max_text" in text or "text chunks" in text):
         return metadata_bomb(limits)
-    kind = f"a {promised} file" if promised else "an image"
+    if promised:
+        kind = messages.text("intake.kinds.promised", format=promised)
+    else:
+        kind = messages.text("intake.kinds.unknown")
     if "truncated" in text or isinstance(exc, EOFError):
-        return IntakeError(
-            "truncated",
-            f"This looks like {kind}, but it is cut off (incomplete). Send the whole file again.",
-        )
-    return IntakeError(
-        "corrupt",
-        f"This looks like {kind}, but it is damaged and cannot be decoded. Try another copy.",
-    )
+        return IntakeError("truncated", kind=kind)
+    return IntakeError("corrupt", kind=kind)

@@ -1,37 +1,39 @@
-"""Name a file by its first bytes: the image format it promises, or what else it is (a PDF,
-an archive, a program) so that the refusal can say so."""
+"""Tell a file by its first bytes: the image format it promises, or what else it is (a PDF,
+an archive, a program) so that the refusal can name it (config/messages/intake.toml,
+[not_images], words each kind)."""
 
 from __future__ import annotations
 
-ACCEPTED = "JPEG, PNG, WebP, HEIC or AVIF"
-
-# Magic numbers of things people send by mistake, to name them in the refusal.
+# Magic numbers of things people send by mistake, and the kind each one names.
 _NOT_IMAGES: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF", "a PDF"),
-    (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"Rar!", "a RAR archive"),
-    (b"7z\xbc\xaf", "a 7-Zip archive"),
-    (b"\x7fELF", "a program"),
-    (b"MZ", "a Windows program"),
-    (b"ID3", "an audio file"),
-    (b"OggS", "an audio or video file"),
-    (b"\x1aE\xdf\xa3", "a video (WebM/MKV)"),
+    (b"%PDF", "pdf"),
+    (b"PK\x03\x04", "zip"),
+    (b"\x1f\x8b", "gzip"),
+    (b"Rar!", "rar"),
+    (b"7z\xbc\xaf", "seven_zip"),
+    (b"\x7fELF", "program"),
+    (b"MZ", "windows_program"),
+    (b"ID3", "audio"),
+    (b"OggS", "ogg"),
+    (b"\x1aE\xdf\xa3", "webm"),
 )
+_VIDEO_BRANDS = (b"isom", b"mp41", b"mp42", b"qt  ", b"M4V ")
+NOT_IMAGE_KINDS = frozenset({kind for _, kind in _NOT_IMAGES} | {"video", "svg", "html"})
 
 
 def sniff_non_image(head: bytes) -> str | None:
-    """Name a non-image by its first bytes, or None if it may be an image."""
-    for magic, name in _NOT_IMAGES:
+    """The kind of non-image the first bytes show (one of NOT_IMAGE_KINDS), or None if the
+    file may be an image."""
+    for magic, kind in _NOT_IMAGES:
         if head.startswith(magic):
-            return name
-    if head[4:8] == b"ftyp" and head[8:12] in (b"isom", b"mp41", b"mp42", b"qt  ", b"M4V "):
-        return "a video"
+            return kind
+    if head[4:8] == b"ftyp" and head[8:12] in _VIDEO_BRANDS:
+        return "video"
     text = head[:512].lstrip().lower()
     if text.startswith((b"<?xml", b"<svg", b"<!doctype svg")) and b"<svg" in text:
-        return "an SVG drawing"
+        return "svg"
     if text.startswith((b"<!doctype html", b"<html")):
-        return "a web page"
+        return "html"
     return None
 
 

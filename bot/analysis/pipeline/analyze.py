@@ -15,12 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
 
+from bot import messages
 from bot.analysis.checks import CheckContext, enabled_checks
 from bot.analysis.intake.decode import open_photo
 from bot.analysis.intake.photo import Photo
 from bot.analysis.intake.refusals import IntakeError
 from bot.analysis.intake.sniff import carries_c2pa
-from bot.analysis.pipeline.findings import CheckRun, CheckSkipped, Finding
+from bot.analysis.pipeline.findings import CheckRun, CheckSkipped, Finding, RunStatus
 from bot.analysis.pipeline.report import Report
 from bot.analysis.pipeline.verdict import decide, not_checked_note, rank_findings
 from bot.settings import Settings, get_settings
@@ -81,7 +82,7 @@ def analyze(
         report.runs.append(run)
         # A check that defines annotate(photo, findings) draws a picture explaining its
         # findings; only one that ran has something to draw (a skipped one may lack its model).
-        if annotate and hasattr(check, "annotate") and run.status == "ran":
+        if annotate and hasattr(check, "annotate") and run.status == RunStatus.RAN:
             report.annotated_png = _annotate(check, photo, findings)
             report.annotated_by = check.NAME if report.annotated_png else None
     report.findings = rank_findings(report.findings)
@@ -102,15 +103,18 @@ def _run_check(
         with _budget(budget):
             findings = list(check.run(photo, ctx))
     except CheckSkipped as exc:
-        return [], CheckRun(check.NAME, "skipped", str(exc), took())
+        return [], CheckRun(check.NAME, RunStatus.SKIPPED, str(exc), took())
     except CheckTimeout:
-        return [], CheckRun(check.NAME, "timeout", f"stopped after {budget:g} s", took())
+        note = messages.text("checks.stopped.timeout", seconds=f"{budget:g}")
+        return [], CheckRun(check.NAME, RunStatus.TIMEOUT, note, took())
     except MemoryError:
-        return [], CheckRun(check.NAME, "failed", "ran out of memory", took())
+        note = messages.text("checks.stopped.out_of_memory")
+        return [], CheckRun(check.NAME, RunStatus.FAILED, note, took())
     except Exception as exc:  # one broken check never sinks the report
         log.warning("check %s failed on %s: %r", check.NAME, photo.filename, exc)
-        return [], CheckRun(check.NAME, "failed", "an internal error stopped this check", took())
-    return findings, CheckRun(check.NAME, "ran", "", took())
+        note = messages.text("checks.stopped.internal_error")
+        return [], CheckRun(check.NAME, RunStatus.FAILED, note, took())
+    return findings, CheckRun(check.NAME, RunStatus.RAN, "", took())
 
 
 def _annotate(check: ModuleType, photo: Photo, findings: list[Finding]) -> bytes | None:

@@ -7,7 +7,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from bot.analysis.pipeline.findings import CheckRun, Finding, Signal, Strength
+from bot.analysis.pipeline.findings import CheckRun, Finding, RunStatus, Signal, Strength
 from bot.settings import load_toml
 
 
@@ -105,11 +105,12 @@ def _word(
         label=label, strength=strength, title=text["title"], headline=headline, emoji=text["emoji"]
     )
     verdict.conflicts = _conflicts(label, findings)
-    verdict.not_checked = [*notes, *(f"{r.check}: {r.note}" for r in runs if r.status != "ran")]
+    not_run = (f"{r.check}: {r.note}" for r in runs if r.status != RunStatus.RAN)
+    verdict.not_checked = [*notes, *not_run]
     # Where the file cannot settle it, a person's eyes can help: no evidence, or AI signals
     # that are only statistical.
-    ai_label = label in (Label.AI_GENERATED, Label.AI_EDITED)
-    if label == Label.NO_EVIDENCE or (ai_label and strength and strength.rank <= 1):
+    only_statistical = strength is not None and strength.rank <= Strength.MODERATE.rank
+    if label == Label.NO_EVIDENCE or (label.is_ai and only_statistical):
         verdict.review = list(_wording()["review"]["checklist"])
     return verdict
 
@@ -117,7 +118,7 @@ def _word(
 def _conflicts(label: Label, findings: list[Finding]) -> list[str]:
     """Findings that point the other way from the verdict, so people see both sides."""
     ai_side = {Signal.AI_GENERATED, Signal.AI_EDITED}
-    verdict_is_ai = label in (Label.AI_GENERATED, Label.AI_EDITED)
+    verdict_is_ai = label.is_ai
     out = []
     for f in rank_findings(findings):
         if f.strength == Strength.WEAK or f.signal not in ai_side | {Signal.CAMERA_CAPTURE}:

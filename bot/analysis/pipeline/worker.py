@@ -34,6 +34,7 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
+from bot import messages
 from bot.analysis.pipeline.report import Report
 
 log = logging.getLogger(__name__)
@@ -181,14 +182,12 @@ def analyze_in_worker(data: bytes, filename: str = "photo") -> Report:
     try:
         return analyze(data, filename)
     except MemoryError:
-        return _refusal(data, filename, "too_complex", _TOO_COMPLEX)
+        too_complex = messages.text("intake.refusals.check_too_complex")
+        return _refusal(data, filename, "too_complex", too_complex)
     except Exception:
         log.exception("analysis crashed on %s", filename)
-        return _refusal(data, filename, "internal_error", _INTERNAL)
-
-
-_TOO_COMPLEX = "This image needs more memory to check than I allow. Send a smaller or simpler copy."
-_INTERNAL = "Something went wrong on my side while checking this file; it has been logged."
+        internal = messages.text("intake.refusals.internal_error")
+        return _refusal(data, filename, "internal_error", internal)
 
 
 def _refusal(data: bytes, filename: str, code: str, message: str) -> Report:
