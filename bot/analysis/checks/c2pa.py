@@ -156,7 +156,8 @@ def read_store(data: bytes, mime: str, cfg: C2PA) -> dict[str, Any] | None:
     if reader is None:
         return None
     with reader:
-        return json.loads(reader.json())
+        store: dict[str, Any] = json.loads(reader.json())
+    return store
 
 
 # ---------------------------------------------------------------- the check
@@ -427,8 +428,8 @@ def _named_finding(tool: str, active: dict[str, Any], status: Status, signer: st
 def _status_line(status: Status, signer: str) -> str:
     text = _vocab()["text"]
     if status.kind in ("trusted", "valid", "unchecked"):
-        return text[status.kind].format(signer=signer)
-    return text["invalid"]
+        return str(text[status.kind]).format(signer=signer)
+    return str(text["invalid"])
 
 
 def _summary(
@@ -483,7 +484,7 @@ def _summary(
 
 @lru_cache(maxsize=1)
 def _plain() -> dict[str, Any]:
-    return _vocab()["plain"]
+    return dict(_vocab()["plain"])
 
 
 def _plain_lines(

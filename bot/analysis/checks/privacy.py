@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -62,8 +63,10 @@ def _finding(key: str, evidence: list[Evidence], data: dict[str, Any], **fmt: ob
 
 def _dms(value: object) -> float | None:
     """Degrees from EXIF's (deg, min, sec) rationals."""
+    if not isinstance(value, Iterable):
+        return None
     try:
-        parts = [float(v) for v in value]  # type: ignore[union-attr]
+        parts = [float(v) for v in value]
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     if not parts or len(parts) > 3:

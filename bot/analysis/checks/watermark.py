@@ -33,7 +33,7 @@ class Mark:
 
 @lru_cache(maxsize=1)
 def _config() -> dict[str, Any]:
-    return load_toml("thresholds.toml")["watermark"]
+    return dict(load_toml("thresholds.toml")["watermark"])
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, SupportsFloat, SupportsIndex
 
 from bot.analysis.formats.metadata_rules import exif_text, plausible_camera_name
 from bot.analysis.pipeline.findings import Evidence, excerpt
@@ -85,8 +85,10 @@ def _supporting(exif: dict[str, Any], fields: list[str]) -> list[Evidence]:
 def _number(value: object) -> float | None:
     if isinstance(value, tuple | list):
         value = value[0] if value else None
+    if not isinstance(value, SupportsFloat | SupportsIndex | str | bytes):
+        return None
     try:
-        number = float(value)  # type: ignore[arg-type]  # IFDRational, int, float; else caught
+        number = float(value)  # IFDRational, int, float, or text that may not be a number
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     return number if number == number and number not in (float("inf"), float("-inf")) else None

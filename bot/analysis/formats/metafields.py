@@ -94,6 +94,7 @@ def collect(photo: Photo) -> Fields:
             label = f"PNG text chunk “{key}”" if photo.format == "PNG" else f"“{key}” text"
         fields.add(f"text:{key}", value, label)
     for tag, value in photo.exif.items():
+        text: str | None
         if tag == "UserComment":
             text = decode_user_comment(value)
         elif tag.startswith("XP") and isinstance(value, bytes | tuple):

@@ -31,7 +31,7 @@ def a1111(text: str, keys: dict[str, str]) -> Params:
     head, settings = (text[: found.start()], text[found.start() :]) if found else (text, "")
     prompt, _, negative = head.partition("\nNegative prompt:")
     params: Params = {"prompt": prompt.strip(), "negative_prompt": negative.strip()}
-    other = []
+    other: list[str] = []
     for match in _SETTING.finditer(settings.replace("\n", ", ")):
         name, value = match.group(1).strip(), match.group(2).strip()
         if value.startswith('"') and value.endswith('"') and len(value) > 1:

@@ -129,7 +129,7 @@ def _first(rules: list[dict[str, Any]], fields: Fields, hits: list[str]) -> str 
         for name in names:
             value = _extract(rule, fields.values[name])
             if value:
-                return rule.get("format", "{}").format(value)
+                return str(rule.get("format", "{}")).format(value)
     return None
 
 

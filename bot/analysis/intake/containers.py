@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass, field
+from typing import Literal
 
 from bot.analysis.intake.refusals import metadata_bomb, too_complex_structure
 from bot.settings import Limits
@@ -94,14 +95,17 @@ def check_jpeg_segments(data: bytes, limits: Limits) -> None:
             raise too_complex_structure("JPEG", "segments", limits.max_chunks)
 
 
+_BYTE_ORDERS: dict[bytes, Literal["little", "big"]] = {b"II": "little", b"MM": "big"}
+
+
 def count_tiff_pages(data: bytes, stop: int, max_tags: int = 10_000) -> int:
     """Count TIFF pages by following next-IFD offsets (O(1) a page, loops detected). Raises
     too_complex past `max_tags` tags in all: cameras write a few hundred, and every reader
     (Pillow, the C2PA SDK: ~23 µs a tag) parses each one."""
-    order = {b"II": "little", b"MM": "big"}.get(data[:2])
+    order = _BYTE_ORDERS.get(data[:2])
     if order is None or len(data) < 8 or data[2:4] not in (b"*\x00", b"\x00*"):
         return 1  # BigTIFF or damaged: Pillow decides
-    offset, seen, tags = int.from_bytes(data[4:8], order), set(), 0
+    offset, seen, tags = int.from_bytes(data[4:8], order), set[int](), 0
     while offset and offset + 2 <= len(data) and offset not in seen and len(seen) < stop:
         seen.add(offset)
         entries = int.from_bytes(data[offset : offset + 2], order)

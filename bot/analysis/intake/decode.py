@@ -11,7 +11,7 @@ import io
 import logging
 import struct
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from bot.analysis.intake.containers import (
     PngScan,
@@ -80,7 +80,7 @@ def _decode(data: bytes, filename: str, limits: Limits) -> Photo:
         im = Image.open(io.BytesIO(stream))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise bomb(limits) from None
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         if promised:  # right magic, unreadable body: damaged, not "not an image"
             raise corrupt(None, promised) from None
         raise not_an_image(None) from None
@@ -136,22 +136,22 @@ def _read_containers(photo: Photo, im: Image.Image, scan: PngScan | None, limits
     # PNG: our own walk, which includes chunks after the image data. Pillow's `im.text` would
     # do too, but on an APNG it first decodes every frame to reach the last one.
     raw_text = scan.texts if scan else {}
-    for key, value in list(raw_text.items())[:256]:
-        texts[str(key)[:80]] = str(value)[: limits.max_text_chunk_bytes]
+    for key, text in list(raw_text.items())[:256]:
+        texts[str(key)[:80]] = str(text)[: limits.max_text_chunk_bytes]
     for key in ("comment", "Comment", "parameters", "prompt", "workflow", "Description"):
         value = photo.info.get(key)
         if value and key not in texts:
-            if isinstance(value, bytes):
-                value = value.decode("utf-8", "replace")
-            texts[key] = str(value)[: limits.max_text_chunk_bytes]
+            texts[key] = _as_text(value)[: limits.max_text_chunk_bytes]
     photo.text_chunks = texts
 
     packets: list[str] = []
     for key in ("xmp", "XML:com.adobe.xmp"):
         value = photo.info.get(key) or texts.get(key)
         if value:
-            if isinstance(value, bytes):
-                value = value.decode("utf-8", "replace")
-            packets.append(value[: limits.max_xmp_bytes])
+            packets.append(_as_text(value)[: limits.max_xmp_bytes])
     photo.xmp = packets
     photo.exif, photo.exif_raw = read_exif(im)
+
+
+def _as_text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

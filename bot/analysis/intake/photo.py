@@ -19,7 +19,7 @@ class Photo:
     format: str
     image: Image.Image  # the first frame, fully loaded
     frames: int = 1
-    info: dict[str, Any] = field(default_factory=dict)
+    info: dict[str | tuple[int, int], Any] = field(default_factory=dict)  # Pillow's im.info
     text_chunks: dict[str, str] = field(default_factory=dict)
     xmp: list[str] = field(default_factory=list)
     exif: dict[str, Any] = field(default_factory=dict)

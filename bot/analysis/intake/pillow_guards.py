@@ -16,8 +16,9 @@ try:  # HEIC/HEIF from phones; optional at import so a broken wheel degrades to 
     import pillow_heif
 
     pillow_heif.register_heif_opener()
+    HEIF_OPENER = True
 except Exception:  # pragma: no cover - depends on the platform's wheel
-    pillow_heif = None
+    HEIF_OPENER = False
 
 _PILLOW_LOCK = threading.RLock()
 

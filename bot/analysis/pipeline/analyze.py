@@ -119,10 +119,11 @@ def _run_check(
 
 def _annotate(check: ModuleType, photo: Photo, findings: list[Finding]) -> bytes | None:
     try:
-        return check.annotate(photo, findings)
+        png: bytes | None = check.annotate(photo, findings)  # a module: its functions are Any
     except Exception as exc:
         log.warning("annotation failed: %r", exc)
         return None
+    return png
 
 
 def _containers(photo: Photo) -> tuple[str, ...]:

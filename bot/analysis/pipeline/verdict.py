@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeGuard
 
 from bot.analysis.pipeline.findings import CheckRun, Finding, RunStatus, Signal, Strength
 from bot.settings import load_toml
@@ -74,7 +74,7 @@ def decide(
     camera = _strongest(findings, Signal.CAMERA_CAPTURE)
     edited = _strongest(findings, Signal.EDITED)
 
-    def counts(s: Strength | None, floor: Strength) -> bool:
+    def counts(s: Strength | None, floor: Strength) -> TypeGuard[Strength]:
         return s is not None and s.rank >= floor.rank
 
     if counts(gen, Strength.MODERATE) and not (

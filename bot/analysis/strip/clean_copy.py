@@ -313,7 +313,7 @@ def _encode(image: Image.Image, fmt: str, photo: Photo) -> bytes:
         clean.save(out, "JPEG", **options)
     else:
         clean = image.copy()
-        clean.info = dict(keep)
+        clean.info = {key: value for key, value in keep.items()}  # Pillow's wider key type
         options = {"optimize": False}
         if keep:
             options.update(keep)
