@@ -30,7 +30,7 @@ from PIL import Image, PngImagePlugin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.analysis.pipeline.analyze import analyze
+from bot.analysis.pipeline.run import analyze
 
 GOAL_RATIO = 2.0
 

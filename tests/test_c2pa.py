@@ -13,9 +13,9 @@ from PIL import Image
 from bot.analysis.checks import CheckContext, all_checks
 from bot.analysis.checks import c2pa as check
 from bot.analysis.intake.decode import open_photo
-from bot.analysis.pipeline.analyze import analyze
 from bot.analysis.pipeline.findings import Finding, Signal, Strength
 from bot.analysis.pipeline.report import Report
+from bot.analysis.pipeline.run import analyze
 from bot.analysis.pipeline.verdict import decide
 from bot.settings import C2PA, Analysis, Settings
 from tests import c2pa_fixtures as fx

@@ -16,7 +16,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from bot.analysis.formats.metafields import decode_user_comment
 from bot.analysis.formats.stealth import read as read_stealth
-from bot.analysis.pipeline.analyze import analyze
+from bot.analysis.pipeline.run import analyze
 
 A1111 = (
     "professional headshot of a woman, studio lighting, 85mm\n"

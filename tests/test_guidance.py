@@ -635,7 +635,7 @@ async def test_disclose_request_without_a_context_does_not_pick_linkedin() -> No
 
 
 def test_camera_photo_gets_no_disclosure_advice(guide: Guide) -> None:
-    from bot.analysis.pipeline.analyze import analyze
+    from bot.analysis.pipeline.run import analyze
     from bot.core import compose
     from tests.conftest import jpeg_bytes
     from tests.metadata_fixtures import phone_exif

@@ -40,7 +40,7 @@ def _status_kb(field: str) -> int:
 
 def _child(path: str, filename: str, cap_mb: int, conn: Any) -> None:
     """Runs in the child: cap memory, reset the RSS high-water mark, analyse, send back."""
-    from bot.analysis.pipeline.analyze import analyze
+    from bot.analysis.pipeline.run import analyze
 
     cap = _status_kb("VmSize") * 1024 + cap_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))

@@ -12,7 +12,7 @@ from bot.analysis.intake.containers import count_gif_frames, count_tiff_pages
 from bot.analysis.intake.decode import open_photo
 from bot.analysis.intake.refusals import IntakeError
 from bot.analysis.intake.sniff import NOT_IMAGE_KINDS
-from bot.analysis.pipeline.analyze import analyze
+from bot.analysis.pipeline.run import analyze
 from bot.settings import Limits
 from tests.hostile_cases import (
     apng,

@@ -1,5 +1,5 @@
 from bot.analysis.checks import all_checks
-from bot.analysis.pipeline.analyze import analyze
+from bot.analysis.pipeline.run import analyze
 from tests.conftest import jpeg_bytes, png_bytes
 
 

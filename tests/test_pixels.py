@@ -14,8 +14,8 @@ from PIL import Image
 from bot.analysis.checks import CheckContext, alignment, faces, pixels
 from bot.analysis.evaluation import detector as evaluate
 from bot.analysis.intake.decode import open_photo
-from bot.analysis.pipeline.analyze import analyze
 from bot.analysis.pipeline.findings import Signal, Strength
+from bot.analysis.pipeline.run import analyze
 from bot.analysis.pipeline.verdict import Label, decide
 from bot.analysis.vision import detect, encoder, features, model
 from bot.analysis.vision.cache import pixels_config

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from bot.analysis.pipeline.analyze import analyze
 from bot.analysis.pipeline.findings import CheckRun, Evidence, Finding, Signal, Strength
+from bot.analysis.pipeline.run import analyze
 from bot.core import compose
 from bot.core.pool import AnalysisPool
 from bot.core.request import ImageInput, Kind, Request

@@ -12,7 +12,7 @@ from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
 from bot.analysis.intake.decode import open_photo
 from bot.analysis.intake.refusals import IntakeError
-from bot.analysis.pipeline.analyze import analyze
+from bot.analysis.pipeline.run import analyze
 from bot.analysis.strip.clean_copy import clean_filename, strip_metadata
 from bot.settings import get_settings
 from tests.metadata_fixtures import (

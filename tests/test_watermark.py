@@ -11,7 +11,7 @@ from PIL import Image
 
 from bot.analysis.checks import watermark
 from bot.analysis.formats import dwtdct
-from bot.analysis.pipeline.analyze import analyze
+from bot.analysis.pipeline.run import analyze
 from bot.settings import load_toml
 from tests import wm_reference
 

@@ -39,7 +39,7 @@ T = TypeVar("T")
 # The only functions a worker runs: pure functions of the bytes they are given.
 ALLOWED = frozenset(
     {
-        "bot.analysis.pipeline.analyze:analyze",
+        "bot.analysis.pipeline.run:analyze",
         "bot.analysis.pipeline.worker:analyze_in_worker",
         "bot.analysis.strip.clean_copy:strip_metadata",
         "bot.audit.avatar:analyze_avatar",

@@ -11,8 +11,8 @@ from collections import OrderedDict
 from dataclasses import replace
 from functools import partial
 
-from bot.analysis.pipeline.analyze import analyze
 from bot.analysis.pipeline.report import Report
+from bot.analysis.pipeline.run import analyze
 from bot.analysis.strip.clean_copy import strip_metadata
 from bot.core import compose
 from bot.core.pool import AnalysisPool, PoolError

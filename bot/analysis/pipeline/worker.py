@@ -131,7 +131,7 @@ def warm_up() -> None:
 
     from PIL import Image
 
-    from bot.analysis.pipeline.analyze import analyze
+    from bot.analysis.pipeline.run import analyze
 
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), (128, 110, 96)).save(buf, "PNG")
@@ -177,7 +177,7 @@ def analyze_in_worker(data: bytes, filename: str = "photo") -> Report:
     Never raises for a bad file: running out of memory outside intake's own handling still
     comes back as a coded refusal, so one photo cannot fail a batch.
     """
-    from bot.analysis.pipeline.analyze import analyze  # imported here: after init_worker's settings
+    from bot.analysis.pipeline.run import analyze  # imported here: after init_worker's settings
 
     try:
         return analyze(data, filename)
