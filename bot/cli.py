@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import messages
-from bot.analysis.verdict import Label
+from bot.analysis.pipeline.verdict import Label
 from bot.core.request import Platform
 from bot.guidance import CONTEXTS, get_guide
 from bot.settings import get_settings
@@ -221,6 +221,6 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _run_eval(argv: list[str]) -> int:
-    from bot.analysis.evaluate import main as eval_main
+    from bot.analysis.evaluation.detector import main as eval_main
 
     return eval_main(argv)

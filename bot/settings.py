@@ -19,7 +19,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from bot.analysis.findings import Strength  # the shared term; findings imports nothing of ours
+from bot.analysis.pipeline.findings import (
+    Strength,  # the shared term; findings imports nothing of ours
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = Path(os.environ.get("HEADSHOT_CONFIG_DIR", ROOT / "config"))

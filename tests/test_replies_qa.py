@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from bot import messages
-from bot.analysis.findings import CheckRun, Evidence, Finding, Signal, Strength
-from bot.analysis.pipeline import analyze
+from bot.analysis.pipeline.findings import CheckRun, Evidence, Finding, Signal, Strength
+from bot.analysis.pipeline.run import analyze
 from bot.core import compose
 from bot.core.pool import AnalysisPool
 from bot.core.request import ImageInput, Kind, Request
@@ -173,7 +173,7 @@ def test_disclosure_reply_names_the_place_and_says_the_advice_once():
 
 
 def test_moderate_pixel_evidence_is_not_headlined_as_a_fact():
-    from bot.analysis.verdict import decide
+    from bot.analysis.pipeline.verdict import decide
 
     report = analyze(png_bytes((300, 300)), "face.png")
     hint = Finding("pixels", Signal.AI_GENERATED, Strength.MODERATE, "Pixel signs of AI")

@@ -13,12 +13,13 @@ import pytest
 from bot import messages, settings
 from bot.adapters import batch
 from bot.adapters.slack_listeners.commands import parse_disclose
-from bot.analysis.pipeline import analyze
+from bot.analysis.pipeline.run import analyze
 from bot.core import compose
 from bot.core.download import DownloadError, _too_big
 from bot.core.reply import Reply
 from bot.core.sessions import ReplyCache
-from bot.guidance import CONTEXTS, context_slug, get_guide
+from bot.guidance import CONTEXTS, get_guide
+from bot.guidance.contexts import context_slug
 from bot.settings import get_settings
 from tests.conftest import jpeg_bytes
 

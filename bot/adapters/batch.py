@@ -34,7 +34,7 @@ from typing import Any
 
 from bot import messages
 from bot.adapters.console import IMAGE_SUFFIXES, unique_path
-from bot.analysis.report import Report
+from bot.analysis.pipeline.report import Report
 from bot.audit.avatar import top_evidence
 from bot.audit.reports import csv_safe
 from bot.core import compose

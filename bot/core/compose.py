@@ -11,9 +11,9 @@ import math
 from typing import Any
 
 from bot import messages as catalogue
-from bot.analysis.findings import Finding, Signal, Strength
-from bot.analysis.report import Report
-from bot.analysis.verdict import Label
+from bot.analysis.pipeline.findings import Finding, Signal, Strength
+from bot.analysis.pipeline.report import Report
+from bot.analysis.pipeline.verdict import Label
 from bot.core.reply import Action, Attachment, Reply, Section
 from bot.core.request import LOCAL_PLATFORMS, Platform
 from bot.guidance import Answer, Disclosure, Guide, Passage
@@ -211,12 +211,13 @@ def _heading(name: str, **fmt: object) -> str:
 
 
 def annotated_picture(report: Report) -> Attachment | None:
-    """The pixel check's picture, only where the pixel check found something to explain (a
-    diagram of a score that counted for nothing is noise in a chat). Named per photo, so several
+    """The picture a check drew, only where that check found something to explain (a diagram
+    of a score that counted for nothing is noise in a chat). Named per photo, so several
     replies in one message each show their own."""
     if not report.annotated_png:
         return None
-    if not any(f.check == "pixels" and f.signal != Signal.INFO for f in report.findings):
+    drawn_by = report.annotated_by
+    if not any(f.check == drawn_by and f.signal != Signal.INFO for f in report.findings):
         return None
     return Attachment(
         f"headshot-check-{report.sha256[:8]}.png",

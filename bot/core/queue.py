@@ -40,9 +40,9 @@ T = TypeVar("T")
 # The only functions a worker runs: pure functions of the bytes they are given.
 ALLOWED = frozenset(
     {
-        "bot.analysis.pipeline:analyze",
-        "bot.analysis.worker:analyze_in_worker",
-        "bot.analysis.strip:strip_metadata",
+        "bot.analysis.pipeline.run:analyze",
+        "bot.analysis.pipeline.worker:analyze_in_worker",
+        "bot.analysis.strip.clean_copy:strip_metadata",
         "bot.audit.avatar:analyze_avatar",
         "bot.audit.avatar:hash_and_thumb",
     }

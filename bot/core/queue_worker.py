@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dramatiq import Broker, Middleware
 
-from bot.analysis.worker import init_worker
+from bot.analysis.pipeline.worker import init_worker
 from bot.core.queue import Queue
 from bot.settings import get_settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.analysis.findings import strip_bidi
+from bot.analysis.pipeline.findings import strip_bidi
 
 
 class Platform(StrEnum):

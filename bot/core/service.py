@@ -12,10 +12,10 @@ from dataclasses import replace
 from functools import partial
 
 from bot import messages
-from bot.analysis.pipeline import analyze
-from bot.analysis.report import Report
-from bot.analysis.strip import strip_metadata
-from bot.analysis.verdict import Label
+from bot.analysis.pipeline.report import Report
+from bot.analysis.pipeline.run import analyze
+from bot.analysis.pipeline.verdict import Label
+from bot.analysis.strip.clean_copy import strip_metadata
 from bot.core import compose
 from bot.core.pool import AnalysisPool, PoolError
 from bot.core.ratelimit import RateLimiter

@@ -18,7 +18,7 @@ from __future__ import annotations
 from functools import cached_property, lru_cache
 from typing import Any
 
-from bot.analysis.verdict import Label
+from bot.analysis.pipeline.verdict import Label
 from bot.guidance.answering import Answerer
 from bot.guidance.contexts import (
     context_label,

@@ -11,8 +11,8 @@ from bot.guidance.contexts import context_name
 from bot.guidance.intents import IntentReader, Reading
 from bot.guidance.knowledge import Knowledge
 from bot.guidance.models import OWN_SOURCE, Answer, Passage
+from bot.guidance.normalise import plain, sentences
 from bot.guidance.retrieval import Retriever, Search
-from bot.guidance.text import plain, sentences
 
 _WORDY = re.compile(r"[A-Za-z0-9]")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.analysis.verdict import Label
+from bot.analysis.pipeline.verdict import Label
 from bot.guidance.contexts import context_name, context_slug
 from bot.guidance.models import Disclosure
 

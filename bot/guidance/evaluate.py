@@ -19,8 +19,8 @@ from bot.guidance import Guide, get_guide
 from bot.guidance.answering import Answerer
 from bot.guidance.knowledge import Knowledge, get_knowledge
 from bot.guidance.models import Answer
+from bot.guidance.normalise import fold
 from bot.guidance.retrieval import METHODS, Retriever
-from bot.guidance.text import fold
 from bot.settings import ROOT
 
 DEFAULT_SET = ROOT / "tests" / "data" / "guidance_questions.toml"

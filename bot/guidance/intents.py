@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.guidance.text import Synonyms, fold, plain
+from bot.guidance.normalise import Synonyms, fold, plain
 
 _CLAUSES = re.compile(r"[.!?;]\s+|,\s*(?:so|but|and)\s+")
 _SMALLTALK_CLAUSES = re.compile(r"[,.;!?]+|\s+-\s+")

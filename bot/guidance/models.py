@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot import messages
-from bot.analysis.verdict import Label
+from bot.analysis.pipeline.verdict import Label
 from bot.guidance.contexts import CONTEXTS
 
 __all__ = ["CONTEXTS", "LABELS", "OWN_SOURCE", "Answer", "Disclosure", "Passage"]

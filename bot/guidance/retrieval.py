@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from bot.guidance.models import Passage
-from bot.guidance.text import (
+from bot.guidance.normalise import (
     STOPWORDS,
     SpellFixer,
     Synonyms,

@@ -16,7 +16,7 @@ import discord
 from discord.utils import escape_markdown, escape_mentions
 
 from bot import messages
-from bot.analysis.findings import strip_bidi
+from bot.analysis.pipeline.findings import strip_bidi
 from bot.core.reply import Attachment, Reply, Section
 from bot.core.sessions import ReplyCache, button_id
 

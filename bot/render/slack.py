@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bot import messages as catalogue
-from bot.analysis.findings import strip_bidi
+from bot.analysis.pipeline.findings import strip_bidi
 from bot.core.reply import Reply, Section
 from bot.guidance.contexts import context_label as context_label  # re-exported for Slack
 
