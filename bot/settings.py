@@ -93,6 +93,15 @@ class QueueSettings(BaseModel):
     result_ttl_s: float = 600.0
 
 
+class StateSettings(BaseModel):
+    """Where the rate limit and the buttons' reply memory live (bot/core/state.py)."""
+
+    backend: str = "memory"  # or "redis" (REDIS_URL or QUEUE_URL, and QUEUE_SECRET)
+    timeout_s: float = 1.0  # one Redis call; past it, this process falls back to its memory
+    retry_after_s: float = 5.0  # after a failure, Redis is tried again this much later
+    max_reply_bytes: int = 32_000_000  # a reply larger than this stays in this process only
+
+
 class SlackSettings(BaseModel):
     """The Slack adapter. Tests point api_base_url and file_hosts at a local fake."""
 
@@ -191,6 +200,7 @@ class Settings(BaseSettings):
     download: Download = Field(default_factory=Download)
     rate_limit: RateLimit = Field(default_factory=RateLimit)
     queue: QueueSettings = Field(default_factory=QueueSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
     audit: Audit = Field(default_factory=Audit)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)

@@ -29,7 +29,7 @@ from bot.core.download import DownloadError, fetch
 from bot.core.reply import Reply
 from bot.core.request import ImageInput, Request
 from bot.core.service import HeadshotService
-from bot.core.sessions import ReplyCache
+from bot.core.state import make_reply_cache
 from bot.render.discord import render_replies
 from bot.settings import DiscordSettings, Settings
 from bot.store import open_store
@@ -111,7 +111,7 @@ class HeadshotBot(commands.AutoShardedBot):
         self.audits = audits
         self.session = session
         self.settings = settings
-        self.replies = ReplyCache(max_entries=REPLY_CACHE_ENTRIES)
+        self.replies = make_reply_cache(settings, max_entries=REPLY_CACHE_ENTRIES)
         # A burst of big uploads is downloaded a few at a time, so the event loop (and the
         # gateway heartbeat) never has dozens of large transfers to serve at once.
         self._download_slots = asyncio.Semaphore(max(1, d.max_concurrent_downloads))

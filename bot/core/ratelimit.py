@@ -1,4 +1,7 @@
-"""Per-user rate limit, shared by every adapter (a sliding one-minute window)."""
+"""Per-user rate limit, shared by every adapter (a sliding one-minute window).
+
+This is the in-process one; bot/core/state.py has the same limit kept in Redis for several bot
+processes, and chooses between them."""
 
 from __future__ import annotations
 
@@ -6,17 +9,32 @@ import math
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
+from typing import Protocol
 
 WINDOW_S = 60.0
+
+
+class Limiter(Protocol):
+    """What the service needs of a rate limit (in this process or in Redis)."""
+
+    per_minute: int
+
+    def take(self, key: str, count: int, cost: float = 1.0) -> tuple[int, float]: ...
 
 
 class RateLimiter:
     """Each user may spend `per_minute` units a minute: a photo costs 1, other work what its
     caller says (a question costs less)."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        window_s: float = WINDOW_S,
+    ) -> None:
         self.per_minute = per_minute
         self.clock = clock
+        self.window_s = window_s
         self._spent: dict[str, deque[tuple[float, float]]] = defaultdict(deque)  # (when, cost)
 
     def take(self, key: str, count: int, cost: float = 1.0) -> tuple[int, float]:
@@ -27,7 +45,7 @@ class RateLimiter:
             return count, 0.0
         now = self.clock()
         spent = self._spent[key]
-        while spent and now - spent[0][0] >= WINDOW_S:
+        while spent and now - spent[0][0] >= self.window_s:
             spent.popleft()
         used = sum(c for _, c in spent)
         granted = min(count, math.floor((self.per_minute - used) / cost + 1e-9))
@@ -43,5 +61,5 @@ class RateLimiter:
         for when, c in spent:
             room += c
             if room + 1e-9 >= cost:
-                return max(0.1, WINDOW_S - (now - when))
-        return WINDOW_S  # costs more than the whole limit: callers keep cost below it
+                return max(0.1, self.window_s - (now - when))
+        return self.window_s  # costs more than the whole limit: callers keep cost below it

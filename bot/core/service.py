@@ -18,10 +18,10 @@ from bot.analysis.pipeline.verdict import Label
 from bot.analysis.strip.clean_copy import strip_metadata
 from bot.core import compose
 from bot.core.pool import AnalysisPool, PoolError
-from bot.core.ratelimit import RateLimiter
 from bot.core.reply import Attachment, Reply
 from bot.core.request import Admission, ImageInput, Kind, Platform, Request
 from bot.core.scale import make_pool
+from bot.core.state import make_limiter
 from bot.guidance import Guide, get_guide
 from bot.settings import Settings, get_settings
 
@@ -39,7 +39,8 @@ class HeadshotService:
         # In this process's workers, or on the queue when configured (bot/core/scale.py).
         self.pool = pool or make_pool(self.settings)
         self.guide = guide or get_guide()
-        self.limiter = RateLimiter(self.settings.rate_limit.per_user_per_minute)
+        # In this process, or in Redis for several bot processes (bot/core/state.py).
+        self.limiter = make_limiter(self.settings)
         self._cache: OrderedDict[str, Report] = OrderedDict()
 
     async def start(self) -> None:

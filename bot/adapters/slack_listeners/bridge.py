@@ -29,7 +29,8 @@ from bot.audit.service import AuditService
 from bot.core.reply import Reply
 from bot.core.request import Request
 from bot.core.service import HeadshotService
-from bot.core.sessions import ReplyCache, button_id, parse_button_id
+from bot.core.sessions import button_id, parse_button_id
+from bot.core.state import make_reply_cache
 from bot.render.slack import escape, messages, render_message
 from bot.settings import Settings, SlackSettings
 
@@ -150,7 +151,7 @@ class Bridge:
         # Workspace -> its audit running in this process (cancelled at shutdown: stored
         # results are kept, and the audit resumes at the next start).
         self.auditing: dict[str, asyncio.Task[Any]] = {}
-        self.cache = ReplyCache(ttl_s=settings.slack.reply_ttl_s)
+        self.cache = make_reply_cache(settings, ttl_s=settings.slack.reply_ttl_s)
         self.jobs = Jobs(settings.slack.max_jobs)
         self.lanes = Lanes()
         self._session: aiohttp.ClientSession | None = None
