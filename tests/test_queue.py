@@ -7,6 +7,7 @@ import asyncio
 import base64
 import pickle
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import aiohttp
 import dramatiq
 import pytest
 
+from bot import messages
 from bot.analysis.pipeline.run import analyze
 from bot.audit import AuditRunner, Member
 from bot.audit.avatar import analyze_avatar
@@ -118,6 +120,61 @@ async def test_no_worker_means_a_timeout_not_a_hang(monkeypatch):
         assert err.value.code == "timeout"
     finally:
         pool.close()
+
+
+async def test_shutdown_answers_photos_in_flight_restarting_as_the_local_pool_does(monkeypatch):
+    """No worker serves the queue: a photo in flight gets "restarting" once the grace is
+    over (not a two-minute timeout), a new one at once, and the waiting threads end."""
+    redis_or_skip()
+    queue_env(monkeypatch, HEADSHOT_QUEUE__RESULT_TIMEOUT_S="60")
+    pool = make_pool(Settings(_env_file=None))
+    in_flight = asyncio.create_task(pool.run(analyze, png_bytes(), "a.png"))
+    await asyncio.sleep(0.3)
+    t = time.monotonic()
+    await pool.shutdown(grace_s=0.5)
+    with pytest.raises(PoolError) as err:
+        await in_flight
+    assert err.value.code == "restarting"
+    assert err.value.message == messages.text("pool.restarting")
+    assert time.monotonic() - t < 2
+    with pytest.raises(PoolError) as err:
+        await pool.run(analyze, png_bytes(), "b.png")
+    assert err.value.code == "restarting"
+    deadline = time.monotonic() + 5
+    while waiting_threads() and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert not waiting_threads(), "a thread still waits for a result nobody wants"
+
+
+async def test_shutdown_lets_a_photo_finish_within_the_grace(thread_worker):
+    data = (ROOT / "samples" / "a1111-parameters.png").read_bytes()
+    in_flight = asyncio.create_task(thread_worker.run(analyze, data, "a.png"))
+    await asyncio.sleep(0.05)
+    await thread_worker.shutdown(grace_s=60)
+    assert (await in_flight).verdict.label.value == "ai_generated"
+
+
+async def test_a_caller_cancelled_is_cancelled_and_its_thread_stops_waiting(monkeypatch):
+    redis_or_skip()
+    queue_env(monkeypatch, HEADSHOT_QUEUE__RESULT_TIMEOUT_S="60")
+    pool = make_pool(Settings(_env_file=None))  # no worker: the result never comes
+    try:
+        in_flight = asyncio.create_task(pool.run(analyze, png_bytes(), "a.png"))
+        await asyncio.sleep(0.3)
+        in_flight.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await in_flight
+        assert pool.threads_waiting == 1
+        deadline = time.monotonic() + 5
+        while pool.threads_waiting and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert pool.threads_waiting == 0, "a thread still waits for a result nobody wants"
+    finally:
+        pool.close()
+
+
+def waiting_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("queue-wait")]
 
 
 @pytest.mark.slow

@@ -18,9 +18,11 @@ import asyncio
 import base64
 import functools
 import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import dramatiq
 import redis
@@ -30,7 +32,7 @@ from dramatiq.results.backends import RedisBackend
 from dramatiq.results.errors import ResultFailure, ResultTimeout
 
 from bot import messages
-from bot.core.pool import PoolError
+from bot.core.pool import PoolError, pool_error
 from bot.core.signed import Signer
 from bot.settings import Settings
 
@@ -73,7 +75,8 @@ class Queue:
         secret = settings.queue_secret.get_secret_value().encode()
         self.jobs = Signer(secret, q.max_job_bytes)
         self.results = Signer(secret, q.max_result_bytes)
-        self.broker = RedisBroker(
+        # Dramatiq's broker and middleware constructors carry no annotations.
+        self.broker = RedisBroker(  # type: ignore[no-untyped-call]
             url=url,
             namespace=f"{q.name}-queue",
             heartbeat_timeout=int(q.requeue_after_s * 1000),
@@ -83,9 +86,10 @@ class Queue:
         # default read timeout is 5 s).
         waiting = redis.Redis.from_url(url, socket_timeout=q.result_timeout_s + 10)
         self.backend = RedisBackend(client=waiting, namespace=f"{q.name}-results")
-        self.broker.add_middleware(
-            Results(backend=self.backend, result_ttl=int(q.result_ttl_s * 1000))
+        results = Results(  # type: ignore[no-untyped-call]
+            backend=self.backend, result_ttl=int(q.result_ttl_s * 1000)
         )
+        self.broker.add_middleware(results)
         # The decorator form: dramatiq's typed overloads take a function or options, not both.
         self.actor = dramatiq.actor(
             broker=self.broker,
@@ -104,15 +108,20 @@ class Queue:
         return base64.b64encode(self.results.dumps(fn(*args))).decode()
 
 
-def queue_errors() -> dict[str, str]:
-    """What a job on the queue that did not come back says (config/messages.toml)."""
-    return {code: str(text) for code, text in messages.table("queue_errors").items()}
+def queue_error(code: str) -> PoolError:
+    """`timeout`, `analysis_failed` or `too_large` for a queued job ([queue_errors]);
+    `restarting` as the in-process pool words it."""
+    if code == "restarting":
+        return pool_error(code)
+    return PoolError(code, messages.text(f"queue_errors.{code}"))
 
 
 class QueuePool:
-    """AnalysisPool's interface (`run`, `warm_up`, `close`, `timeout_s`) over the queue."""
+    """AnalysisPool's interface (`run`, `warm_up`, `shutdown`, `close`, `timeout_s`) over the
+    queue."""
 
     inline = False
+    WAIT_SLICE_MS = 1000  # a waiting thread looks this often whether its caller still waits
 
     def __init__(self, settings: Settings, waiters: int = 64) -> None:
         self.queue = Queue(settings)
@@ -123,33 +132,66 @@ class QueuePool:
         # Waiting for a result blocks a thread (Dramatiq's client is synchronous): one per job
         # in flight, so an audit's downloads never queue behind the default executor's few.
         self._waiters = ThreadPoolExecutor(max_workers=waiters, thread_name_prefix="queue-wait")
+        self._in_flight: set[asyncio.Future[Any]] = set()
+        self.threads_waiting = 0  # threads blocked on a result now
+        self._count_lock = threading.Lock()
+        self._draining = self._closed = False
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         name = target_name(fn)
         if name not in ALLOWED:
             raise ValueError(f"{name} cannot run on the queue (not in bot.core.queue.ALLOWED)")
+        if self._draining or self._closed:
+            raise queue_error("restarting")
         try:
             job = self.queue.jobs.dumps((fn, args))
         except ValueError:
-            raise PoolError("too_large", queue_errors()["too_large"]) from None
+            raise queue_error("too_large") from None
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._waiters, self._send_and_wait, job)
-
-    def _send_and_wait(self, job: bytes) -> Any:
-        message = self.queue.actor.send(base64.b64encode(job).decode())
+        stop = threading.Event()  # nobody waits for this result any more
+        waiting = loop.run_in_executor(self._waiters, self._send_and_wait, job, stop)
+        self._in_flight.add(waiting)
         try:
-            out = message.get_result(
-                backend=self.queue.backend, block=True, timeout=int(self.timeout_s * 1000)
-            )
-        except ResultTimeout:
-            raise PoolError("timeout", queue_errors()["timeout"]) from None
-        except redis.RedisError as exc:
-            log.error("queue unavailable: %s", type(exc).__name__)
-            raise PoolError("analysis_failed", queue_errors()["analysis_failed"]) from None
-        except ResultFailure as exc:
-            log.error("queued analysis failed: %s", exc.orig_exc_type)
-            code = "timeout" if exc.orig_exc_type == "TimeLimitExceeded" else "analysis_failed"
-            raise PoolError(code, queue_errors()[code]) from None
+            return cast(T, await waiting)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._closed and not (task and task.cancelling()):  # close() stopped waiting
+                raise queue_error("restarting") from None
+            raise
+        finally:
+            stop.set()
+            self._in_flight.discard(waiting)
+
+    def _send_and_wait(self, job: bytes, stop: threading.Event) -> Any:
+        with self._count_lock:
+            self.threads_waiting += 1
+        try:
+            return self._wait_for(job, stop)
+        finally:
+            with self._count_lock:
+                self.threads_waiting -= 1
+
+    def _wait_for(self, job: bytes, stop: threading.Event) -> Any:
+        message = self.queue.actor.send(base64.b64encode(job).decode())
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                out = message.get_result(
+                    backend=self.queue.backend, block=True, timeout=self.WAIT_SLICE_MS
+                )
+                break
+            except ResultTimeout:
+                if stop.is_set() or self._closed:
+                    raise queue_error("restarting") from None
+                if time.monotonic() >= deadline:
+                    raise queue_error("timeout") from None
+            except redis.RedisError as exc:
+                log.error("queue unavailable: %s", type(exc).__name__)
+                raise queue_error("analysis_failed") from None
+            except ResultFailure as exc:
+                log.error("queued analysis failed: %s", exc.orig_exc_type)
+                late = exc.orig_exc_type == "TimeLimitExceeded"
+                raise queue_error("timeout" if late else "analysis_failed") from None
         return self.queue.results.loads(base64.b64decode(out))
 
     async def warm_up(self) -> None:
@@ -158,10 +200,22 @@ class QueuePool:
         await asyncio.to_thread(self.queue.broker.client.ping)
 
     async def shutdown(self, grace_s: float) -> None:
-        """Stopping: jobs already queued still run on the workers (their results expire
-        unread); this process stops waiting for them."""
+        """Stop taking work, as AnalysisPool does: new jobs fail with `restarting` at once,
+        those in flight get up to grace_s to come back, then close(). Jobs already queued
+        still run on the workers (their results expire unread)."""
+        self._draining = True
+        deadline = time.monotonic() + grace_s
+        while self._in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         self.close()
 
     def close(self) -> None:
+        """Stop now: callers still waiting get `restarting`; their threads notice within
+        WAIT_SLICE_MS and end. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for waiting in list(self._in_flight):
+            waiting.cancel()
         self._waiters.shutdown(wait=False, cancel_futures=True)
         self.queue.broker.close()
