@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     slack.add_argument("--port", type=int, default=None)
     worker = sub.add_parser("worker", help=say("worker"))
     worker.add_argument("--processes", type=int, default=0, help=say("worker_processes"))
+    # The health check's words live beside the deployment's (config/messages/scale.toml).
+    health = sub.add_parser("health", help=messages.text("scale.cli_help.health"))
+    health.add_argument("--url", help=messages.text("scale.cli_help.health_url"))
     ev = sub.add_parser("eval", help=say("eval"), add_help=False)
     ev.add_argument("args", nargs=argparse.REMAINDER)
     return p
@@ -88,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         "discord": _discord,
         "slack": _slack,
         "worker": _worker,
+        "health": _health,
         "eval": _eval,
     }[args.command]
     try:
@@ -111,6 +115,12 @@ def _worker(args: argparse.Namespace) -> int:
     from bot.core.scale import run_worker
 
     return run_worker(get_settings(), args.processes)
+
+
+def _health(args: argparse.Namespace) -> int:
+    from bot.health import run_health
+
+    return run_health(get_settings(), args.url)
 
 
 def _check(args: argparse.Namespace) -> int:
