@@ -75,8 +75,7 @@ class Queue:
         secret = settings.queue_secret.get_secret_value().encode()
         self.jobs = Signer(secret, q.max_job_bytes)
         self.results = Signer(secret, q.max_result_bytes)
-        # Dramatiq's broker and middleware constructors carry no annotations.
-        self.broker = RedisBroker(  # type: ignore[no-untyped-call]
+        self.broker = RedisBroker(
             url=url,
             namespace=f"{q.name}-queue",
             heartbeat_timeout=int(q.requeue_after_s * 1000),
@@ -86,10 +85,9 @@ class Queue:
         # default read timeout is 5 s).
         waiting = redis.Redis.from_url(url, socket_timeout=q.result_timeout_s + 10)
         self.backend = RedisBackend(client=waiting, namespace=f"{q.name}-results")
-        results = Results(  # type: ignore[no-untyped-call]
-            backend=self.backend, result_ttl=int(q.result_ttl_s * 1000)
+        self.broker.add_middleware(
+            Results(backend=self.backend, result_ttl=int(q.result_ttl_s * 1000))
         )
-        self.broker.add_middleware(results)
         # The decorator form: dramatiq's typed overloads take a function or options, not both.
         self.actor = dramatiq.actor(
             broker=self.broker,

@@ -11,9 +11,8 @@ from bot.settings import get_settings
 
 
 class WorkerBoot(Middleware):
-    def after_process_boot(
-        self, broker: Broker
-    ) -> None:  # each worker process, before its first job
+    def after_process_boot(self, broker: Broker) -> None:
+        # Each worker process, before its first job.
         init_worker()
 
 

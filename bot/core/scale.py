@@ -43,6 +43,4 @@ def run_worker(settings: Settings, processes: int = 0) -> int:
         os.environ[var] = "1"
     argv = ["bot.core.queue_worker:broker", "--threads", "1", "--skip-logging"]
     argv += ["--processes", str(processes or os.cpu_count() or 1)]
-    # Dramatiq's command line carries no annotations.
-    parsed = make_argument_parser().parse_args(argv)  # type: ignore[no-untyped-call]
-    return int(main(parsed) or 0)  # type: ignore[no-untyped-call]
+    return main(make_argument_parser().parse_args(argv)) or 0
