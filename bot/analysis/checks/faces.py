@@ -6,6 +6,7 @@ from bot.analysis.checks import CheckContext
 from bot.analysis.findings import CheckSkipped, Evidence, Finding, Signal, Strength
 from bot.analysis.intake import Photo
 from bot.analysis.vision.cache import pixels_config, scan_photo
+from bot.analysis.vision.detect import Face
 
 NAME = "faces"
 ORDER = 60
@@ -45,7 +46,7 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     return []
 
 
-def counted_faces(faces: tuple) -> list:
+def counted_faces(faces: tuple[Face, ...]) -> list[Face]:
     """Faces large enough to matter next to the largest (tiny background faces are ignored)."""
     if not faces:
         return []
