@@ -1,11 +1,13 @@
 """Cache what the pixel head is trained on, for every face image × platform-style copy.
 
-    python tools/extract_pixels.py [--cache /work/pixcache] [--procs 2]
+    nice python tools/extract_pixels.py --into /work/pixcache/v2 --copies 0 [1 2] [--procs 2]
 
-Each copy goes through the run-time path (`scan_image`, then the encoder's face and frame
-crops), so training sees the numbers the checks see. Copies are made with a seed per image
-and copy, so the cache is the same whatever the process count or order. One file per copy
-index (`copy-K.npz`), written when all images of that copy are done; progress is logged.
+Each copy goes through the run-time path (`scan_image`, then the encoder's face crop, and the
+frame where the check embeds it too), so training sees the numbers the checks see. Copies are
+made with a seed per image and copy, so the cache is the same whatever the process count or
+order. One file per copy index and block of BLOCK images (`copy-K-START-END.npz`), written
+when the block is done, so an interrupted run resumes where it stopped (`--limit N` makes the
+same first blocks); progress is logged.
 """
 
 from __future__ import annotations
