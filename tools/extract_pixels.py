@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         for copy in args.copies:
             for start in range(0, len(rows), BLOCK):
                 block = rows[start : start + BLOCK]
-                out = folder / f"copy-{copy}-{start:05d}-{start + len(block):05d}.npz"
+                subset = "".join(f"-{v}" for v in (args.label, args.source) if v)
+                out = folder / f"copy-{copy}{subset}-{start:05d}-{start + len(block):05d}.npz"
                 if out.exists():
                     continue
                 t0 = time.time()
