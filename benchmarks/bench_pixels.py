@@ -28,6 +28,7 @@ from PIL import Image  # noqa: E402
 
 from bot.analysis.checks import CheckContext, alignment, faces, pixels  # noqa: E402
 from bot.analysis.intake.decode import open_photo  # noqa: E402
+from bot.analysis.vision import encoder, model  # noqa: E402
 from bot.settings import get_settings  # noqa: E402
 
 SAMPLE = ROOT.parent / "shared" / "data" / "faces" / "real" / "amfd_studio"
@@ -92,12 +93,22 @@ def bench(name: str, data: bytes, goal_ms: float, repeat: int) -> bool:
     return ok
 
 
+def encoder_pass(repeat: int) -> None:
+    """One encoder pass alone, in the same run: the unit the checks' cost is made of."""
+    batch = encoder.crops(Image.new("RGB", (224, 224), (128, 110, 90)), [(0, 0, 224, 224)])
+    [wall] = timed([lambda: encoder.run(batch)], repeat)
+    [cpu] = timed([lambda: encoder.run(batch)], repeat, time.process_time)
+    passes = "face crop and frame" if model.load().needs_frame else "the face crop only"
+    print(f"one encoder pass: {wall:.1f} ms wall, {cpu:.1f} ms CPU (the head embeds {passes})")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=15)
     args = ap.parse_args()
     im, what = source_image()
     print(f"input: {what}")
+    encoder_pass(args.repeat)
     a = bench(
         "avatar 256 px",
         encode(im, (256, round(256 * im.height / im.width)), "WEBP", 80),

@@ -23,6 +23,7 @@ from bot.analysis.vision.detect import Face, FaceScan
 from bot.analysis.vision.scan import scan_image
 from bot.settings import get_settings
 from tests.make_pixel_samples import FOLDER as DRAWN
+from tools import train_pixels
 
 needs_detector = pytest.mark.skipif(not detect.available(), reason="dlib is not installed")
 
@@ -103,7 +104,11 @@ def test_a_small_face_gets_its_own_crop_and_a_large_one_shares_the_frame() -> No
     small = Face(box=(220, 40, 300, 120), score=1.0, eyes=((240, 70), (280, 70)), points=())
     e = encoder.embed(im, small)
     assert not e.one_crop and e.face_box == (188, 8, 332, 152)  # 1.8 face widths, in frame
-    assert float(e.face @ e.frame) < 0.999
+    assert float(e.face @ e.frame) < 0.999 and e.face_tok.shape == (encoder.TOKEN_DIM,)
+    assert not np.array_equal(e.face_tok, e.frame_tok)
+    face_only = encoder.embed(im, small, frame=False)  # one pass: the face crop alone
+    assert face_only.one_crop and np.allclose(face_only.face, e.face, atol=1e-5)
+    assert np.allclose(face_only.face_tok, e.face_tok, atol=1e-4)
     big = Face(box=(60, 60, 340, 340), score=1.0, eyes=((140, 170), (260, 170)), points=())
     e = encoder.embed(im, big)
     assert e.one_crop and np.array_equal(e.face, e.frame) and e.face_box == (0, 0, 400, 400)
@@ -112,13 +117,23 @@ def test_a_small_face_gets_its_own_crop_and_a_large_one_shares_the_frame() -> No
 def test_head_loads_and_its_attributions_add_up_to_the_margin() -> None:
     head = model.load()
     scan = scan_image(_noise_image())
-    x = head.inputs(scan.embedding(), scan.features.values)
+    x = head.inputs(scan.embedding(head.needs_frame), scan.features.values)
     p = head.proba(x)
     assert p.shape == (1,) and 0 <= p[0] <= 1
     contrib = head.contributions(x)
-    assert set(contrib) == {"face", "frame", *(model.family(c) for c in head.cues)}
+    assert set(contrib) == {*(model.family(b) for b in head.blocks), *map(model.family, head.cues)}
     assert sum(contrib.values()) + head.bias == pytest.approx(float(head.margin(x)[0]), abs=1e-6)
     assert model.MODEL_PATH.stat().st_size <= 200_000  # small enough to live in the repo
+
+
+def test_the_model_file_is_written_byte_for_byte_the_same(tmp_path) -> None:
+    """What lets tools/train_pixels.py --check compare a retrained head with the shipped one."""
+    head = model.load()
+    model.save(tmp_path / "a.npz", head)
+    model.save(tmp_path / "b.npz", head)
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    again = model.load(tmp_path / "a.npz")
+    assert again.blocks == head.blocks and np.array_equal(again.coef, head.coef)
 
 
 def _drawn(name: str):
@@ -134,13 +149,19 @@ def test_committed_drawn_faces_go_through_the_whole_path(name: str) -> None:
     assert pix.data["faces"] == 1 and 0 <= pix.data["score"] <= 1
     assert {r.check: r.status for r in report.runs}["pixels"] == "ran"
     assert report.annotated_png is not None
-    # the score the check reports is what the training path computes from the same pixels
+    # the score the check reports is what the training path computes from the same pixels:
+    # the cached arrays of tools/extract_pixels.py, made into inputs by tools/train_pixels.py
     scan = scan_image(photo.downscaled(512))
-    emb = encoder.embed(scan.image, scan.face)
+    boxes = [encoder.face_box(scan.image.size, scan.face), encoder.frame_box(scan.image.size)]
+    emb, tok = encoder.run(encoder.crops(scan.image, boxes))
+    if encoder.fills_frame(*boxes):
+        emb, tok = np.repeat(emb[:1], 2, 0), np.repeat(tok[:1], 2, 0)
+    tok = tok.astype(np.float16).astype(np.float32)
+    cached = {"face": emb[:1], "frame": emb[1:], "face_tok": tok[:1], "frame_tok": tok[1:]}
+    cached["features"] = scan.features.values[None]
     head = model.load()
-    x = model.head_input(emb.face, emb.frame, scan.features.values, head.cues)
-    assert pix.data["score"] == round(float(head.proba(x)[0]), 4)
-    assert emb.one_crop is (name != "drawn-wide.jpg")
+    p = float(head.proba(train_pixels.inputs(cached, head.blocks))[0])
+    assert pix.data["score"] == pytest.approx(p, abs=2e-4)  # tokens are cached as float16
 
 
 def _scan_with_a_face():
@@ -278,8 +299,8 @@ def test_the_shipped_head_separates_avatar_copies_from_both_face_sets(shared_dir
     assert summary["shipped"]["moderate"]["fpr"] <= MAX_IN_SAMPLE_REAL_FLAGGED, summary
 
 
-# Measured on exactly this subset (deterministic): AUC 0.868 with images where no face was
-# found scored 0 as the check counts them (0.946 on the raw scores); at most 1 of 20 real faces
-# at the moderate threshold.
-MIN_IN_SAMPLE_AUC = 0.85
+# Measured on exactly this subset (deterministic): AUC 0.832 with images where no face was
+# found scored 0 as the check counts them; 1 of 20 real faces at the moderate threshold (the
+# head trained on FFHQ at 0.3 weight fits it less closely in-sample than the previous 0.868).
+MIN_IN_SAMPLE_AUC = 0.8
 MAX_IN_SAMPLE_REAL_FLAGGED = 0.1

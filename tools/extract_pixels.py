@@ -1,11 +1,13 @@
 """Cache what the pixel head is trained on, for every face image × platform-style copy.
 
-    python tools/extract_pixels.py [--cache /work/pixcache] [--procs 2]
+    nice python tools/extract_pixels.py --into /work/pixcache/v2 --copies 0 [1 2] [--procs 2]
 
-Each copy goes through the run-time path (`scan_image`, then the encoder's face and frame
-crops), so training sees the numbers the checks see. Copies are made with a seed per image
-and copy, so the cache is the same whatever the process count or order. One file per copy
-index (`copy-K.npz`), written when all images of that copy are done; progress is logged.
+Each copy goes through the run-time path (`scan_image`, then the encoder's face crop, and the
+frame where the check embeds it too), so training sees the numbers the checks see. Copies are
+made with a seed per image and copy, so the cache is the same whatever the process count or
+order. One file per copy index and block of BLOCK images (`copy-K-START-END.npz`), written
+when the block is done, so an interrupted run resumes where it stopped (`--limit N` makes the
+same first blocks); progress is logged.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bot.analysis.vision import degrade, encoder  # noqa: E402
-from bot.analysis.vision.scan import scan_image  # noqa: E402
+from bot.analysis.vision import degrade, detect, encoder, model  # noqa: E402
+from bot.analysis.vision.scan import scan_image, working_copy  # noqa: E402
 
 SEED = 20261202
-COPIES = 2
+COPIES = 3
+BLOCK = 500  # images per cache file, so an interrupted run keeps what it finished
+PROBE_SIDE = 256  # a second, cheaper face search, recorded to compare detectors
 DATASETS = ("faces", "faces-extra")
 SHARED = ROOT.parent / "shared" / "data"
 CODE_FILES = ("features.py", "scan.py", "detect.py", "degrade.py", "encoder.py")
@@ -67,7 +71,22 @@ def one(args: tuple[str, int]) -> dict[str, np.ndarray]:
     scan = scan_image(img)
     face = scan.faces.faces[0] if scan.faces.faces else None
     fbox, whole = encoder.face_box(scan.image.size, face), encoder.frame_box(scan.image.size)
-    emb, tok = encoder.run(encoder.crops(scan.image, [fbox, whole]))
+    # the frame only where the check would embed it (encoder.embed): the face crop otherwise;
+    # nothing without a face (the check never scores one, and training leaves them out)
+    one_pass = encoder.fills_frame(fbox, whole)
+    if face is None:
+        emb, tok = (
+            np.zeros((2, model.EMBED_DIM), np.float32),
+            np.zeros((2, encoder.TOKEN_DIM), np.float32),
+        )
+    else:
+        emb, tok = encoder.run(encoder.crops(scan.image, [fbox] if one_pass else [fbox, whole]))
+    if one_pass:
+        emb, tok = np.repeat(emb[:1], 2, 0), np.repeat(tok[:1], 2, 0)
+    small = working_copy(scan.image, PROBE_SIDE)
+    probe = detect.detect(np.asarray(small)).faces
+    k = scan.image.width / small.width
+    pbox = np.array(probe[0].box, np.float32) * k if probe else np.full(4, np.nan, np.float32)
     return {
         "features": scan.features.values,
         "face_emb": emb[0],
@@ -77,6 +96,10 @@ def one(args: tuple[str, int]) -> dict[str, np.ndarray]:
         "crop_share": np.float32((fbox[2] - fbox[0]) / (whole[2] - whole[0])),
         "has_face": np.float32(face is not None),
         "size": np.array(img.size, np.int32),
+        "work_size": np.array(scan.image.size, np.int32),
+        "box": np.array(face.box if face else (np.nan,) * 4, np.float32),
+        "n_faces": np.int32(len(scan.faces.faces)),
+        "probe_box": pbox,  # the largest face found on a PROBE_SIDE copy, in working pixels
     }
 
 
@@ -101,22 +124,24 @@ def main(argv: list[str] | None = None) -> int:
         rows = rows[: args.limit]
     folder = args.into or args.cache / code_key()
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"{len(rows)} images × {COPIES} copies -> {folder}", flush=True)
+    print(f"{len(rows)} images × copies {args.copies} -> {folder}", flush=True)
     with Pool(args.procs) as pool:
         for copy in args.copies:
-            out = folder / f"copy-{copy}-{len(rows)}.npz"
-            if out.exists():
-                continue
-            t0 = time.time()
-            got = []
-            jobs = [(r["file"], copy) for r in rows]
-            for i, res in enumerate(pool.imap(one, jobs, chunksize=8)):
-                got.append(res)
-                if i % 200 == 0:
-                    print(f"copy {copy}: {i}/{len(rows)} {time.time() - t0:.0f}s", flush=True)
-            arrays = {k: np.stack([g[k] for g in got]) for k in got[0]}
-            np.savez(out, files=np.array([r["file"] for r in rows]), **arrays)
-            print(f"copy {copy} done in {time.time() - t0:.0f}s -> {out}", flush=True)
+            for start in range(0, len(rows), BLOCK):
+                block = rows[start : start + BLOCK]
+                subset = "".join(f"-{v}" for v in (args.label, args.source) if v)
+                out = folder / f"copy-{copy}{subset}-{start:05d}-{start + len(block):05d}.npz"
+                if out.exists():
+                    continue
+                t0 = time.time()
+                jobs = [(r["file"], copy) for r in block]
+                got = pool.map(one, jobs, chunksize=4)
+                arrays = {k: np.stack([g[k] for g in got]) for k in got[0]}
+                np.savez(out, files=np.array([r["file"] for r in block]), **arrays)
+                print(
+                    f"copy {copy} {start}+{len(block)}: {time.time() - t0:.0f}s -> {out}",
+                    flush=True,
+                )
     return 0
 
 

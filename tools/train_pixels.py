@@ -1,12 +1,14 @@
 """Train the pixel head shipped as bot/analysis/models/pixels.npz, and validate it honestly.
 
-    python tools/extract_pixels.py      # once: embeddings + features of every platform copy
-    python tools/train_pixels.py [--cache /work/pixcache/KEY] [--no-write]
+    python tools/extract_pixels.py --into DIR --copies 0   # embeddings + cues of every copy
+    python tools/train_pixels.py --cache DIR [--no-write | --check]
 
-Data: ../shared/data/faces and ../shared/data/faces-extra, every image as two platform-style
-copies (random crop, 128–512 px, JPEG q70–95 / WebP q75–90 / PNG; the same for real and AI),
-cached by tools/extract_pixels.py through the run-time code. Deterministic (fixed seeds, Newton
-steps): a rerun on the same cache writes a byte-identical model.
+Data: ../shared/data/faces and ../shared/data/faces-extra, every image as platform-style copies
+(random crop, 128–512 px, JPEG q70–95 / WebP q75–90 / PNG; the same for real and AI), cached by
+tools/extract_pixels.py through the run-time code; every cached copy is used. Deterministic
+(fixed seeds, L-BFGS): a rerun on the same cache writes a byte-identical model, which
+`--check` verifies against the shipped file. Copies without a detected face are left out of
+training (the check never scores them) and count as not flagged in the tables.
 
 - Validation: leave-one-source-out (each source scored by a head trained without it) and
   leave-one-family-out (each AI family scored by a head trained without any of its sources).
@@ -24,7 +26,9 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +59,11 @@ CUES = (
     "noise_block_var",
 )
 L2 = 300.0  # chosen by leave-one-source-out among 30 / 300 / 1000 (docs/pixels.md)
+BLOCKS = ("face", "frame")  # encoder outputs the head reads (model.BLOCK_DIMS); chosen by LOSO
+# FFHQ's weight beside the other real sources (chosen by leave-one-source-out among 0.1 / 0.3 /
+# 0.5 / 1): its aligned photos are StyleGAN's own training set and at full weight teach the
+# head that StyleGAN's framing means "real"; chat avatars are rarely framed that way.
+FFHQ_WEIGHT = 0.3
 # Generator families for leave-one-family-out. sfhq_t2i mixes FLUX, SDXL and DALL-E 3 tiles
 # without saying which made which, so it is a family of its own; Kolors (an SDXL-type model)
 # stands for SDXL.
@@ -74,12 +83,13 @@ FAMILIES = {
     "sfhq_t2i": "FLUX / SDXL / DALL-E 3 (mixed)",
 }
 FFHQ = "ffhq_jpeg_q75"
+SEED = 20261202
 TRAINED_ON = (
     "../shared/data/faces (public face images labelled gan/diffusion/real; licences vary: FFHQ "
     "CC BY-NC-SA, studio portraits research-only, some generator outputs unlicensed) and "
     "../shared/data/faces-extra (SFHQ-T2I tiles, MIT; StyleGAN 1 faces from the '140k real and "
-    "fake faces' set, no licence file); one platform-style copy per image. Training and "
-    "evaluation only: no image is in the repository or the package."
+    "fake faces' set, no licence file); all 4,206 images, one platform-style copy each. Training "
+    "and evaluation only: no image is in the repository or the package."
 )
 
 
@@ -93,46 +103,67 @@ def latest_cache(root: Path) -> Path:
     return folders[-1]
 
 
-def load(folder: Path) -> dict[str, np.ndarray]:
-    """All cached copies as rows: head inputs, labels, sources, image index."""
+CACHE_KEYS = {
+    "face": "face_emb",
+    "frame": "frame_emb",
+    "face_tok": "face_tok",
+    "frame_tok": "frame_tok",
+}
+
+
+def load(folder: Path, copies: list[int] | None = None) -> dict[str, np.ndarray]:
+    """All cached copies as rows: encoder blocks, cues, labels, sources, image index."""
     from tools.extract_pixels import read_rows
 
-    rows = read_rows()
-    by_file = {r["file"]: r for r in rows}
+    by_file = {r["file"]: r for r in read_rows()}
     parts = []
     for path in sorted(folder.glob("copy-*.npz")):
+        copy = int(path.name.split("-")[1])
+        if copies is not None and copy not in copies:
+            continue
         z = dict(np.load(path))
+        z["copy"] = np.full(len(z["files"]), copy)
         parts.append(z)
-    files = np.concatenate([p["files"] for p in parts])
-    share = np.concatenate([p["crop_share"] for p in parts])
-    face = np.concatenate([p["face_emb"] for p in parts])
-    frame = np.concatenate([p["frame_emb"] for p in parts])
-    one = share >= encoder.ONE_CROP_ABOVE  # the check embeds only the frame then
-    face[one] = frame[one]
-    feats = np.concatenate([p["features"] for p in parts])
+    if not parts:
+        raise SystemExit(f"no cached copies in {folder}")
+
+    def cat(key: str) -> np.ndarray:
+        return np.concatenate([p[key] for p in parts])
+
+    files = cat("files")
     meta = [by_file[str(f)] for f in files]
     image_ids = {f: i for i, f in enumerate(dict.fromkeys(str(f) for f in files))}
     return {
-        "x": model.head_input(face, frame, feats, CUES),
+        **{b: cat(k).astype(np.float32) for b, k in CACHE_KEYS.items()},
+        "features": cat("features"),
         "y": np.array([m["label"] != "real" for m in meta], float),
         "src": np.array([m["source"] for m in meta]),
         "label": np.array([m["label"] for m in meta]),
         "image": np.array([image_ids[str(f)] for f in files]),
-        "one_crop": one,
-        "has_face": np.concatenate([p["has_face"] for p in parts]) > 0,
+        "copy": cat("copy"),
+        "file": files,
+        "one_crop": cat("crop_share") >= encoder.ONE_CROP_ABOVE,
+        "has_face": cat("has_face") > 0,
     }
+
+
+def inputs(d: dict[str, np.ndarray], blocks: tuple[str, ...]) -> np.ndarray:
+    """Head inputs as the check computes them (where the face crop fills the frame, the cache
+    holds it for both, as encoder.embed does)."""
+    return model.head_input([d[b] for b in blocks], d["features"], CUES)
 
 
 # ---------------------------------------------------------------- the head
 
 
-def weights(src: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Every source weighs the same (1,432 tiles from one grid set must not drown the rest),
-    and the two classes weigh the same in total."""
+def weights(src: np.ndarray, y: np.ndarray, power: float = 0.0) -> np.ndarray:
+    """Every source weighs the same (power 0: 1,432 tiles from one grid set must not drown
+    the rest; power 1 would weigh every copy the same), and the two classes weigh the same
+    in total."""
     w = np.ones(len(y))
     for s in np.unique(src):
         m = src == s
-        w[m] = 1 / m.sum()
+        w[m] = m.sum() ** (power - 1)
     for c in (0, 1):
         w[y == c] *= len(y) / 2 / w[y == c].sum()
     return w
@@ -160,21 +191,90 @@ def logistic(z: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> np.ndarr
     return res.x
 
 
-def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = L2) -> model.PixelHead:
+def mlp(z: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float, hidden: int) -> np.ndarray:
+    """Weighted L2 one-hidden-layer ReLU network (L-BFGS from a seeded start, deterministic);
+    returns the flat parameters [W (d×h), b (h), v (h), c]."""
+    d = z.shape[1]
+    rng = np.random.default_rng(SEED)
+    start = np.r_[
+        rng.normal(0, 1 / np.sqrt(d), d * hidden),
+        np.zeros(hidden),
+        rng.normal(0, 1 / np.sqrt(hidden), hidden),
+        0.0,
+    ]
+
+    def unpack(t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        k = d * hidden
+        return t[:k].reshape(d, hidden), t[k : k + hidden], t[k + hidden : k + 2 * hidden], t[-1]
+
+    def loss(t: np.ndarray) -> tuple[float, np.ndarray]:
+        wm, b, v, c = unpack(t)
+        a = z @ wm + b
+        h = np.maximum(a, 0)
+        m = h @ v + c
+        value = float(
+            w @ (np.logaddexp(0, m) - y * m) + 0.5 * l2 * (wm.ravel() @ wm.ravel() + v @ v)
+        )
+        g = (0.5 * (1 + np.tanh(0.5 * m)) - y) * w
+        dh = np.outer(g, v) * (a > 0)
+        return value, np.r_[(z.T @ dh + l2 * wm).ravel(), dh.sum(0), h.T @ g + l2 * v, g.sum()]
+
+    res = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 400})
+    return res.x
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a head is trained on and how (the shipped one is the default)."""
+
+    blocks: tuple[str, ...] = BLOCKS
+    l2: float = L2
+    source_power: float = 0.0  # how a source's weight grows with its size (weights())
+    hidden: int = 0  # 0: logistic regression; else a hidden ReLU layer this wide (experiment)
+    ffhq_weight: float = FFHQ_WEIGHT
+
+
+class MlpHead:
+    """An experiment's head (not shipped): margins only."""
+
+    def __init__(self, mean: np.ndarray, scale: np.ndarray, t: np.ndarray, hidden: int):
+        d = len(mean)
+        self.mean, self.scale, self.hidden = mean, scale, hidden
+        self.wm = t[: d * hidden].reshape(d, hidden)
+        self.b, self.v, self.c = t[d * hidden : d * hidden + hidden], t[-1 - hidden : -1], t[-1]
+
+    def margin(self, x: np.ndarray) -> np.ndarray:
+        z = (x - self.mean) / self.scale
+        return np.maximum(z @ self.wm + self.b, 0) @ self.v + self.c
+
+
+def recipe_weights(src: np.ndarray, y: np.ndarray, recipe: Recipe) -> np.ndarray:
+    w = weights(src, y, recipe.source_power)
+    w[src == FFHQ] *= recipe.ffhq_weight
+    return w * len(w) / w.sum()
+
+
+def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, recipe: Recipe) -> model.PixelHead:
     mean, scale = x.mean(0), x.std(0) + 1e-6
-    beta = logistic((x - mean) / scale, y, w, l2)
-    head = model.PixelHead(CUES, mean, scale, beta[1:], float(beta[0]), (1.0, 0.0))
+    if recipe.hidden:
+        t = mlp((x - mean) / scale, y, w, recipe.l2, recipe.hidden)
+        return MlpHead(mean, scale, t, recipe.hidden)  # type: ignore[return-value]
+    beta = logistic((x - mean) / scale, y, w, recipe.l2)
+    head = model.PixelHead(recipe.blocks, CUES, mean, scale, beta[1:], float(beta[0]), (1.0, 0.0))
     return model.stored(head)
 
 
-def held_out(d: dict, groups: np.ndarray, only: np.ndarray | None = None) -> np.ndarray:
+def held_out(
+    d: dict, recipe: Recipe, groups: np.ndarray, only: np.ndarray | None = None
+) -> np.ndarray:
     """Margins for rows of each group from a head trained without that group (NaN for rows
     of groups not in `only`)."""
     out = np.full(len(groups), np.nan)
     for g in dict.fromkeys(groups.tolist() if only is None else only.tolist()):
         m = groups == g
-        keep = ~m
-        head = fit(d["x"][keep], d["y"][keep], weights(d["src"][keep], d["y"][keep]))
+        keep = ~m & d["has_face"]  # the check never scores a photo without a face
+        w = recipe_weights(d["src"][keep], d["y"][keep], recipe)
+        head = fit(d["x"][keep], d["y"][keep], w, recipe)
         out[m] = head.margin(d["x"][m])
     return out
 
@@ -266,16 +366,31 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, help="a folder written by tools/extract_pixels.py")
     ap.add_argument("--no-write", action="store_true", help="report only; keep the shipped model")
+    ap.add_argument("--blocks", help="encoder outputs, comma-separated (an experiment)")
+    ap.add_argument("--l2", type=float, default=L2, help="ridge strength (an experiment)")
+    ap.add_argument("--ffhq-weight", type=float, default=FFHQ_WEIGHT, help="(an experiment)")
+    ap.add_argument("--hidden", type=int, default=0, help="(an experiment)")
+    ap.add_argument("--source-power", type=float, default=0.0, help="(an experiment)")
+    ap.add_argument("--copies", type=int, nargs="*", help="only these cached copy indices")
+    ap.add_argument(
+        "--check", action="store_true", help="retrain; exit 1 unless it equals the shipped file"
+    )
+    ap.add_argument("--no-lofo", action="store_true", help="skip leave-one-family-out")
     args = ap.parse_args(argv)
+    blocks = tuple(args.blocks.split(",")) if args.blocks else BLOCKS
+    recipe = Recipe(blocks, args.l2, args.source_power, args.hidden, args.ffhq_weight)
     t0 = time.time()
     folder = args.cache or latest_cache(CACHE)
-    d = load(folder)
+    d = load(folder, args.copies)
+    d["x"] = inputs(d, recipe.blocks)
     y, src = d["y"], d["src"]
     real = y == 0
     print(f"{len(y)} copies from {folder} ({int(real.sum())} real); {d['x'].shape[1]} inputs")
+    print(f"recipe: {recipe}")
 
-    loso = held_out(d, src)
-    calib = platt(loso, y, weights(src, y))
+    loso = held_out(d, recipe, src)
+    hf = d["has_face"]
+    calib = platt(loso[hf], y[hf], recipe_weights(src[hf], y[hf], recipe))
     # the check never counts a score where no face was found: neither do the tables
     p_loso = np.where(d["has_face"], sigmoid(loso, calib), 0.0)
     chatlike = real & (src != FFHQ)
@@ -287,18 +402,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     fam = np.array([FAMILIES.get(s, "real") for s in src])
     ai_fams = np.array(sorted(set(FAMILIES.values())))
-    lofo = held_out(d, fam, only=ai_fams)
-    # real faces: their own source held out
-    p_lofo = np.where(real, p_loso, np.where(d["has_face"], sigmoid(lofo, calib), 0.0))
-
     table_loso = source_table(d, p_loso, t, p_loso[real])
-    table_lofo = [e for e in source_table(d, p_lofo, t, p_loso[real]) if e["label"] != "real"]
+    if os.environ.get("HEADSHOT_DUMP"):  # per-copy held-out scores, for looking at misses
+        np.savez(os.environ["HEADSHOT_DUMP"], p=p_loso, files=d["file"], src=src, y=y)
     print_table("leave-one-source-out:", table_loso)
-    print_table("leave-one-family-out (real faces as in leave-one-source-out):", table_lofo)
     summary = {
-        "inputs": "CLIP ViT-B/16 embeddings of the face crop and the frame + hand-made cues",
+        "inputs": f"CLIP ViT-B/16 {', '.join(recipe.blocks)} + hand-made cues",
+        "blocks": list(recipe.blocks),
         "cues": list(CUES),
-        "l2": L2,
+        "l2": recipe.l2,
+        "ffhq_weight": recipe.ffhq_weight,
         "copies": len(y),
         "calibration": calib,
         "threshold_moderate": round(t["moderate"], 4),
@@ -306,14 +419,23 @@ def main(argv: list[str] | None = None) -> int:
         "loso_auc": round(roc_auc(y, p_loso), 4),
         "loso_at_moderate": group_rates(d, p_loso, t["moderate"]),
         "loso_at_weak": group_rates(d, p_loso, t["weak"]),
-        "lofo_auc": round(roc_auc(y, p_lofo), 4),
-        "lofo_at_moderate": group_rates(d, p_lofo, t["moderate"]),
-        "lofo_at_weak": group_rates(d, p_lofo, t["weak"]),
         "one_crop_share": round(float(d["one_crop"].mean()), 3),
     }
+    table_lofo: list[dict] = []
+    if not args.no_lofo:
+        lofo = held_out(d, recipe, fam, only=ai_fams)
+        # real faces: their own source held out
+        p_lofo = np.where(real, p_loso, np.where(d["has_face"], sigmoid(lofo, calib), 0.0))
+        table_lofo = [e for e in source_table(d, p_lofo, t, p_loso[real]) if e["label"] != "real"]
+        print_table("leave-one-family-out (real faces as in leave-one-source-out):", table_lofo)
+        summary["lofo_auc"] = round(roc_auc(y, p_lofo), 4)
+        summary["lofo_at_moderate"] = group_rates(d, p_lofo, t["moderate"])
+        summary["lofo_at_weak"] = group_rates(d, p_lofo, t["weak"])
     print(json.dumps(summary))
-    final = fit(d["x"], y, weights(src, y))
-    final = model.PixelHead(final.cues, final.mean, final.scale, final.coef, final.bias, calib)
+    final = fit(d["x"][hf], y[hf], recipe_weights(src[hf], y[hf], recipe), recipe)
+    final = model.PixelHead(
+        final.blocks, final.cues, final.mean, final.scale, final.coef, final.bias, calib
+    )
     report = {
         "trained_on": TRAINED_ON,
         "copies_per_source": {s: int((src == s).sum()) for s in dict.fromkeys(src.tolist())},
@@ -321,7 +443,14 @@ def main(argv: list[str] | None = None) -> int:
         "sources_loso": table_loso,
         "families_lofo": table_lofo,
         "cache": folder.name,
+        "cache_files": sorted(p.name for p in folder.glob("copy-*.npz")),
     }
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save(Path(tmp) / "pixels.npz", final)
+            same = (Path(tmp) / "pixels.npz").read_bytes() == model.MODEL_PATH.read_bytes()
+        print("retrained head is byte-identical to the shipped one" if same else "DIFFERENT")
+        return 0 if same else 1
     if not args.no_write:
         model.save(model.MODEL_PATH, final)
         model.MODEL_PATH.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")

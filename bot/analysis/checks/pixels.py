@@ -38,7 +38,7 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     short_side = min(photo.width, photo.height)
     if scan.face is None:  # a score would not count (see _finding): spare the encoder's time
         return [_finding(None, scan, {}, short_side)]
-    x = head.inputs(scan.embedding(), scan.features.values)
+    x = head.inputs(scan.embedding(head.needs_frame), scan.features.values)
     p = float(head.proba(x)[0])
     return [_finding(p, scan, head.contributions(x), short_side)]
 
@@ -46,7 +46,8 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
 def score(scan: Scan) -> float:
     """The calibrated score of a scanned image (the evaluation harness and the picture)."""
     head = model.load()
-    return float(head.proba(head.inputs(scan.embedding(), scan.features.values))[0])
+    x = head.inputs(scan.embedding(head.needs_frame), scan.features.values)
+    return float(head.proba(x)[0])
 
 
 def _finding(p: float | None, scan: Scan, contrib: dict[str, float], short_side: int) -> Finding:
@@ -63,9 +64,11 @@ def _finding(p: float | None, scan: Scan, contrib: dict[str, float], short_side:
         strength, signal, key = Strength.WEAK, Signal.AI_GENERATED, "weak"
     else:
         strength, signal, key = Strength.WEAK, Signal.INFO, "none"
-    counted = key != "noface" and p is not None
-    drivers = _drivers(contrib, p >= float(t["weak"])) if counted else []
-    fill = {"level": _level(p), "drivers": _join(drivers)} if counted else {}
+    drivers: list[str] = []
+    fill: dict[str, str] = {}
+    if key != "noface" and p is not None:
+        drivers = _drivers(contrib, p >= float(t["weak"]))
+        fill = {"level": _level(p), "drivers": _join(drivers)}
     notes = _notes(scan, short_side)
     detail = " ".join([words[f"{key}_detail"].format(**fill), *notes])
     return Finding(
@@ -167,7 +170,8 @@ def _photo_panel(scan: Scan) -> Image.Image:
         draw.line([(x - 5, y), (x + 5, y)], fill=(40, 120, 255), width=2)
         draw.line([(x, y - 5), (x, y + 5)], fill=(40, 120, 255), width=2)
     if scan.face is not None:  # the square the image model looked at
-        draw.rectangle([v * k for v in scan.embedding().face_box], outline=(0, 190, 210), width=1)
+        box = encoder.face_box(scan.image.size, scan.face)
+        draw.rectangle([v * k for v in box], outline=(0, 190, 210), width=1)
     for face in scan.faces.faces:
         draw.rectangle([v * k for v in face.box], outline=(255, 200, 0), width=2)
         for x, y in face.points:

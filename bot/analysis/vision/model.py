@@ -1,50 +1,54 @@
 """The pixel head at run time: a logistic regression over frozen CLIP embeddings and a few
 hand-made cues, with Platt calibration, NumPy only.
 
-Inputs, in order: the face crop's embedding (512), the frame's embedding (512), then the cues
-named in the model file (eye geometry, spectrum, noise; see features.py). The model file
-(bot/analysis/models/pixels.npz) is written by tools/train_pixels.py.
+Inputs, in order: the encoder blocks named in the model file (`face`: the face crop's
+embedding, 512; `face_tok`: the mean of its patch tokens, 768; `frame`, `frame_tok`: the same
+for the whole frame), then the cues named there (eye geometry, spectrum, noise; see
+features.py). The model file (bot/analysis/models/pixels.npz) is written by
+tools/train_pixels.py.
 """
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from bot.analysis.vision.encoder import Embedding
+from bot.analysis.vision.encoder import TOKEN_DIM, Embedding
 from bot.analysis.vision.features import FEATURE_NAMES
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "pixels.npz"
 EMBED_DIM = 512
 
 
-def input_names(cues: tuple[str, ...]) -> tuple[str, ...]:
-    return (
-        *(f"face_{i}" for i in range(EMBED_DIM)),
-        *(f"frame_{i}" for i in range(EMBED_DIM)),
-        *cues,
-    )
+BLOCK_DIMS = {"face": EMBED_DIM, "frame": EMBED_DIM, "face_tok": TOKEN_DIM, "frame_tok": TOKEN_DIM}
+OLD_BLOCKS = ("face", "frame")  # model files written before blocks were named
+
+
+def input_names(blocks: tuple[str, ...], cues: tuple[str, ...]) -> tuple[str, ...]:
+    return (*(f"{b}_{i}" for b in blocks for i in range(BLOCK_DIMS[b])), *cues)
 
 
 def family(name: str) -> str:
-    """The group an input belongs to, for the "what drove it" sentence: face, frame, align…"""
+    """The group an input belongs to, for the "what drove it" sentence: face, frame, align…
+    (a crop's patch tokens count with its embedding)."""
     return name.split("_", 1)[0]
 
 
-def head_input(face: np.ndarray, frame: np.ndarray, feats: np.ndarray, cues: tuple[str, ...]):
-    """Rows of head inputs from embeddings (n, 512) ×2 and hand-made features (n, 51). The
-    training script calls this on cached arrays and the check on one photo: the same code."""
+def head_input(embeds: list[np.ndarray], feats: np.ndarray, cues: tuple[str, ...]) -> np.ndarray:
+    """Rows of head inputs from encoder blocks [(n, dim), ...] and hand-made features (n, 51).
+    The training script calls this on cached arrays and the check on one photo: the same code."""
     idx = [FEATURE_NAMES.index(c) for c in cues]
-    return np.hstack(
-        [np.atleast_2d(face), np.atleast_2d(frame), np.atleast_2d(feats)[:, idx]]
-    ).astype(np.float64)
+    parts = [np.atleast_2d(e) for e in embeds]
+    return np.hstack([*parts, np.atleast_2d(feats)[:, idx]]).astype(np.float64)
 
 
 @dataclass(frozen=True)
 class PixelHead:
+    blocks: tuple[str, ...]  # encoder outputs used, by name (see BLOCK_DIMS)
     cues: tuple[str, ...]  # hand-made features used, by name
     mean: np.ndarray  # per input, for standardising
     scale: np.ndarray
@@ -52,11 +56,17 @@ class PixelHead:
     bias: float
     calib: tuple[float, float]  # Platt: p = sigmoid(a * margin + b)
 
+    @property
+    def needs_frame(self) -> bool:
+        """Whether the whole frame must be embedded too (a second encoder pass)."""
+        return any(b.startswith("frame") for b in self.blocks)
+
     def inputs(self, emb: Embedding, feats: np.ndarray) -> np.ndarray:
-        return head_input(emb.face, emb.frame, feats, self.cues)
+        return head_input([emb.block(b) for b in self.blocks], feats, self.cues)
 
     def margin(self, x: np.ndarray) -> np.ndarray:
-        return self.bias + ((np.atleast_2d(x) - self.mean) / self.scale) @ self.coef
+        out: np.ndarray = self.bias + ((np.atleast_2d(x) - self.mean) / self.scale) @ self.coef
+        return out
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         a, b = self.calib
@@ -66,27 +76,36 @@ class PixelHead:
         """How much each input family moved this photo's margin (weight × standardised value)."""
         parts = (np.ravel(x) - self.mean) / self.scale * self.coef
         out: dict[str, float] = {}
-        for name, v in zip(input_names(self.cues), parts.tolist(), strict=True):
+        for name, v in zip(input_names(self.blocks, self.cues), parts.tolist(), strict=True):
             out[family(name)] = out.get(family(name), 0.0) + v
         return out
 
 
 def save(path: Path, m: PixelHead) -> None:
-    np.savez_compressed(
-        path,
-        cues=np.array(m.cues),
-        mean=m.mean.astype(np.float32),
-        scale=m.scale.astype(np.float32),
-        coef=m.coef.astype(np.float32),
-        bias=np.array(m.bias),
-        calib=np.array(m.calib),
-    )
+    """An .npz that np.load reads, written byte for byte the same for the same head (a fixed
+    timestamp in the zip entries, which np.savez would stamp with the current time)."""
+    arrays = {
+        "blocks": np.array(m.blocks),
+        "cues": np.array(m.cues),
+        "mean": m.mean.astype(np.float32),
+        "scale": m.scale.astype(np.float32),
+        "coef": m.coef.astype(np.float32),
+        "bias": np.array(m.bias),
+        "calib": np.array(m.calib),
+    }
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, a in arrays.items():
+            entry = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(entry, "w") as fh:
+                np.lib.format.write_array(fh, a, allow_pickle=False)
 
 
 def stored(m: PixelHead) -> PixelHead:
     """The head as it reads back from its file (float32 arrays), so training scores with
     exactly the numbers the check will use."""
     return PixelHead(
+        blocks=m.blocks,
         cues=m.cues,
         mean=m.mean.astype(np.float32).astype(np.float64),
         scale=m.scale.astype(np.float32).astype(np.float64),
@@ -102,7 +121,11 @@ def load(path: Path = MODEL_PATH) -> PixelHead:
         cues = tuple(str(n) for n in z["cues"])
         if not set(cues) <= set(FEATURE_NAMES):
             raise ValueError("the pixels model was trained on other features: retrain it")
+        blocks = tuple(str(b) for b in z["blocks"]) if "blocks" in z else OLD_BLOCKS
+        if not set(blocks) <= set(BLOCK_DIMS):
+            raise ValueError("the pixels model was trained on other encoder outputs: retrain it")
         head = PixelHead(
+            blocks=blocks,
             cues=cues,
             mean=z["mean"].astype(np.float64),
             scale=z["scale"].astype(np.float64),
@@ -110,6 +133,6 @@ def load(path: Path = MODEL_PATH) -> PixelHead:
             bias=float(z["bias"]),
             calib=(float(z["calib"][0]), float(z["calib"][1])),
         )
-    if head.coef.shape != (len(input_names(cues)),):
+    if head.coef.shape != (len(input_names(blocks, cues)),):
         raise ValueError("the pixels model does not match its inputs: retrain it")
     return head
