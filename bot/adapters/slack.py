@@ -30,6 +30,7 @@ from bot.adapters.slack_oauth import (
     oauth_settings,
 )
 from bot.audit.service import AuditService
+from bot.core.request import Platform
 from bot.core.service import HeadshotService
 from bot.settings import Settings
 from bot.store import Store, open_store
@@ -201,11 +202,14 @@ async def _wind_down(bridge: Bridge, service: HeadshotService, settings: Setting
     (resumed at the next start); photos being checked get shutdown_grace_s to finish, then
     are answered "the bot is restarting"; the answers get shutdown_reply_s to go out."""
     log.info("stopping: finishing the photos being checked")
-    for task in bridge.auditing.values():
-        task.cancel()
+    flows = bridge.moderation
+    # Cancelled at once; they end while the pool finishes the avatars being checked.
+    audits_stopped = asyncio.create_task(flows.stop()) if flows is not None else None
     await service.pool.shutdown(settings.limits.shutdown_grace_s)
     with contextlib.suppress(TimeoutError):
         await bridge.jobs.drain(timeout_s=settings.limits.shutdown_reply_s)
+    if audits_stopped is not None:
+        await audits_stopped
 
 
 async def retention_loop(audits: AuditService, interval_s: float, workspaces: Workspaces) -> None:
@@ -215,7 +219,7 @@ async def retention_loop(audits: AuditService, interval_s: float, workspaces: Wo
         try:
             await audits.purge()
             for team in await workspaces.teams():  # installations come and go
-                await audits.purge_server("slack", team)
+                await audits.purge_server(Platform.SLACK, team)
         except Exception:  # a failed purge is retried next time; the app keeps running
             log.exception("retention purge failed")
         await asyncio.sleep(interval_s)

@@ -18,11 +18,12 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.request import Platform
 from bot.settings import Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
-PLATFORM = "slack"
+PLATFORM = Platform.SLACK
 
 
 class StoreInstallationStore(AsyncInstallationStore):

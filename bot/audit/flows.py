@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ from bot.store import AuditRun
 log = logging.getLogger(__name__)
 
 ServerKey = tuple[Platform, str]
+Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[Any]"]
 
 
 def worded(key: str, platform: Platform) -> dict[str, Any]:
@@ -70,10 +71,14 @@ class SettingsChange:
 class ModerationFlows:
     """One per adapter: the audits running in this process, and the flows around them."""
 
-    def __init__(self, audits: AuditService) -> None:
+    def __init__(self, audits: AuditService, spawn: Spawn | None = None) -> None:
         self.audits = audits
         self.running: dict[ServerKey, str] = {}  # server -> its run id ("" while starting)
-        self._tasks: set[asyncio.Task[None]] = set()
+        # How audits run in the background: the adapter's own jobs where it has them.
+        self._spawn_task: Spawn = spawn or (
+            lambda coro: asyncio.get_running_loop().create_task(coro)
+        )
+        self._tasks: dict[ServerKey, asyncio.Task[Any]] = {}
         # A wave of joins is checked a few at a time (each is a download and an analysis).
         self._watch_slots = asyncio.Semaphore(max(1, audits.settings.audit.concurrency // 4))
 
@@ -129,20 +134,20 @@ class ModerationFlows:
         self, port: ModerationPort, requester: str, options: AuditOptions, view: AuditView
     ) -> None:
         """Run the audit `open_audit` reserved, in the background."""
-        self._spawn(self._audit(port, requester, options, view))
+        self._spawn(port, self._audit(port, requester, options, view))
 
     async def resume(self, port: ModerationPort, run: AuditRun) -> bool:
         """Continue a run a restart interrupted, if its requester still moderates."""
+        if await self._requester_gone(port, run):
+            return False
         key = (port.platform, port.server_id)
         if key in self.running:
             log.warning("cannot resume audit %s of %s now", run.id, port.server_id)
             return False
-        if await self._requester_gone(port, run):
-            return False
         self.running[key] = run.id
         options = AuditOptions.from_stored(run.options)
         view = port.resume_view(run.requested_by)
-        self._spawn(self._audit(port, run.requested_by, options, view, run))
+        self._spawn(port, self._audit(port, run.requested_by, options, view, run))
         return True
 
     async def cancel(self, port: ModerationPort, user: str, run_id: str) -> Reply:
@@ -153,17 +158,28 @@ class ModerationFlows:
             return notice("cancelling", port.platform)
         return notice("not_running", port.platform, "warning")
 
-    async def stop(self) -> None:
-        """Shutdown: audits stop where they are; their results are stored, the runs stay
-        unfinished and are resumed at the next start."""
-        for task in list(self._tasks):
+    async def stop(self, platform: Platform | None = None, server_id: str | None = None) -> None:
+        """Audits stop where they are (all, or one server's): their results are stored, the
+        runs stay unfinished and are resumed at the next start."""
+        tasks = [
+            task
+            for (p, server), task in self._tasks.items()
+            if server_id is None or (p, server) == (platform, server_id)
+        ]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _spawn(self, port: ModerationPort, coro: Coroutine[Any, Any, None]) -> None:
+        key = (port.platform, port.server_id)
+        task = self._spawn_task(coro)
+        self._tasks[key] = task
+
+        def forget(done: asyncio.Task[Any]) -> None:
+            if self._tasks.get(key) is done:
+                del self._tasks[key]
+
+        task.add_done_callback(forget)
 
     async def _audit(
         self,

@@ -25,11 +25,13 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.audit.flows import ModerationFlows
 from bot.audit.service import AuditService
+from bot.core.buttons import button_id, parse_button_id
 from bot.core.reply import Reply
 from bot.core.request import Request
 from bot.core.service import HeadshotService
-from bot.core.sessions import ReplyCache, button_id, parse_button_id
+from bot.core.sessions import ReplyCache
 from bot.render.slack import escape, messages, render_message
 from bot.settings import Settings, SlackSettings
 
@@ -147,13 +149,21 @@ class Bridge:
         self.settings = settings
         self.service = service
         self.audits = audits  # None: no store configured, so no audits or watch mode
-        # Workspace -> its audit running in this process (cancelled at shutdown: stored
-        # results are kept, and the audit resumes at the next start).
-        self.auditing: dict[str, asyncio.Task[Any]] = {}
+        self._moderation: ModerationFlows | None = None
         self.cache = ReplyCache(ttl_s=settings.slack.reply_ttl_s)
         self.jobs = Jobs(settings.slack.max_jobs)
         self.lanes = Lanes()
         self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def moderation(self) -> ModerationFlows | None:
+        """The moderator flows (bot/audit/flows.py), run as this bridge's jobs; None without
+        storage. Made for the `audits` in place now (tests set it after construction)."""
+        if self.audits is None:
+            return None
+        if self._moderation is None or self._moderation.audits is not self.audits:
+            self._moderation = ModerationFlows(self.audits, spawn=self.jobs.spawn)
+        return self._moderation
 
     # -- plumbing ------------------------------------------------------------------------
     def session(self) -> aiohttp.ClientSession:
@@ -163,8 +173,10 @@ class Bridge:
         return self._session
 
     async def close(self) -> None:
-        for task in list(self.auditing.values()):
-            task.cancel()
+        """Audits stop where they are (stored results are kept, and the audit resumes at the
+        next start); other jobs get a moment to finish."""
+        if self._moderation is not None:
+            await self._moderation.stop()
         try:
             await self.jobs.drain(timeout_s=10)
         except TimeoutError:

@@ -15,16 +15,16 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import messages
 from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.adapters.slack_listeners.files import collect, is_image
 from bot.core.channel_watch import poster_note
 from bot.core.reply import Reply
-from bot.core.request import Kind, Request
-from bot.render.slack import messages
+from bot.core.request import Kind, Platform, Request
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "slack"
+PLATFORM = Platform.SLACK
 
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
@@ -38,7 +38,7 @@ async def _answer(bridge: Bridge, client: AsyncWebClient, team: str, event: dict
     user, channel = str(event["user"]), str(event.get("channel") or "")
     thread = event.get("thread_ts")
     here = Target(user=user, channel=channel, thread_ts=thread, ephemeral=True)
-    words = messages()["watch"]
+    words = messages.table("moderation.channel_watch")
     if bridge.audits is None or not await bridge.audits.watches_channel(PLATFORM, team, channel):
         await bridge.send(client, here, [_say(words["channel_off"])])
         return
@@ -76,4 +76,4 @@ def _photos(files: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 
 
 def _say(text: str, tone: str = "info") -> Reply:
-    return Reply(title="Headshot Check", summary=text, tone=tone)
+    return Reply(title=messages.text("moderation.channel_watch.title"), summary=text, tone=tone)
