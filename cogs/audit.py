@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -32,7 +32,7 @@ def flows_of(bot: HeadshotBot) -> ModerationFlows:
 
 
 class CancelButton(
-    discord.ui.DynamicItem[discord.ui.Button],
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=moderator_pattern(CANCEL, "[0-9a-f]{8,64}"),
 ):
     """The Cancel button of an audit's progress message (bot.audit.service.progress_reply)."""
@@ -43,7 +43,7 @@ class CancelButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> CancelButton:
         return cls(match["arg"])
 

@@ -5,7 +5,7 @@ bot.core.buttons.button_id). It answers from the reply cache, also after a resta
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class ReplyButton(
-    discord.ui.DynamicItem[discord.ui.Button],
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     # Not the moderator buttons (cogs/audit.py, cogs/watch.py), which have handlers of their own.
     template=page_pattern(),
 ):
@@ -28,7 +28,7 @@ class ReplyButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> ReplyButton:
         return cls(match["name"], match["arg"])
 

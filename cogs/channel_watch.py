@@ -14,8 +14,9 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -51,7 +52,7 @@ class ChannelWatch(commands.Cog):
         self.bot = bot
         self.audits = flows_of(bot).audits
         self.marked: OrderedDict[int, Marked] = OrderedDict()
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         # A busy channel is looked at a few images at a time, behind people's own checks.
         self._slots = asyncio.Semaphore(2)
 
@@ -60,7 +61,7 @@ class ChannelWatch(commands.Cog):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class NoteDetails(
-    discord.ui.DynamicItem[discord.ui.Button], template=moderator_pattern(NOTE, r"\d{1,20}")
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=moderator_pattern(NOTE, r"\d{1,20}"),
 ):
     """A mod-log note's "Details" button: rebuilt from storage, so it works after restarts."""
 
@@ -36,7 +37,7 @@ class NoteDetails(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> NoteDetails:
         return cls(match["arg"])
 

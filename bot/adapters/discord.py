@@ -98,13 +98,13 @@ class HeadshotBot(commands.AutoShardedBot):
             help_command=None,
             intents=bot_intents(d),
             allowed_mentions=discord.AllowedMentions.none(),
-            application_id=d.application_id,
+            application_id=d.application_id,  # type: ignore[arg-type]  # None: from login
             chunk_guilds_at_startup=False,
             member_cache_flags=discord.MemberCacheFlags.none(),
             max_messages=None,
             guild_ready_timeout=d.guild_ready_timeout,
             shard_count=d.shard_count,
-            shard_ids=list(d.shard_ids) or None,
+            shard_ids=list(d.shard_ids) or None,  # type: ignore[arg-type]  # None: all
             allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
             allowed_contexts=app_commands.AppCommandContext(
                 guild=True, dm_channel=True, private_channel=True
@@ -125,7 +125,7 @@ class HeadshotBot(commands.AutoShardedBot):
         self.jobs = asyncio.Semaphore(max(1, d.max_jobs))
         self.cog_modules = tuple(cogs if cogs is not None else _default_cogs(audits))
         self._report_raw_member_updates()
-        self.tree.on_error = self.on_app_command_error
+        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         self.synced: bool | None = None  # None: sync not attempted; False: unchanged
 
     # -- start-up ------------------------------------------------------------------------
@@ -201,7 +201,7 @@ class HeadshotBot(commands.AutoShardedBot):
         log.info(
             "connected as %s (%s) to %d servers on shards %s of %s",
             self.user,
-            self.user.id,
+            self.user.id if self.user else None,
             len(self.guilds),
             shards,
             self.shard_count,
@@ -414,8 +414,9 @@ class HeadshotBot(commands.AutoShardedBot):
 
 
 def _command_name(interaction: discord.Interaction) -> str | None:
-    data = interaction.data or {}
-    return data.get("name") or data.get("custom_id")  # type: ignore[return-value]
+    data: dict[str, Any] = dict(interaction.data or {})
+    name = data.get("name") or data.get("custom_id")
+    return str(name) if name else None
 
 
 def is_image(attachment: discord.Attachment) -> bool:

@@ -245,9 +245,9 @@ async def _serve_socket_mode(app: AsyncApp, settings: Settings, stop: asyncio.Ev
 
     assert settings.slack_app_token is not None
     handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("Slack Socket Mode connected")
     try:
         await stop.wait()
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]

@@ -204,7 +204,7 @@ class Bridge:
 
     async def dm_channel(self, client: AsyncWebClient, user: str) -> str:
         resp = await client.conversations_open(users=user)
-        return resp["channel"]["id"]
+        return str(resp["channel"]["id"])
 
     async def send(self, client: AsyncWebClient, target: Target, replies: list[Reply]) -> None:
         """All of `replies`, in order and after the replies queued before them for the same
@@ -219,11 +219,10 @@ class Bridge:
                     await self._send_one(client, target, reply)
                 except _EphemeralImpossible:
                     # Not in that conversation: say so once in the DM, and send the rest there.
-                    target = Target(
-                        user=target.user, channel=await self.dm_channel(client, target.user)
-                    )
+                    dm = await self.dm_channel(client, target.user)
+                    target = Target(user=target.user, channel=dm)
                     note = escape(messages()["shortcut"]["dm_note"])
-                    await client.chat_postMessage(channel=target.channel, text=note)
+                    await client.chat_postMessage(channel=dm, text=note)
                     await self._send_one(client, target, reply)
             except SlackApiError as exc:
                 # Nowhere left to tell the person: log it with Slack's own error code.
@@ -249,20 +248,20 @@ class Bridge:
             if resp.status_code != 200:  # response URLs expire after 30 minutes or 5 uses
                 log.warning("response_url answered %s: %s", resp.status_code, resp.body[:200])
             return
-        if target.channel is None:
-            target = replace(target, channel=await self.dm_channel(client, target.user))
+        channel = target.channel or await self.dm_channel(client, target.user)
+        target = replace(target, channel=channel)
         if target.ephemeral:
             # Ephemeral messages cannot carry files; the buttons still work.
             try:
                 await client.chat_postEphemeral(
-                    channel=target.channel, user=target.user, thread_ts=target.thread_ts, **message
+                    channel=channel, user=target.user, thread_ts=target.thread_ts, **message
                 )
             except SlackApiError as exc:
                 if _error_code(exc) in EPHEMERAL_IMPOSSIBLE:
                     raise _EphemeralImpossible from exc
                 raise
             return
-        await client.chat_postMessage(channel=target.channel, thread_ts=target.thread_ts, **message)
+        await client.chat_postMessage(channel=channel, thread_ts=target.thread_ts, **message)
         if reply.attachments:
             await self.upload(client, target, reply)
 

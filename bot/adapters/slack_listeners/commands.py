@@ -14,8 +14,8 @@ from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.adapters.slack_listeners.files import api_error_message, collect_ids, file_ids
 from bot.core.reply import Reply
 from bot.core.request import Kind, Platform, Request
-from bot.guidance import CONTEXTS
-from bot.render.slack import check_modal, context_label, messages
+from bot.guidance import CONTEXTS, context_label
+from bot.render.slack import check_modal, messages
 
 log = logging.getLogger(__name__)
 

@@ -29,12 +29,14 @@ PLATFORM = Platform.SLACK
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
     @app.event("app_mention")
-    async def app_mention(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient):
+    async def app_mention(
+        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         if event.get("user") and not event.get("bot_id"):
             bridge.jobs.spawn(_answer(bridge, client, str(body.get("team_id") or ""), event))
 
 
-async def _answer(bridge: Bridge, client: AsyncWebClient, team: str, event: dict[str, Any]):
+async def _answer(bridge: Bridge, client: AsyncWebClient, team: str, event: dict[str, Any]) -> None:
     user, channel = str(event["user"]), str(event.get("channel") or "")
     thread = event.get("thread_ts")
     here = Target(user=user, channel=channel, thread_ts=thread, ephemeral=True)
@@ -63,7 +65,7 @@ async def _answer(bridge: Bridge, client: AsyncWebClient, team: str, event: dict
     await bridge.send(client, here, [poster_note("in this channel", marked=False), *replies])
 
 
-async def _thread_files(client: AsyncWebClient, channel: str, thread: str) -> list[dict]:
+async def _thread_files(client: AsyncWebClient, channel: str, thread: str) -> list[dict[str, Any]]:
     """The files of the message a thread hangs from (needs channels:history/groups:history)."""
     resp = await client.conversations_replies(channel=channel, ts=thread, limit=1, inclusive=True)
     first = (resp.get("messages") or [{}])[0]

@@ -85,7 +85,7 @@ class SlackModeration:
         self.client = client
         self.server_id = team
         self._info: ServerInfo | None = None
-        self.fetch_avatar = avatar_fetcher(bridge)
+        self._fetch = avatar_fetcher(bridge)
 
     async def server(self) -> ServerInfo:
         """The workspace's name, and a link template for its members' profiles when Slack
@@ -96,6 +96,9 @@ class SlackModeration:
             name = str(info.get("team") or worded("report", self.platform)["this_server"])
             self._info = ServerInfo(name, url + "/team/{id}" if url else None)
         return self._info
+
+    async def fetch_avatar(self, member: Member) -> bytes:
+        return await self._fetch(member)
 
     async def is_moderator(self, user_id: str) -> bool:
         return await is_moderator(self.bridge, self.client, self.server_id, user_id)

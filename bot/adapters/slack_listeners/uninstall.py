@@ -8,7 +8,7 @@ import contextlib
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.adapters.slack_listeners.bridge import Bridge
@@ -20,12 +20,12 @@ PLATFORM = Platform.SLACK
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
     @app.event("app_uninstalled")
-    async def uninstalled(ack, context: AsyncBoltContext) -> None:
+    async def uninstalled(ack: AsyncAck, context: AsyncBoltContext) -> None:
         await ack()
         await forget_workspace(app, bridge, context.enterprise_id, context.team_id)
 
     @app.event("tokens_revoked")
-    async def revoked(ack, event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def revoked(ack: AsyncAck, event: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
         if (event.get("tokens") or {}).get("bot"):  # user tokens alone: none are stored
             await forget_workspace(app, bridge, context.enterprise_id, context.team_id)
