@@ -14,10 +14,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import messages
 from bot.adapters.discord_moderation import DiscordModeration, InteractionView, moderation_port
 from bot.audit.flows import ModerationFlows, notice
 from bot.audit.port import AuditOptions
-from bot.core.buttons import CANCEL, moderator_pattern
+from bot.core.buttons import CANCEL, cancel_button, moderator_pattern
 from bot.core.request import Platform
 
 if TYPE_CHECKING:
@@ -38,7 +39,8 @@ class CancelButton(
     """The Cancel button of an audit's progress message (bot.audit.service.progress_reply)."""
 
     def __init__(self, run_id: str) -> None:
-        super().__init__(discord.ui.Button(label="Cancel", custom_id=f"hc:{CANCEL}:{run_id}"))
+        label = messages.text("moderation.progress.cancel")
+        super().__init__(discord.ui.Button(label=label, custom_id=cancel_button(run_id)))
         self.run_id = run_id
 
     @classmethod

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands, tasks
 
+from bot import messages
 from bot.adapters.discord_moderation import DiscordModeration, audit_member, moderation_port
 from bot.audit.flows import notice
 from bot.core.buttons import NOTE, moderator_pattern, note_button
@@ -32,7 +33,8 @@ class NoteDetails(
     """A mod-log note's "Details" button: rebuilt from storage, so it works after restarts."""
 
     def __init__(self, member_id: str) -> None:
-        super().__init__(discord.ui.Button(label="Details", custom_id=note_button(member_id)))
+        label = messages.text("moderation.note.details")
+        super().__init__(discord.ui.Button(label=label, custom_id=note_button(member_id)))
         self.member_id = member_id
 
     @classmethod

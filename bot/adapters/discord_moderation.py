@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Literal
 
 import discord
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MEMBER_URL = "https://discord.com/users/{id}"  # a member's profile, for the audit report
+INTERACTION_LIFE_S = 15 * 60  # an interaction's token, and what it says of the sender, lasts
 
 
 def audit_member(member: discord.Member, size: int) -> Member:
@@ -105,6 +107,7 @@ class DiscordModeration:
         self.bot = bot
         self.guild = guild
         self.interaction = interaction
+        self._received = time.monotonic()
         self.server_id = str(guild.id)
 
     async def server(self) -> ServerInfo:
@@ -114,10 +117,12 @@ class DiscordModeration:
     async def _member(
         self, user_id: str
     ) -> tuple[discord.Member | discord.User, discord.Permissions] | None:
-        """The person and their permissions: from the interaction when it is theirs, else
-        their server-wide permissions fetched now (None: not in the server)."""
+        """The person and their permissions: from the interaction when it is theirs and still
+        current (Discord's own answer, for its 15 minutes), else their server-wide permissions
+        fetched now (None: not in the server)."""
         inter = self.interaction
-        if inter is not None and str(inter.user.id) == user_id:
+        current = time.monotonic() - self._received < INTERACTION_LIFE_S
+        if inter is not None and str(inter.user.id) == user_id and current:
             return inter.user, inter.permissions
         try:
             member = self.guild.get_member(int(user_id)) or await self.guild.fetch_member(

@@ -224,15 +224,15 @@ class ModerationFlows:
 
     async def _stopped_run(self, port: ModerationPort, options: AuditOptions) -> AuditRun | None:
         """An audit of this server that stopped before the end (an error, a restart another
-        process did not resume) is continued when it asked the same; otherwise dropped."""
+        process did not resume) is continued when it asked the same; the others are dropped."""
         runs = await self.audits.unfinished(port.platform)
-        stopped = next((r for r in runs if r.server_id == port.server_id), None)
-        if stopped is None:
-            return None
-        if AuditOptions.from_stored(stopped.options).asks_same(options):
-            return stopped
-        await self.audits.store.update_run(stopped.id, status="cancelled")
-        return None
+        stopped = [r for r in runs if r.server_id == port.server_id]
+        same = [r for r in stopped if AuditOptions.from_stored(r.options).asks_same(options)]
+        kept = same[-1] if same else None  # the newest
+        for run in stopped:
+            if run is not kept:
+                await self.audits.store.update_run(run.id, status="cancelled")
+        return kept
 
     async def _members(
         self, port: ModerationPort, options: AuditOptions, view: AuditView
