@@ -439,10 +439,7 @@ def invite_url(settings: Settings) -> str:
     saying what to set, when there is no application id to build them from."""
     app_id = settings.discord.application_id or _application_id_from_token(settings)
     if app_id is None:
-        raise ValueError(
-            "Set [discord] application_id in config/local.toml (or HEADSHOT_DISCORD__"
-            "APPLICATION_ID), or DISCORD_TOKEN, to build the install links."
-        )
+        raise ValueError(messages.text("startup.discord.no_application_id"))
     base = yarl.URL("https://discord.com/oauth2/authorize")
     guild = base.with_query(
         client_id=str(app_id),
@@ -453,7 +450,7 @@ def invite_url(settings: Settings) -> str:
     user = base.with_query(
         client_id=str(app_id), scope="applications.commands", integration_type="1"
     )
-    return f"Add to a server:    {guild}\nAdd to your account: {user}"
+    return messages.text("startup.discord.invite", guild=guild, user=user)
 
 
 def _application_id_from_token(settings: Settings) -> int | None:
@@ -471,20 +468,16 @@ def _application_id_from_token(settings: Settings) -> int | None:
 
 def run_discord(settings: Settings) -> int:
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
-        print(
-            "DISCORD_TOKEN is not set. Create a bot in the Discord developer portal, then\n"
-            "  export DISCORD_TOKEN=...   (see docs/discord.md)",
-            file=sys.stderr,
-        )
+        print(messages.text("startup.discord.no_token"), file=sys.stderr)
         return 2
     try:
         asyncio.run(_run(settings))
     except discord.LoginFailure:
-        print("Discord rejected DISCORD_TOKEN. Check the token and try again.", file=sys.stderr)
+        print(messages.text("startup.discord.token_rejected"), file=sys.stderr)
         return 2
     except (aiohttp.ClientError, OSError) as exc:
         api = settings.discord.api_base
-        print(f"Could not reach the Discord API at {api}: {exc}", file=sys.stderr)
+        print(messages.text("startup.discord.unreachable", api=api, error=exc), file=sys.stderr)
         return 1
     except discord.PrivilegedIntentsRequired:
         print(MEMBERS_INTENT_REFUSED, file=sys.stderr)
@@ -494,13 +487,7 @@ def run_discord(settings: Settings) -> int:
     return 0
 
 
-MEMBERS_INTENT_REFUSED = (
-    "Discord refused a privileged intent ([discord] members_intent or message_content_intent\n"
-    "= true). Turn it on in the Developer Portal (https://discord.com/developers/applications\n"
-    "› your app › Bot › Privileged Gateway Intents: Server Members Intent, Message Content\n"
-    "Intent), or set it to false (members: the moderator audit and watch mode then stay off;\n"
-    "message content: channel watch then sees only messages that mention the bot)."
-)
+MEMBERS_INTENT_REFUSED = messages.text("startup.discord.intent_refused")
 
 
 async def _run(settings: Settings) -> None:
