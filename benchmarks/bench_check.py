@@ -30,7 +30,7 @@ from PIL import Image, PngImagePlugin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.analysis.pipeline import analyze
+from bot.analysis.pipeline.run import analyze
 
 GOAL_RATIO = 2.0
 
@@ -124,7 +124,7 @@ def stages(data: bytes, name: str, runs: int) -> dict[str, float]:
 
     import c2pa
 
-    from bot.analysis.intake import open_photo
+    from bot.analysis.intake.decode import open_photo
     from bot.settings import get_settings
 
     limits = get_settings().limits

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image  # noqa: E402
 
 from bot.analysis.checks import CheckContext, alignment, faces, pixels  # noqa: E402
-from bot.analysis.intake import open_photo  # noqa: E402
+from bot.analysis.intake.decode import open_photo  # noqa: E402
 from bot.settings import get_settings  # noqa: E402
 
 SAMPLE = ROOT.parent / "shared" / "data" / "faces" / "real" / "amfd_studio"

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["HEADSHOT_LIMITS__MAX_JPEG_SCANS"] = "1000000"
 os.environ["HEADSHOT_LIMITS__MAX_CHUNKS"] = "1000000"
 
-from bot.analysis.pipeline import analyze  # noqa: E402
+from bot.analysis.pipeline.run import analyze  # noqa: E402
 from bot.core.pool import AnalysisPool, PoolError  # noqa: E402
 from tests.conftest import jpeg_bytes  # noqa: E402
 from tests.hostile_cases import jpeg_100k_empty_scans  # noqa: E402

@@ -8,51 +8,56 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bot import messages
+from bot.analysis.pipeline.verdict import Label
+from bot.core.request import Platform
 from bot.guidance import CONTEXTS, get_guide
 from bot.settings import get_settings
 
+if TYPE_CHECKING:
+    from bot.adapters.batch import Source
+    from bot.core.service import HeadshotService
+
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="headshot-bot", description=__doc__)
+    def say(key: str) -> str:
+        return messages.text(f"cli.help.{key}")
+
+    p = argparse.ArgumentParser(prog="headshot-bot", description=say("description"))
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    check = sub.add_parser("check", help="check photo files")
-    check.add_argument(
-        "files", nargs="+", metavar="FILE", help="photo files, folders, 'patterns/*.jpg', or -"
-    )
+    check = sub.add_parser("check", help=say("check"))
+    check.add_argument("files", nargs="+", metavar="FILE", help=say("check_files"))
     out = check.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="a JSON list of results, at the end")
-    out.add_argument("--jsonl", action="store_true", help="one JSON object per file, as done")
-    out.add_argument("--csv", action="store_true", help="CSV: file, verdict, strength, …")
-    check.add_argument("--strip", type=Path, metavar="OUT", help="write metadata-free copies here")
-    check.add_argument("--context", choices=CONTEXTS, help="where the photo will be used")
-    check.add_argument("--more", action="store_true", help="show all findings and disclosure text")
+    out.add_argument("--json", action="store_true", help=say("check_json"))
+    out.add_argument("--jsonl", action="store_true", help=say("check_jsonl"))
+    out.add_argument("--csv", action="store_true", help=say("check_csv"))
+    check.add_argument("--strip", type=Path, metavar="OUT", help=say("check_strip"))
+    check.add_argument("--context", choices=CONTEXTS, help=say("check_context"))
+    check.add_argument("--more", action="store_true", help=say("check_more"))
 
-    ask = sub.add_parser("ask", help="ask a question about AI headshots")
+    ask = sub.add_parser("ask", help=say("ask"))
     ask.add_argument("question", nargs="+")
 
-    disclose = sub.add_parser("disclose", help="disclosure suggestions for a context")
+    disclose = sub.add_parser("disclose", help=say("disclose"))
     disclose.add_argument("--context", choices=CONTEXTS, required=True)
-    disclose.add_argument("--tool", help="the AI tool you used")
-    disclose.add_argument("--edit-only", action="store_true", help="AI edited a real photo")
+    disclose.add_argument("--tool", help=say("disclose_tool"))
+    disclose.add_argument("--edit-only", action="store_true", help=say("disclose_edit_only"))
 
-    sub.add_parser("console", help="chat with the bot in this terminal")
-    discord = sub.add_parser("discord", help="run the Discord bot (DISCORD_TOKEN)")
+    sub.add_parser("console", help=say("console"))
+    discord = sub.add_parser("discord", help=say("discord"))
     discord.add_argument("action", nargs="?", choices=["run", "invite-url"], default="run")
-    discord.add_argument(
-        "--shards", type=shard_ids, metavar="IDS", help="run only these shards: 0-3 or 0,2,5"
-    )
-    discord.add_argument("--shard-count", type=int, metavar="N", help="shards in all")
-    slack = sub.add_parser("slack", help="run the Slack app")
-    slack.add_argument("--http", action="store_true", help="HTTP mode instead of Socket Mode")
+    discord.add_argument("--shards", type=shard_ids, metavar="IDS", help=say("discord_shards"))
+    discord.add_argument("--shard-count", type=int, metavar="N", help=say("discord_shard_count"))
+    slack = sub.add_parser("slack", help=say("slack"))
+    slack.add_argument("--http", action="store_true", help=say("slack_http"))
     slack.add_argument("--port", type=int, default=None)
-    worker = sub.add_parser("worker", help="run analysis workers for the queue (docs/deploy.md)")
-    worker.add_argument("--processes", type=int, default=0, help="0: one per CPU core")
-    ev = sub.add_parser(
-        "eval", help="evaluate the pixel detector on a labelled folder", add_help=False
-    )
+    worker = sub.add_parser("worker", help=say("worker"))
+    worker.add_argument("--processes", type=int, default=0, help=say("worker_processes"))
+    ev = sub.add_parser("eval", help=say("eval"), add_help=False)
     ev.add_argument("args", nargs=argparse.REMAINDER)
     return p
 
@@ -94,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + signal.SIGINT
 
 
-def _service(workers: int | None = None):
+def _service(workers: int | None = None) -> HeadshotService:
     from bot.core.scale import make_pool
     from bot.core.service import HeadshotService
 
@@ -116,14 +121,16 @@ def _check(args: argparse.Namespace) -> int:
         try:
             args.strip.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            why = "it is a file" if args.strip.is_file() else (exc.strerror or str(exc)).lower()
-            print(f"headshot-bot: cannot write copies to {args.strip}: {why}.", file=sys.stderr)
+            why = messages.text("cli.strip_is_a_file") if args.strip.is_file() else None
+            why = why or (exc.strerror or str(exc)).lower()
+            cannot = messages.text("cli.strip_unwritable", path=args.strip, why=why)
+            print(f"headshot-bot: {cannot}", file=sys.stderr)
             return 2
     sources = expand(args.files)
     return asyncio.run(_check_async(args, sources))
 
 
-async def _check_async(args: argparse.Namespace, sources: list) -> int:
+async def _check_async(args: argparse.Namespace, sources: list[Source]) -> int:
     from bot.adapters.batch import check_files
 
     # One file runs inline: starting worker processes would cost more than it saves.
@@ -139,7 +146,7 @@ def _ask(args: argparse.Namespace) -> int:
     from bot.render.text import render_text
 
     answer = get_guide().answer(" ".join(args.question))
-    print(render_text(compose.answer_reply(answer, "console")))
+    print(render_text(compose.answer_reply(answer, Platform.CONSOLE)))
     return 0
 
 
@@ -147,7 +154,7 @@ def _disclose(args: argparse.Namespace) -> int:
     from bot.core import compose
     from bot.render.text import render_text
 
-    label = "ai_edited" if args.edit_only else "ai_generated"
+    label = Label.AI_EDITED if args.edit_only else Label.AI_GENERATED
     d = get_guide().disclosure(args.context, label, args.tool, args.edit_only)
     print(render_text(compose.disclosure_reply(d)))
     return 0
@@ -171,7 +178,9 @@ def shard_ids(text: str) -> list[int]:
             first, _, last = part.strip().partition("-")
             ids += range(int(first), int(last or first) + 1)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not shard ids: {text!r} (e.g. 0-3 or 0,2,5)") from None
+        raise argparse.ArgumentTypeError(
+            messages.text("cli.not_shard_ids", text=repr(text))
+        ) from None
     return sorted(set(ids))
 
 
@@ -212,6 +221,6 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _run_eval(argv: list[str]) -> int:
-    from bot.analysis.evaluate import main as eval_main
+    from bot.analysis.evaluation.detector import main as eval_main
 
     return eval_main(argv)

@@ -21,3 +21,9 @@ class CodedError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def too_large_message(max_bytes: int) -> str:
+    """The one wording of "this file is over the size limit", wherever a file is refused
+    (downloads, the command line, adapters that know an upload's size)."""
+    return messages.text("refusals.too_large", mb=f"{max_bytes / 1e6:g}")

@@ -19,6 +19,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.analysis.pipeline.findings import (
+    Strength,  # the shared term; findings imports nothing of ours
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = Path(os.environ.get("HEADSHOT_CONFIG_DIR", ROOT / "config"))
 
@@ -66,7 +70,7 @@ class Download(BaseModel):
 class Audit(BaseModel):
     concurrency: int = 16  # avatar downloads in flight
     progress_interval_s: float = 3.0
-    flag_min_strength: str = "moderate"  # weakest evidence that puts an avatar in the report
+    flag_min_strength: Strength = Strength.MODERATE  # weakest evidence an audit reports
     dup_max_distance: int = 4  # perceptual-hash bits two "same" avatars may differ by
     retention_days: float = 30.0
 

@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot import messages
 from bot.adapters.discord_moderation import moderation_port
-from bot.analysis.findings import Strength
+from bot.analysis.pipeline.findings import Strength
 from bot.audit.flows import SettingsChange, notice
 from bot.core.request import Platform
 from cogs.audit import flows_of

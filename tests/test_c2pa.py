@@ -12,11 +12,11 @@ from PIL import Image
 
 from bot.analysis.checks import CheckContext, all_checks
 from bot.analysis.checks import c2pa as check
-from bot.analysis.findings import Finding, Signal, Strength
-from bot.analysis.intake import open_photo
-from bot.analysis.pipeline import analyze
-from bot.analysis.report import Report
-from bot.analysis.verdict import decide
+from bot.analysis.intake.decode import open_photo
+from bot.analysis.pipeline.findings import Finding, Signal, Strength
+from bot.analysis.pipeline.report import Report
+from bot.analysis.pipeline.run import analyze
+from bot.analysis.pipeline.verdict import decide
 from bot.settings import C2PA, Analysis, Settings
 from tests import c2pa_fixtures as fx
 

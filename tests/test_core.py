@@ -26,7 +26,7 @@ def service():
 async def test_check_request_gives_one_reply_per_image(service):
     req = Request(
         Kind.CHECK,
-        "test",
+        "discord",
         images=[ImageInput("a.png", png_bytes()), ImageInput("b.jpg", jpeg_bytes())],
     )
     replies = await service.handle(req)
@@ -37,19 +37,19 @@ async def test_check_request_gives_one_reply_per_image(service):
 
 async def test_non_image_becomes_error_reply(service):
     replies = await service.handle(
-        Request(Kind.CHECK, "test", images=[ImageInput("x.pdf", b"%PDF-1.4")])
+        Request(Kind.CHECK, "discord", images=[ImageInput("x.pdf", b"%PDF-1.4")])
     )
     assert replies[0].tone == "error"
     assert "PDF" in replies[0].summary
 
 
 async def test_check_without_images_says_so(service):
-    replies = await service.handle(Request(Kind.CHECK, "test"))
+    replies = await service.handle(Request(Kind.CHECK, "discord"))
     assert replies[0].title == "No photo found"
 
 
 async def test_adapter_download_errors_are_shown(service):
-    req = Request(Kind.CHECK, "test", intake_errors=[("big.jpg", "too_large", "Too big.")])
+    req = Request(Kind.CHECK, "discord", intake_errors=[("big.jpg", "too_large", "Too big.")])
     replies = await service.handle(req)
     assert replies[0].tone == "error" and replies[0].summary == "Too big."
 
@@ -67,17 +67,17 @@ async def test_rate_limit_is_per_user(service):
     service.limiter = RateLimiter(per_minute=2)
     img = [ImageInput("a.png", png_bytes())]
     for _ in range(2):
-        await service.handle(Request(Kind.CHECK, "t", user_id="u1", images=img))
-    limited = await service.handle(Request(Kind.CHECK, "t", user_id="u1", images=img))
+        await service.handle(Request(Kind.CHECK, "discord", user_id="u1", images=img))
+    limited = await service.handle(Request(Kind.CHECK, "discord", user_id="u1", images=img))
     assert limited[0].title == "Slow down a little"
-    other = await service.handle(Request(Kind.CHECK, "t", user_id="u2", images=img))
+    other = await service.handle(Request(Kind.CHECK, "discord", user_id="u2", images=img))
     assert other[0].tone == "no_evidence"
 
 
 async def test_help_and_disclose_route(service):
-    (help_reply,) = await service.handle(Request(Kind.HELP, "test"))
+    (help_reply,) = await service.handle(Request(Kind.HELP, "discord"))
     assert "how to use" in help_reply.title.lower()
-    (d,) = await service.handle(Request(Kind.DISCLOSE, "test", context="linkedin"))
+    (d,) = await service.handle(Request(Kind.DISCLOSE, "discord", context="linkedin"))
     assert "linkedin" in d.title.lower()
 
 
@@ -86,7 +86,7 @@ async def test_internal_errors_become_an_apology_with_an_id(service, caplog):
         raise RuntimeError("secret detail")
 
     service._route = boom
-    (reply,) = await service.handle(Request(Kind.ASK, "test", text="hi"))
+    (reply,) = await service.handle(Request(Kind.ASK, "discord", text="hi"))
     assert reply.tone == "error"
     assert "secret detail" not in reply.summary
     assert "error id" in reply.summary
@@ -166,11 +166,13 @@ def test_questions_cost_less_than_photos():
 async def test_more_photos_than_the_limit_checks_the_first_ones_and_says_so(service):
     service.limiter = RateLimiter(per_minute=2)
     images = [ImageInput(f"p{i}.png", png_bytes((60 + i, 60))) for i in range(3)]
-    replies = await service.handle(Request(Kind.CHECK, "t", user_id="u", images=images))
+    replies = await service.handle(Request(Kind.CHECK, "discord", user_id="u", images=images))
     assert [r.tone for r in replies[:2]] == ["no_evidence", "no_evidence"]
     assert replies[2].title == "Some photos have to wait" and "p2.png" in replies[2].summary
     # Then the usual friendly wait, in words people use.
-    (limited,) = await service.handle(Request(Kind.CHECK, "t", user_id="u", images=images[:1]))
+    (limited,) = await service.handle(
+        Request(Kind.CHECK, "discord", user_id="u", images=images[:1])
+    )
     assert limited.title == "Slow down a little"
     assert re.search(r"in (1 second|\d+ seconds)\.", limited.summary), limited.summary
     assert "in 0 seconds" not in limited.summary
@@ -199,14 +201,14 @@ async def test_start_builds_the_question_index_off_the_loop():
 
 async def test_questions_count_toward_the_per_user_limit(service):
     service.limiter = RateLimiter(per_minute=1)  # a question costs half a photo by default
-    ask = Request(Kind.ASK, "t", user_id="q", text="Is an AI headshot okay on LinkedIn?")
+    ask = Request(Kind.ASK, "discord", user_id="q", text="Is an AI headshot okay on LinkedIn?")
     for _ in range(2):
         (answer,) = await service.handle(ask)
         assert answer.title != "Slow down a little"
     (limited,) = await service.handle(ask)
     assert limited.title == "Slow down a little" and "Ask again in" in limited.summary
     img = [ImageInput("a.png", png_bytes())]
-    (photo,) = await service.handle(Request(Kind.CHECK, "t", user_id="q", images=img))
+    (photo,) = await service.handle(Request(Kind.CHECK, "discord", user_id="q", images=img))
     assert photo.title == "Slow down a little"
     (console,) = await service.handle(Request(Kind.ASK, "console", text="What is C2PA?"))
     assert console.title != "Slow down a little"
@@ -225,3 +227,13 @@ async def test_admit_reserves_before_any_download(service):
     assert replies[0].tone == "no_evidence"
     assert replies[-1].title == "Some photos have to wait"
     assert "x.png, y.png" in replies[-1].summary and "Send them again in" in replies[-1].summary
+
+
+def test_a_request_names_its_platform_with_the_one_platform_type():
+    from bot.core.request import Platform
+
+    req = Request(Kind.ASK, "slack", text="hi")
+    assert req.platform is Platform.SLACK and not req.platform.is_local
+    assert Request(Kind.HELP, Platform.CLI).platform.is_local
+    with pytest.raises(ValueError):
+        Request(Kind.ASK, "irc")

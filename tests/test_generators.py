@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from bot.analysis.metafields import decode_user_comment
-from bot.analysis.pipeline import analyze
-from bot.analysis.stealth import read as read_stealth
+from bot.analysis.formats.metafields import decode_user_comment
+from bot.analysis.formats.stealth import read as read_stealth
+from bot.analysis.pipeline.run import analyze
 
 A1111 = (
     "professional headshot of a woman, studio lighting, 85mm\n"

@@ -13,7 +13,7 @@ from bot.guidance import CONTEXTS, LABELS, Guide, get_guide
 from bot.guidance.answering import context_name
 from bot.guidance.evaluate import evaluate, load_questions
 from bot.guidance.knowledge import DOCUMENTS, KnowledgeError, get_knowledge, load_knowledge
-from bot.guidance.text import fold
+from bot.guidance.normalise import fold
 
 DATA = Path(__file__).parent / "data"
 CAMERA = {"camera_capture", "camera_edited"}
@@ -388,7 +388,7 @@ def test_question_about_someone_elses_photo_gets_no_disclosure_offer(guide: Guid
 def test_passages_lead_with_a_sentence_that_stands_alone(guide: Guide) -> None:
     """Under a verdict a passage shows as title + first sentences, so "It can." or "They
     are quick." would answer a question nobody asked there."""
-    from bot.guidance.text import sentences
+    from bot.guidance.normalise import sentences
 
     bare = re.compile(r"(it|they|that|this|some)( \w+){0,2}[.!:]", re.IGNORECASE)
     for p in guide.passages:
@@ -434,7 +434,7 @@ def test_answer_cites_every_document_a_passage_draws_on(guide: Guide) -> None:
 
 
 def test_sentences_do_not_break_at_abbreviations() -> None:
-    from bot.guidance.text import sentences
+    from bot.guidance.normalise import sentences
 
     assert sentences('Say it, e.g. "made with AI". Then stop. Really?') == [
         'Say it, e.g. "made with AI".',
@@ -626,8 +626,8 @@ async def test_disclose_request_without_a_context_does_not_pick_linkedin() -> No
 
     service = HeadshotService(pool=AnalysisPool(inline=True))
     try:
-        (reply,) = await service.handle(Request(Kind.DISCLOSE, "test"))
-        (named,) = await service.handle(Request(Kind.DISCLOSE, "test", context="company-page"))
+        (reply,) = await service.handle(Request(Kind.DISCLOSE, "discord"))
+        (named,) = await service.handle(Request(Kind.DISCLOSE, "discord", context="company-page"))
     finally:
         service.close()
     assert reply.title == "Disclosure suggestions" and "LinkedIn" not in reply.summary
@@ -635,7 +635,7 @@ async def test_disclose_request_without_a_context_does_not_pick_linkedin() -> No
 
 
 def test_camera_photo_gets_no_disclosure_advice(guide: Guide) -> None:
-    from bot.analysis.pipeline import analyze
+    from bot.analysis.pipeline.run import analyze
     from bot.core import compose
     from tests.conftest import jpeg_bytes
     from tests.metadata_fixtures import phone_exif

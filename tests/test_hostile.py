@@ -40,7 +40,7 @@ def _status_kb(field: str) -> int:
 
 def _child(path: str, filename: str, cap_mb: int, conn: Any) -> None:
     """Runs in the child: cap memory, reset the RSS high-water mark, analyse, send back."""
-    from bot.analysis.pipeline import analyze
+    from bot.analysis.pipeline.run import analyze
 
     cap = _status_kb("VmSize") * 1024 + cap_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
@@ -63,7 +63,7 @@ def _child(path: str, filename: str, cap_mb: int, conn: Any) -> None:
 
 def _case_server(conn: Any) -> None:
     """Spawned once: warm up, then fork one child per case and report what came back."""
-    from bot.analysis.worker import warm_up
+    from bot.analysis.pipeline.worker import warm_up
 
     warm_up()
     fork = mp.get_context("fork")

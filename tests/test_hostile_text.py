@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from bot.analysis.findings import excerpt, strip_bidi
+from bot.analysis.pipeline.findings import excerpt, strip_bidi
 from bot.core.pool import AnalysisPool
 from bot.core.request import ImageInput, Kind, Request
 from bot.core.service import HeadshotService

@@ -7,8 +7,12 @@ import io
 import pytest
 from PIL import Image, ImageFile, PngImagePlugin
 
-from bot.analysis.intake import IntakeError, count_gif_frames, count_tiff_pages, open_photo
-from bot.analysis.pipeline import analyze
+from bot import messages
+from bot.analysis.intake.containers import count_gif_frames, count_tiff_pages
+from bot.analysis.intake.decode import open_photo
+from bot.analysis.intake.refusals import IntakeError
+from bot.analysis.intake.sniff import NOT_IMAGE_KINDS
+from bot.analysis.pipeline.run import analyze
 from bot.settings import Limits
 from tests.hostile_cases import (
     apng,
@@ -128,3 +132,19 @@ def test_jpeg_scans_are_counted_past_the_first_and_limited():
         open_photo(photo, "p.jpg", Limits(max_jpeg_scans=scans - 1))
     assert refused.value.code == "too_complex"
     assert f"more than {scans - 1} scans" in refused.value.message
+
+
+def test_every_kind_of_non_image_is_worded_in_the_catalogue() -> None:
+    named = messages.table("intake.not_images")
+    assert named.keys() >= NOT_IMAGE_KINDS
+    assert all(str(named[kind])[:1].islower() for kind in NOT_IMAGE_KINDS)  # "…is a PDF, not…"
+    refused = analyze(b"PK\x03\x04" + b"\x00" * 60, "cv.docx")
+    assert refused.error_code == "not_an_image" and "ZIP archive" in refused.error
+
+
+def test_too_large_is_worded_as_every_other_door_words_it() -> None:
+    limits = Limits(max_bytes=1000)
+    with pytest.raises(IntakeError) as refused:
+        open_photo(b"\xff\xd8\xff" + b"\x00" * 2000, "big.jpg", limits)
+    assert refused.value.code == "too_large"
+    assert refused.value.message == messages.text("refusals.too_large", mb="0.001")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.analysis.intake import IntakeError
+from bot.analysis.intake.refusals import IntakeError
 from bot.core.pool import PoolError
 from bot.errors import CodedError
 

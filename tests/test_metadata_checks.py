@@ -8,9 +8,9 @@ import json
 import pytest
 from PIL import Image, ImageOps
 
-from bot.analysis.findings import Signal, Strength
-from bot.analysis.pipeline import analyze
-from bot.analysis.report import Report
+from bot.analysis.pipeline.findings import Signal, Strength
+from bot.analysis.pipeline.report import Report
+from bot.analysis.pipeline.run import analyze
 from tests.metadata_fixtures import (
     IPTC_DST,
     history,

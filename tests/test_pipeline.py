@@ -1,4 +1,5 @@
-from bot.analysis.pipeline import analyze
+from bot.analysis.checks import all_checks
+from bot.analysis.pipeline.run import analyze
 from tests.conftest import jpeg_bytes, png_bytes
 
 
@@ -38,6 +39,9 @@ def test_annotation_can_be_left_out_without_changing_findings():
     data = png_bytes((300, 300))
     drawn, bare = analyze(data, "a.png"), analyze(data, "a.png", annotate=False)
     assert drawn.annotated_png is not None and bare.annotated_png is None
+    # the picture says which check drew it: the reply shows it only where that check found something
+    drawers = {c.NAME for c in all_checks() if hasattr(c, "annotate")}
+    assert drawn.annotated_by in drawers and bare.annotated_by is None
     assert [(f.check, f.title, f.data) for f in bare.findings] == [
         (f.check, f.title, f.data) for f in drawn.findings
     ]

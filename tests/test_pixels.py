@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.analysis import evaluate
 from bot.analysis.checks import CheckContext, alignment, faces, pixels
-from bot.analysis.findings import Signal, Strength
-from bot.analysis.intake import open_photo
-from bot.analysis.pipeline import analyze
-from bot.analysis.verdict import Label, decide
+from bot.analysis.evaluation import detector as evaluate
+from bot.analysis.intake.decode import open_photo
+from bot.analysis.pipeline.findings import Signal, Strength
+from bot.analysis.pipeline.run import analyze
+from bot.analysis.pipeline.verdict import Label, decide
 from bot.analysis.vision import detect, encoder, features, model
 from bot.analysis.vision.cache import pixels_config
 from bot.analysis.vision.detect import Face, FaceScan

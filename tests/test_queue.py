@@ -14,7 +14,7 @@ import aiohttp
 import dramatiq
 import pytest
 
-from bot.analysis.pipeline import analyze
+from bot.analysis.pipeline.run import analyze
 from bot.audit import AuditRunner, Member
 from bot.audit.avatar import analyze_avatar
 from bot.core.download import fetch

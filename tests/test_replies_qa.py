@@ -6,8 +6,9 @@ import dataclasses
 
 import pytest
 
-from bot.analysis.findings import CheckRun, Evidence, Finding, Signal, Strength
-from bot.analysis.pipeline import analyze
+from bot import messages
+from bot.analysis.pipeline.findings import CheckRun, Evidence, Finding, Signal, Strength
+from bot.analysis.pipeline.run import analyze
 from bot.core import compose
 from bot.core.pool import AnalysisPool
 from bot.core.request import ImageInput, Kind, Request
@@ -68,7 +69,7 @@ def test_annotated_picture_only_when_pixels_count_and_named_per_photo():
 
 
 async def test_public_check_keeps_privacy_for_the_sender(service):
-    req = Request(Kind.CHECK, "test", images=[ImageInput("me.jpg", gps_jpeg())], public=True)
+    req = Request(Kind.CHECK, "discord", images=[ImageInput("me.jpg", gps_jpeg())], public=True)
     public, private = await service.handle(req)
     assert not public.private and private.private
     text = all_text(public)
@@ -77,7 +78,7 @@ async def test_public_check_keeps_privacy_for_the_sender(service):
     assert "51.5" in all_text(private) and "strip" in private.offers
     # A private (default) check shows everything in one reply, as before.
     (only,) = await service.handle(
-        Request(Kind.CHECK, "test2", images=[ImageInput("a.jpg", gps_jpeg())])
+        Request(Kind.CHECK, "slack", images=[ImageInput("a.jpg", gps_jpeg())])
     )
     assert "51.5" in all_text(only) and "strip" in only.offers
 
@@ -128,7 +129,7 @@ async def test_several_photos_do_not_repeat_the_same_guidance(service):
     images = [
         ImageInput(f"p{i}.png", png_bytes((200 + i, 200), (i * 40, 90, 90))) for i in range(4)
     ]
-    replies = await service.handle(Request(Kind.CHECK, "test", images=images))
+    replies = await service.handle(Request(Kind.CHECK, "discord", images=images))
     assert len(replies) == 4
     guidance = [
         line for r in replies for s in r.sections if s.title == "Guidance" for line in s.lines
@@ -150,7 +151,9 @@ async def test_help_speaks_the_platform_it_is_asked_on(service):
 
 
 async def test_someone_elses_photo_gets_no_privacy_details(service):
-    req = Request(Kind.CHECK, "t", images=[ImageInput("bob.jpg", gps_jpeg())], for_owner=False)
+    req = Request(
+        Kind.CHECK, "discord", images=[ImageInput("bob.jpg", gps_jpeg())], for_owner=False
+    )
     (reply,) = await service.handle(req)
     text = all_text(reply)
     assert "51.5" not in text and "strip" not in reply.offers
@@ -170,7 +173,7 @@ def test_disclosure_reply_names_the_place_and_says_the_advice_once():
 
 
 def test_moderate_pixel_evidence_is_not_headlined_as_a_fact():
-    from bot.analysis.verdict import decide
+    from bot.analysis.pipeline.verdict import decide
 
     report = analyze(png_bytes((300, 300)), "face.png")
     hint = Finding("pixels", Signal.AI_GENERATED, Strength.MODERATE, "Pixel signs of AI")
@@ -196,7 +199,7 @@ async def test_stripped_copy_reply_says_what_was_done_to_the_file(service):
         buf = io.BytesIO()
         scene((400, 300)).save(buf, fmt, exif=phone_exif(gps=(51.5, -0.12)))
         image = ImageInput(f"me.{fmt.lower()}", buf.getvalue())
-        (reply,) = await service.handle(Request(Kind.CHECK, "t", images=[image]))
+        (reply,) = await service.handle(Request(Kind.CHECK, "discord", images=[image]))
         page = reply.page_reply("strip")
         before = Image.open(io.BytesIO(image.data)).convert("RGB")
         after = Image.open(io.BytesIO(page.attachments[0].data)).convert("RGB")
@@ -217,7 +220,7 @@ def test_ai_verdict_does_not_carry_the_missing_sign_note():
     report = analyze(data, "sdxl.png")
     if report.verdict.label.value != "ai_generated":
         pytest.skip("the watermark check did not decode the sample here")
-    note = compose.messages()["check"]["limits_note"]
+    note = messages.text("check.limits_note")
     assert note not in all_text(compose.check_reply(report, get_guide()))
     plain = analyze(png_bytes((80, 80)), "plain.png")
     assert note in all_text(compose.check_reply(plain, get_guide()))

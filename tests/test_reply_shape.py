@@ -16,7 +16,7 @@ from PIL.PngImagePlugin import PngInfo
 from bot.core import compose
 from bot.core.pool import AnalysisPool
 from bot.core.reply import Reply
-from bot.core.request import ImageInput, Kind, Request
+from bot.core.request import ImageInput, Kind, Platform, Request
 from bot.core.service import HeadshotService
 from bot.render import discord as discord_render
 from bot.render import slack as slack_render
@@ -190,8 +190,10 @@ async def test_terminal_footer_and_privacy_name_no_buttons(service, platform):
     (reply,) = await check(service, "me.jpg", gps_jpeg(), platform=platform)
     text = render_text(reply, pages=True).lower()
     assert "button" not in text
-    hint = compose.more_hint(reply, f"{platform}_hint")
+    hint = compose.more_hint(reply, Platform(platform))
     assert "button" not in hint.lower() and "all findings" in hint
+    assert ("--more" if platform == "cli" else "'more'") in hint
+    assert "button" in compose.more_hint(reply, Platform.SLACK).lower()
 
 
 async def test_one_guidance_line_fitted_to_what_the_reply_shows(service):

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
-from bot.analysis.intake import IntakeError, open_photo
-from bot.analysis.pipeline import analyze
-from bot.analysis.strip import clean_filename, strip_metadata
+from bot.analysis.intake.decode import open_photo
+from bot.analysis.intake.refusals import IntakeError
+from bot.analysis.pipeline.run import analyze
+from bot.analysis.strip.clean_copy import clean_filename, strip_metadata
 from bot.settings import get_settings
 from tests.metadata_fixtures import (
     IPTC_DST,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.analysis import dwtdct
 from bot.analysis.checks import watermark
-from bot.analysis.pipeline import analyze
+from bot.analysis.formats import dwtdct
+from bot.analysis.pipeline.run import analyze
 from bot.settings import load_toml
 from tests import wm_reference
 

@@ -10,8 +10,8 @@ import signal
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from bot.analysis.pipeline import analyze
-from bot.analysis.worker import analyze_in_worker, init_worker
+from bot.analysis.pipeline.run import analyze
+from bot.analysis.pipeline.worker import analyze_in_worker, init_worker
 from bot.settings import get_settings
 from tests.conftest import jpeg_bytes
 from tests.hostile_cases import png_49_megapixels
@@ -19,7 +19,7 @@ from tests.hostile_cases import png_49_megapixels
 
 def _probe() -> dict:
     """What a worker looks like from inside, after init_worker and the analysis imports."""
-    import bot.analysis.pipeline  # noqa: F401  (the worker's steady state)
+    import bot.analysis.pipeline.run  # noqa: F401  (the worker's steady state)
 
     status = dict(
         line.split(":", 1)

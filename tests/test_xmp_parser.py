@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.analysis.xmp import merge, parse_xmp
+from bot.analysis.formats.xmp_parser import merge, parse_xmp
 from tests.metadata_fixtures import IPTC_DST, history, xmp_packet
 
 LIMIT = 2_000_000

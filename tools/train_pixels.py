@@ -33,7 +33,7 @@ from scipy.optimize import minimize
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.analysis.metrics import roc_auc, threshold_at_fpr  # noqa: E402
+from bot.analysis.evaluation.metrics import roc_auc, threshold_at_fpr  # noqa: E402
 from bot.analysis.vision import encoder, model  # noqa: E402
 
 CACHE = Path(os.environ.get("HEADSHOT_PIXCACHE", "/work/pixcache"))

@@ -32,24 +32,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot import messages
 from bot.adapters.console import IMAGE_SUFFIXES, unique_path
-from bot.analysis.report import Report
+from bot.analysis.pipeline.report import Report
 from bot.audit.avatar import top_evidence
 from bot.audit.reports import csv_safe
 from bot.core import compose
 from bot.core.reply import Reply
-from bot.core.request import ImageInput
+from bot.core.request import ImageInput, Platform
 from bot.core.service import HeadshotService
+from bot.errors import too_large_message
 from bot.render.text import render_text
 from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
 GLOB_CHARS = frozenset("*?[")
 CSV_FIELDS = ["file", "verdict", "strength", "top_evidence", "error_code"]
-
-
-def words() -> dict[str, Any]:
-    return compose.messages()["cli"]
 
 
 # -- what to check ----------------------------------------------------------------------------
@@ -106,16 +104,13 @@ def _stdin_source(taken: bool) -> Source:
     limit = get_settings().limits.max_bytes
     data = sys.stdin.buffer.read(limit + 1)
     if len(data) > limit:
-        return Source("-", problem=("too_large", _too_large(limit)))
+        return Source("-", problem=("too_large", too_large_message(limit)))
     return Source("-", data=data)
 
 
-def _problem(key: str) -> tuple[str, str]:
-    return key, words()["problems"][key]
-
-
-def _too_large(limit: int) -> str:
-    return words()["problems"]["too_large"].format(mb=f"{limit / 1e6:g}")
+def _problem(key: str, **fmt: object) -> tuple[str, str]:
+    """(code, message) for a file that is not even read (config/messages.toml [cli.problems])."""
+    return key, messages.text(f"cli.problems.{key}", **fmt)
 
 
 def unreadable(path: Path) -> tuple[str, str] | None:
@@ -130,10 +125,10 @@ def unreadable(path: Path) -> tuple[str, str] | None:
         with path.open("rb"):
             pass
     except OSError as exc:
-        return "unreadable", words()["problems"]["unreadable"].format(why=exc.strerror or exc)
+        return _problem("unreadable", why=exc.strerror or exc)
     limit = get_settings().limits.max_bytes
     if path.stat().st_size > limit:  # refused before it is read into memory
-        return "too_large", _too_large(limit)
+        return "too_large", too_large_message(limit)
     return None
 
 
@@ -187,8 +182,7 @@ async def _check_one(
     try:
         return await _check_source(service, index, source, strip, note)
     except OSError as exc:  # the file went away or became unreadable since it was listed
-        why = words()["problems"]["unreadable"].format(why=exc.strerror or exc)
-        return Done(index, source, problem=("unreadable", why))
+        return Done(index, source, problem=_problem("unreadable", why=exc.strerror or exc))
     except Exception:  # one file's failure must not end the batch
         log.exception("checking %s failed", source.label)
         return Done(index, source, problem=_problem("internal_error"))
@@ -211,18 +205,20 @@ async def _check_source(
     return Done(index, source, report=report)
 
 
-async def _write_stripped(service: HeadshotService, image: ImageInput, out: Path, note: Note):
+async def _write_stripped(
+    service: HeadshotService, image: ImageInput, out: Path, note: Note
+) -> None:
     copy = await service.stripped_copy(image)
     if copy is None:
-        note(words()["strip_failed"].format(file=image.filename))
+        note(messages.text("cli.strip_failed", file=image.filename))
         return
     target = unique_path(out, copy.filename)  # same names from different folders: no overwrite
     try:
         target.write_bytes(copy.data)
     except OSError as exc:
-        note(words()["strip_failed"].format(file=f"{image.filename} ({exc.strerror or exc})"))
+        note(messages.text("cli.strip_failed", file=f"{image.filename} ({exc.strerror or exc})"))
         return
-    note(words()["strip_written"].format(path=target))
+    note(messages.text("cli.strip_written", path=target))
 
 
 # -- output -----------------------------------------------------------------------------------
@@ -289,7 +285,7 @@ class Output:
             return render_text(compose.error_reply(done.source.label, done.problem[1]))
         assert done.report is not None
         reply = compose.check_reply(
-            done.report, self.service.guide, self.args.context, platform="cli"
+            done.report, self.service.guide, self.args.context, platform=Platform.CLI
         )
         hint = text_hints(self.args, done.report, reply)
         return render_text(reply, pages=self.args.more, hint=hint)
@@ -298,10 +294,9 @@ class Output:
 def text_hints(args: argparse.Namespace, report: Report, reply: Reply) -> list[str]:
     """What to type for what chat users get from buttons: --more (naming the reply's pages),
     and --strip."""
-    m = compose.messages()["check"]
-    hints = [] if args.more or not reply.pages else [compose.more_hint(reply, "cli_hint")]
+    hints = [] if args.more or not reply.pages else [compose.more_hint(reply, Platform.CLI)]
     if report.ok and report.privacy and not args.strip:
-        hints.append(m["cli_strip_hint"])
+        hints.append(messages.text("check.cli_strip_hint"))
     return hints
 
 
@@ -372,11 +367,11 @@ class Progress:
             from rich import progress as p
 
             self.bar = p.Progress(
-                p.TextColumn(words()["progress_label"]),
+                p.TextColumn(messages.text("cli.progress_label")),
                 p.BarColumn(),
                 p.MofNCompleteColumn(),
                 p.TimeElapsedColumn(),
-                p.TextColumn("ETA"),
+                p.TextColumn(messages.text("cli.progress_eta")),
                 p.TimeRemainingColumn(),
                 console=self.console,
                 transient=True,
@@ -402,8 +397,13 @@ class Progress:
         if t.total > 1 and (now - self._last_line >= 1.0 or t.done == t.total):
             self._last_line = now
             left = t.elapsed / t.done * (t.total - t.done)
-            line = words()["progress_line"].format(
-                done=t.done, total=t.total, errors=t.errors.total(), s=t.elapsed, left=left
+            line = messages.text(
+                "cli.progress_line",
+                done=t.done,
+                total=t.total,
+                errors=t.errors.total(),
+                s=t.elapsed,
+                left=left,
             )
             print(line, file=sys.stderr, flush=True)
 
@@ -414,17 +414,17 @@ class Progress:
 def show_summary(console: Any, tally: Tally, signum: int | None) -> None:
     from rich.table import Table
 
-    w = words()["summary"]
-    table = Table(title=w["title"], title_justify="left")
-    table.add_column(w["result"])
-    table.add_column(w["files"], justify="right")
+    table = Table(title=messages.text("cli.summary.title"), title_justify="left")
+    table.add_column(messages.text("cli.summary.result"))
+    table.add_column(messages.text("cli.summary.files"), justify="right")
     for title, n in tally.verdicts.most_common():
         table.add_row(title, str(n))
     for code, n in tally.errors.most_common():
-        table.add_row(w["error"].format(code=code), str(n))
-    done = w["done"].format(done=tally.done, total=tally.total, s=tally.elapsed)
+        table.add_row(messages.text("cli.summary.error", code=code), str(n))
+    done = messages.text("cli.summary.done", done=tally.done, total=tally.total, s=tally.elapsed)
     if signum is not None:
-        done += " " + w["interrupted"].format(signal=signal.Signals(signum).name)
+        stop = messages.text("cli.summary.interrupted", signal=signal.Signals(signum).name)
+        done += " " + stop
     table.caption, table.caption_justify = done, "left"
     console.print(table)
 
@@ -437,7 +437,9 @@ async def check_files(
     tally = Tally(len(sources))
     output = Output(args, service)
     window = 1 if service.pool.inline else 2 * service.pool.workers
-    interrupted = _stop_on_signals(asyncio.current_task())
+    main = asyncio.current_task()
+    assert main is not None  # run by asyncio.run
+    interrupted = _stop_on_signals(main)
     progress = Progress(tally)
     try:
         with progress:
@@ -448,7 +450,7 @@ async def check_files(
     except asyncio.CancelledError:
         if not interrupted:
             raise
-        asyncio.current_task().uncancel()  # type: ignore[union-attr]
+        main.uncancel()
     finally:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -17,15 +17,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.core.compose import messages, more_hint
+from bot import messages
+from bot.core.compose import error_reply, more_hint
 from bot.core.reply import Reply, Section
-from bot.core.request import ImageInput, Kind, Request
+from bot.core.request import ImageInput, Kind, Platform, Request
 from bot.core.service import HeadshotService
 from bot.render.text import render_text
 
-PROMPT, MORE_PROMPT = "you> ", "...> "
-STRIP_HINT = messages()["check"]["console_strip_hint"]
-WORDS = messages()["console"]
 CLEAR_SCREEN = "\033[H\033[2J"
 
 MORE_WORDS = ("more", "details")
@@ -63,20 +61,20 @@ async def respond(service: HeadshotService, line: str, last: list[Reply]) -> lis
     text = line.strip()
     if text.lower() in MORE_WORDS:
         if not last:
-            return [Reply(title="Nothing more to show", summary="Check a photo first.")]
+            return [_said("nothing_more", messages.text("console.check_first"))]
         return [Reply(title=r.title, pages=r.pages, actions=r.actions) for r in last]
     if text.lower() == "strip":
         return _save_stripped(last, Path.cwd())
     if text.lower() in ("help", "?"):
-        return await service.handle(Request(Kind.HELP, "console"))
+        return await service.handle(Request(Kind.HELP, Platform.CONSOLE))
     missing = _meant_as_paths(text)
     if missing:
         return [_not_found(w) for w in missing]
     paths = _paths(text)
     if paths:
         images = [ImageInput(p.name, p.read_bytes()) for p in paths]
-        return await service.handle(Request(Kind.CHECK, "console", images=images))
-    return await service.handle(Request(Kind.ASK, "console", text=text))
+        return await service.handle(Request(Kind.CHECK, Platform.CONSOLE, images=images))
+    return await service.handle(Request(Kind.ASK, Platform.CONSOLE, text=text))
 
 
 def _save_stripped(last: list[Reply], folder: Path) -> list[Reply]:
@@ -84,17 +82,21 @@ def _save_stripped(last: list[Reply], folder: Path) -> list[Reply]:
     metadata" button), in the current folder, never over an existing file."""
     offers = [r.offers["strip"] for r in last if "strip" in r.offers]
     if not offers:
-        summary = "The last photo I checked had no personal metadata to remove."
-        return [
-            Reply(title="Nothing to strip", summary=summary if last else "Check a photo first.")
-        ]
+        why = "console.strip.nothing_in_last" if last else "console.check_first"
+        return [_said("strip.nothing", messages.text(why))]
     saved = []
     for offer in offers:
         target = unique_path(folder, offer.filename)
         target.write_bytes(offer.data)
         saved.append(str(target))
     summary = " ".join(dict.fromkeys(offer.note for offer in offers))
-    return [Reply(title="Saved", summary=summary, sections=[Section("Files", saved)])]
+    files = Section(messages.text("console.strip.files"), saved)
+    return [Reply(title=messages.text("console.strip.saved"), summary=summary, sections=[files])]
+
+
+def _said(title: str, summary: str) -> Reply:
+    """A short answer of the console's own, titled from config/messages.toml [console]."""
+    return Reply(title=messages.text(f"console.{title}"), summary=summary)
 
 
 def unique_path(folder: Path, filename: str) -> Path:
@@ -107,11 +109,8 @@ def unique_path(folder: Path, filename: str) -> Path:
 
 
 def _not_found(word: str) -> Reply:
-    if Path(word).expanduser().is_dir():
-        summary = "That is a folder, not a file. Type the paths of the photos in it."
-    else:
-        summary = "There is no file there. Check the spelling, or drag the file into this window."
-    return Reply(title=f"I couldn't check {word}", summary=summary, tone="error")
+    why = "is_a_folder" if Path(word).expanduser().is_dir() else "no_file"
+    return error_reply(word, messages.text(f"console.not_found.{why}"))
 
 
 class Chat:
@@ -133,9 +132,9 @@ class Chat:
         out = []
         for reply in replies:
             self._drop_asked(reply)
-            hint = [more_hint(reply, "console_hint")] if reply.pages and not more else []
+            hint = [more_hint(reply, Platform.CONSOLE)] if reply.pages and not more else []
             if "strip" in reply.offers:
-                hint.append(STRIP_HINT)
+                hint.append(messages.text("check.console_strip_hint"))
             out.append(render_text(reply, pages=more, hint=hint))
         return out
 
@@ -153,10 +152,10 @@ def _normal(text: str) -> str:
 def read_entry(read: Callable[[str], str]) -> str:
     """One entry: a line, or several when each but the last ends in a backslash (the
     paragraphs of a longer question stay on their own lines)."""
-    lines = [read(PROMPT)]
+    lines = [read(messages.text("console.prompt"))]
     while lines[-1].endswith("\\"):
         lines[-1] = lines[-1][:-1]
-        lines.append(read(MORE_PROMPT))
+        lines.append(read(messages.text("console.more_prompt")))
     return "\n".join(lines)
 
 
@@ -171,7 +170,7 @@ def run_console(
     on one event loop kept for the whole session."""
     if read is input:
         _line_editing()
-    write(WORDS["intro"])
+    write(messages.text("console.intro"))
     chat = Chat(service)
     restore = _exit_on_sigterm()
     try:
@@ -199,7 +198,7 @@ def _loop(
                 write("")
                 return 0
             interrupted = True
-            write("\n" + WORDS["ctrl_c"])
+            write("\n" + messages.text("console.ctrl_c"))
             continue
         interrupted = False
         command = entry.strip().lower()
@@ -216,7 +215,7 @@ def _loop(
                 write(text)
                 write("")
         except KeyboardInterrupt:
-            write(WORDS["stopped"])
+            write(messages.text("console.stopped"))
         sys.stdout.flush()
 
 

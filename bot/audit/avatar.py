@@ -9,8 +9,8 @@ from typing import Any
 import imagehash
 from PIL import Image
 
-from bot.analysis.pipeline import analyze
-from bot.analysis.report import Report
+from bot.analysis.pipeline.report import Report
+from bot.analysis.pipeline.run import analyze
 
 THUMB_SIDE = 96
 EVIDENCE_CHARS = 240

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from bot.analysis.findings import Strength
-from bot.analysis.verdict import Label
+from bot.analysis.pipeline.findings import Strength
+from bot.analysis.pipeline.verdict import Label
 from bot.audit.avatar import AvatarResult, analyze_avatar, hash_and_thumb
 from bot.audit.duplicates import duplicate_groups
 from bot.core.download import DownloadError

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot import messages
-from bot.analysis.verdict import Label
+from bot.analysis.pipeline.verdict import Label
 from bot.audit.duplicates import duplicate_groups
 from bot.audit.reports import LABEL_WORDS, score_points, summary_lines, to_csv, to_html
 from bot.audit.runner import (

@@ -9,8 +9,8 @@ and what was found is told only to the poster."""
 from __future__ import annotations
 
 from bot import messages
-from bot.analysis.findings import Signal
-from bot.analysis.report import Report
+from bot.analysis.pipeline.findings import Signal
+from bot.analysis.pipeline.report import Report
 from bot.core import compose
 from bot.core.reply import Reply, Section
 

@@ -1,79 +1,102 @@
 """Turn analysis reports and guidance into platform-neutral replies.
 
 Replies hold plain text only; renderers escape it for their platform, so user-controlled
-text (file names, prompts inside metadata) can never inject markup or mentions."""
+text (file names, prompts inside metadata) can never inject markup or mentions. Every word
+comes from the message catalogue (config/messages.toml [check] and others,
+config/messages/replies.toml for titles, headings and buttons)."""
 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Any
 
-from bot.analysis.findings import Finding, Signal
-from bot.analysis.report import Report
+from bot import messages as catalogue
+from bot.analysis.pipeline.findings import Finding, Signal, Strength
+from bot.analysis.pipeline.report import Report
+from bot.analysis.pipeline.verdict import Label
 from bot.core.reply import Action, Attachment, Reply, Section
-from bot.core.request import LOCAL_PLATFORMS
+from bot.core.request import LOCAL_PLATFORMS, Platform
 from bot.guidance import Answer, Disclosure, Guide, Passage
-from bot.guidance.contexts import context_label  # also compose.context_label for callers
-from bot.settings import load_toml
+from bot.guidance.contexts import context_label as context_label  # re-exported for callers
 
 EVIDENCE_SHOWN = 2
 PASSAGES_SHOWN = 1
 GUIDANCE_CANDIDATES = 3  # the best few for the verdict, of which one is shown
 PASSAGE_CHARS = 280
-GUIDANCE = "Guidance"
-REVIEW = "Look for yourself"
-PARAMETERS = "Generation parameters"
 PARAMETERS_FILE_CHARS = 1500  # longer parameters also come as a text file
+# The heading that `without_repeated_guidance` looks for.
+GUIDANCE = catalogue.text("replies.sections.guidance")
+# Which hint names the pages behind the buttons, by where it is read: terminals have no
+# buttons, so there the hint says what to type (--more, 'more').
+_MORE_HINTS: dict[Platform | None, str] = {
+    Platform.CLI: "check.cli_hint",
+    Platform.CONSOLE: "check.console_hint",
+}
 
 
-@lru_cache(maxsize=1)
 def messages() -> dict[str, Any]:
-    return load_toml("messages.toml")
+    """The whole catalogue, for callers outside the core that still index it by hand
+    (`compose.messages()["discord"][...]`); new code uses `bot.messages.text(id)`."""
+    return catalogue.catalogue()
 
 
 def message_reply(key: str, tone: str = "info", **fmt: object) -> Reply:
-    m = messages()[key]
-    return Reply(title=m["title"].format(**fmt), summary=m["summary"].format(**fmt), tone=tone)
+    """A fixed reply from the catalogue's table `key` (its title and summary)."""
+    return Reply(
+        title=catalogue.text(f"{key}.title", **fmt),
+        summary=catalogue.text(f"{key}.summary", **fmt),
+        tone=tone,
+    )
 
 
 def seconds(wait: float) -> str:
     """A wait as people say it: "1 second", "45 seconds" (never "0 seconds")."""
     n = max(1, math.ceil(wait))
-    return "1 second" if n == 1 else f"{n} seconds"
+    return (
+        catalogue.text("replies.wait.one") if n == 1 else catalogue.text("replies.wait.many", n=n)
+    )
 
 
-def help_reply(platform: str | None = None) -> Reply:
+def help_reply(platform: Platform | None = None) -> Reply:
     """How to use the bot, in the words of the platform it is asked on (no slash commands in
     the console, no upload form on Discord)."""
-    m = messages()["help"]
-    lines = m.get("platforms", {}).get(platform or "", m["lines"])
+    platforms = catalogue.table("help.platforms")
+    lines = platforms[platform] if platform in platforms else catalogue.lines("help.lines")
     return Reply(
-        title=m["title"],
-        summary=m["summary"],
-        sections=[Section("How to use me", list(lines))],
-        footer=m["privacy"],
+        title=catalogue.text("help.title"),
+        summary=catalogue.text("help.summary"),
+        sections=[Section(catalogue.text("replies.help.section"), list(lines))],
+        footer=catalogue.text("help.privacy"),
     )
+
+
+def strength_word(strength: Strength) -> str:
+    """The word a finding's line starts with: "Strong", "Weak"…"""
+    return str(catalogue.table("check.strength_words")[strength.value])
 
 
 def finding_line(f: Finding, with_detail: bool = False) -> str:
     # Informational findings ("no face found") are not evidence: a strength word on them would
     # read as "weak evidence" of something.
-    word = (
-        "" if f.signal == Signal.INFO else messages()["check"]["strength_words"][f.strength.value]
-    )
+    word = "" if f.signal == Signal.INFO else strength_word(f.strength)
     evidence = "; ".join(f"{e.field}: {e.value}" for e in f.evidence[:2])
     line = (f"{word} · " if word else "") + f.title + (f" — {evidence}" if evidence else "")
     return f"{line}. {f.detail}" if with_detail and f.detail else line
 
 
 def error_reply(filename: str, message: str) -> Reply:
-    return Reply(title=f"I couldn't check {filename}", summary=message, tone="error")
+    title = catalogue.text("replies.check.not_checked_title", filename=filename)
+    return Reply(title=title, summary=message, tone="error")
 
 
 def check_name(check: str) -> str:
     """A check as people know it: "Invisible watermark", not "watermark"."""
-    return str(messages()["check"].get("names", {}).get(check, check))
+    return str(catalogue.table("check.names").get(check, check))
+
+
+def action(name: str) -> Action:
+    """The button for page or offer `name` (details, parameters, disclosure, strip, review)."""
+    return Action(name, catalogue.text(f"replies.actions.{name}"))
 
 
 def check_reply(
@@ -83,7 +106,7 @@ def check_reply(
     platform_note: str | None = None,
     stripped: Attachment | None = None,
     public: bool = False,
-    platform: str | None = None,
+    platform: Platform | None = None,
 ) -> Reply:
     """The reply to one checked photo, short by default: the verdict and its explanation, the
     two strongest pieces of evidence, one guidance line, and buttons for the rest (Details,
@@ -91,40 +114,40 @@ def check_reply(
     nothing private goes in it (privacy findings, the stripped copy, privacy advice): that goes
     in `privacy_reply`, for the sender only. `platform` words what to press or type."""
     if not report.ok or report.verdict is None:
-        return error_reply(report.filename, report.error or "The file could not be checked.")
+        failed = report.error or catalogue.text("replies.check.not_checked")
+        return error_reply(report.filename, failed)
     v = report.verdict
-    strength = f" ({v.strength.value} evidence)" if v.strength else ""
-    reply = Reply(
-        title=f"{v.emoji} {verdict_title(report)}{strength} — {report.filename}",
-        summary=v.headline,
-        tone=v.label.value,
-        ephemeral=not public,
+    strength = catalogue.text("replies.check.strength", strength=v.strength) if v.strength else ""
+    title = catalogue.text(
+        "replies.check.title",
+        emoji=v.emoji,
+        verdict=verdict_title(report),
+        strength=strength,
+        filename=report.filename,
     )
+    reply = Reply(title=title, summary=v.headline, tone=v.label.value, ephemeral=not public)
     note = platform_note if platform_note and "exif" not in report.metadata else None
     reply.sections = _main_sections(report, note, public, platform)
     privacy_shown = bool(report.privacy) and not public
     reply.sections += _guidance_sections(report, guide, context, privacy_shown)
     reply.pages["details"] = _details(report, public, note)
-    reply.actions.append(Action("details", "Details"))
+    reply.actions.append(action("details"))
     _add_parameters(reply, report)
-    if v.label.value in ("ai_generated", "ai_edited") or context == "government-id":
+    if v.label.is_ai or context == "government-id":
         kinds = set() if public else {f.data.get("kind") for f in report.privacy}
         # No context: wording that fits anywhere, never a silent "LinkedIn".
         disclosure = guide.disclosure(
-            context,
-            v.label.value,
-            report.generator,
-            gps="gps" in kinds,
-            serial="serials" in kinds,
+            context, v.label, report.generator, gps="gps" in kinds, serial="serials" in kinds
         )
         reply.pages["disclosure"] = disclosure_sections(disclosure)
-        reply.actions.append(Action("disclosure", "Disclosure text"))
+        reply.actions.append(action("disclosure"))
     if stripped is not None and not public:
         reply.offers["strip"] = stripped
-        reply.actions.append(Action("strip", "Strip metadata"))
+        reply.actions.append(action("strip"))
     if v.review:
-        reply.pages["review"] = [Section(REVIEW, v.review)]
-        reply.actions.append(Action("review", REVIEW))
+        review = action("review")  # the page is headed like its button
+        reply.pages["review"] = [Section(review.label, v.review)]
+        reply.actions.append(review)
     picture = annotated_picture(report)
     if picture is not None:
         reply.attachments.append(picture)
@@ -136,19 +159,14 @@ def verdict_title(report: Report) -> str:
     """The verdict's title, softened where the evidence is only moderate."""
     v = report.verdict
     assert v is not None
-    wording = verdict_wording()["labels"].get(v.label.value, {})
-    if v.strength is not None and v.strength.value == "moderate":
+    wording = catalogue.table("verdicts.labels").get(v.label.value, {})
+    if v.strength is Strength.MODERATE:
         return str(wording.get("moderate_title", v.title))
     return v.title
 
 
-@lru_cache(maxsize=1)
-def verdict_wording() -> dict[str, Any]:
-    return load_toml("verdicts.toml")
-
-
 def privacy_lines(
-    report: Report, with_detail: bool = True, platform: str | None = None
+    report: Report, with_detail: bool = True, platform: Platform | None = None
 ) -> list[str]:
     """Each privacy finding, then one offer of a clean copy in the words of the platform (a
     button in chats; the terminal's own hint says what to type there)."""
@@ -157,9 +175,9 @@ def privacy_lines(
     return [*lines, *([offer] if offer else [])] if lines else []
 
 
-def _clean_copy(platform: str | None) -> str:
-    offers = messages()["check"]["clean_copy"]
-    return str(offers.get(platform or "", offers["chat"]))
+def _clean_copy(platform: Platform | None) -> str:
+    offers = catalogue.table("check.clean_copy")
+    return str(offers[platform] if platform in offers else offers["chat"])
 
 
 def privacy_reply(report: Report, stripped: Attachment | None = None) -> Reply | None:
@@ -167,32 +185,39 @@ def privacy_reply(report: Report, stripped: Attachment | None = None) -> Reply |
     if not report.ok or not report.privacy:
         return None
     reply = Reply(
-        title=f"Only you can see this — privacy in {report.filename}",
-        summary=messages()["check"]["privacy_private"],
+        title=catalogue.text("replies.privacy.title", filename=report.filename),
+        summary=catalogue.text("check.privacy_private"),
         tone="warning",
-        sections=[Section("Privacy", privacy_lines(report))],
+        sections=[Section(_heading("privacy"), privacy_lines(report))],
         ephemeral=True,
         private=True,
     )
     if stripped is not None:
         reply.offers["strip"] = stripped
-        reply.actions.append(Action("strip", "Strip metadata"))
+        reply.actions.append(action("strip"))
     return reply
 
 
 def note_privacy_withheld(reply: Reply, report: Report) -> None:
     """Someone else's photo: say that it carries personal metadata, but not what it is."""
     if report.ok and report.privacy:
-        reply.sections.append(Section("Privacy", [messages()["check"]["privacy_withheld"]]))
+        withheld = catalogue.text("check.privacy_withheld")
+        reply.sections.append(Section(_heading("privacy"), [withheld]))
+
+
+def _heading(name: str, **fmt: object) -> str:
+    """A section heading from config/messages/replies.toml [sections]."""
+    return catalogue.text(f"replies.sections.{name}", **fmt)
 
 
 def annotated_picture(report: Report) -> Attachment | None:
-    """The pixel check's picture, only where the pixel check found something to explain (a
-    diagram of a score that counted for nothing is noise in a chat). Named per photo, so several
+    """The picture a check drew, only where that check found something to explain (a diagram
+    of a score that counted for nothing is noise in a chat). Named per photo, so several
     replies in one message each show their own."""
     if not report.annotated_png:
         return None
-    if not any(f.check == "pixels" and f.signal != Signal.INFO for f in report.findings):
+    drawn_by = report.annotated_by
+    if not any(f.check == drawn_by and f.signal != Signal.INFO for f in report.findings):
         return None
     return Attachment(
         f"headshot-check-{report.sha256[:8]}.png",
@@ -202,20 +227,20 @@ def annotated_picture(report: Report) -> Attachment | None:
 
 
 def _main_sections(
-    report: Report, note: str | None, public: bool, platform: str | None
+    report: Report, note: str | None, public: bool, platform: Platform | None
 ) -> list[Section]:
     """What every reply shows: the strongest evidence, what points the other way, the
     platform's note where it applies, and (for the owner) what the metadata gives away."""
     evidence = [f for f in report.findings if f.signal not in (Signal.PRIVACY, Signal.INFO)]
     lines = [finding_line(f) for f in evidence[:EVIDENCE_SHOWN]]
-    sections = [Section("Evidence", lines or [messages()["check"]["no_signals"]])]
+    sections = [Section(_heading("evidence"), lines or [catalogue.text("check.no_signals")])]
     conflicts = _real_conflicts(report)
     if conflicts:
-        sections.append(Section("Pointing the other way", conflicts))
+        sections.append(Section(_heading("conflicts"), conflicts))
     if note:
-        sections.append(Section("Note", [note]))
+        sections.append(Section(_heading("note"), [note]))
     if report.privacy and not public:
-        sections.append(Section("Privacy", privacy_lines(report, False, platform)))
+        sections.append(Section(_heading("privacy"), privacy_lines(report, False, platform)))
     return sections
 
 
@@ -224,7 +249,7 @@ def _real_conflicts(report: Report) -> list[str]:
     camera photo is expected to have both, so showing the camera as "pointing the other way"
     contradicts the headline."""
     assert report.verdict is not None
-    if report.verdict.label.value != "ai_edited":
+    if report.verdict.label is not Label.AI_EDITED:
         return list(report.verdict.conflicts)
     camera = [f.title for f in report.findings if f.signal == Signal.CAMERA_CAPTURE]
     return [c for c in report.verdict.conflicts if not any(c.startswith(t) for t in camera)]
@@ -236,7 +261,7 @@ def _not_checked(report: Report, note: str | None) -> list[str]:
     v = report.verdict
     assert v is not None
     prefixes = {f"{r.check}: ": f"{check_name(r.check)}: " for r in report.runs}
-    no_metadata = verdict_wording()["not_checked"]["no_metadata"]
+    no_metadata = catalogue.text("verdicts.not_checked.no_metadata")
     out = [note] if note else []
     for line in v.not_checked:
         if note and line == no_metadata:
@@ -248,8 +273,8 @@ def _not_checked(report: Report, note: str | None) -> list[str]:
         out.append(line)
     # "A missing sign of AI means only that none was found" answers "so it's real?", a
     # question only a verdict without AI evidence raises.
-    if v.label.value not in ("ai_generated", "ai_edited"):
-        out.append(messages()["check"]["limits_note"])
+    if not v.label.is_ai:
+        out.append(catalogue.text("check.limits_note"))
     return out
 
 
@@ -259,7 +284,7 @@ def _guidance_sections(
     """One guidance line, chosen for the verdict and the context; where the reply shows what
     the metadata gives away, the privacy advice among the best few comes first."""
     assert report.verdict is not None
-    passages = guide.passages_for(report.verdict.label.value, context, k=GUIDANCE_CANDIDATES)
+    passages = guide.passages_for(report.verdict.label, context, k=GUIDANCE_CANDIDATES)
     if privacy_shown:
         passages.sort(key=lambda p: "privacy" not in p.tags)
     chosen = passages[:PASSAGES_SHOWN]
@@ -289,30 +314,40 @@ def passage_line(p: Passage, limit: int = PASSAGE_CHARS) -> str:
 
 def _details(report: Report, public: bool, note: str | None) -> list[Section]:
     shown = [f for f in report.findings if not (public and f.signal == Signal.PRIVACY)]
-    findings = [finding_line(f, with_detail=True) for f in shown] or ["No findings."]
-    sections = [Section("All findings", findings)]
+    findings = [finding_line(f, with_detail=True) for f in shown]
+    sections = [Section(_heading("all_findings"), findings or [_heading("no_findings")])]
     credentials = next((f for f in report.findings if f.data.get("plain")), None)
     if credentials is not None:
-        sections.append(Section("Content Credentials", list(credentials.data["plain"])))
+        sections.append(Section(_heading("credentials"), list(credentials.data["plain"])))
     # Informational findings ("No face found") by title only: not evidence either way.
     notes = [f.title for f in report.findings if f.signal == Signal.INFO]
     if notes:
-        sections.append(Section("Also noted", [" · ".join(notes)]))
+        sections.append(Section(_heading("also_noted"), [" · ".join(notes)]))
     cannot = _not_checked(report, note)
     if cannot:
-        sections.append(Section("What I could not tell", cannot))
+        sections.append(Section(_heading("not_checked"), cannot))
+    statuses = catalogue.table("replies.details.status")
     runs = [
-        f"{check_name(r.check)}: {r.status}"
-        + (f" ({r.note})" if r.note else "")
-        + f", {r.ms:.0f} ms"
+        catalogue.text(
+            "replies.details.run",
+            check=check_name(r.check),
+            status=statuses.get(r.status, r.status),
+        )
+        + (catalogue.text("replies.details.run_note", note=r.note) if r.note else "")
+        + catalogue.text("replies.details.run_ms", ms=r.ms)
         for r in report.runs
     ]
+    size = {"format": report.format, "width": report.width, "height": report.height}
     facts = [
-        f"{report.format}, {report.width}×{report.height}, {report.size_bytes / 1000:.0f} kB"
-        + (f", {report.frames} frames" if report.frames > 1 else ""),
-        f"SHA-256 {report.sha256[:16]}…",
+        catalogue.text("replies.details.file", **size, kb=report.size_bytes / 1000)
+        + (
+            catalogue.text("replies.details.frames", frames=report.frames)
+            if report.frames > 1
+            else ""
+        ),
+        catalogue.text("replies.details.sha256", sha=report.sha256[:16]),
     ]
-    return [*sections, Section("Checks", runs), Section("File", facts)]
+    return [*sections, Section(_heading("checks"), runs), Section(_heading("file"), facts)]
 
 
 def _add_parameters(reply: Reply, report: Report) -> None:
@@ -323,18 +358,17 @@ def _add_parameters(reply: Reply, report: Report) -> None:
         return
     sections = [parameter_section(d["generator"], d["parameters"]) for d in found]
     reply.pages["parameters"] = sections
-    reply.actions.append(Action("parameters", PARAMETERS))
+    reply.actions.append(action("parameters"))
     text = parameters_text(sections)
     if len(text) > PARAMETERS_FILE_CHARS:
         name = f"generation-parameters-{report.sha256[:8]}.txt"
-        reply.page_files["parameters"] = [
-            Attachment(name, text.encode("utf-8"), "Generation parameters in full")
-        ]
+        described = catalogue.text("replies.parameters.file_description")
+        reply.page_files["parameters"] = [Attachment(name, text.encode("utf-8"), described)]
 
 
 def parameter_section(generator: str, params: dict[str, Any]) -> Section:
     """One generator's parameters as "Name: value" lines, in a fixed order, in full."""
-    names = messages()["check"]["parameter_names"]
+    names = catalogue.table("check.parameter_names")
     lines = []
     for key, label in names.items():
         value = params.get(key)
@@ -343,64 +377,80 @@ def parameter_section(generator: str, params: dict[str, Any]) -> Section:
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         lines.append(f"{label}: {value}")
-    return Section(f"Made with {generator}", lines)
+    return Section(_heading("made_with", generator=generator), lines)
 
 
 def parameters_text(sections: list[Section]) -> str:
     return "\n\n".join(s.title + "\n" + "\n".join(s.lines) for s in sections) + "\n"
 
 
-def more_hint(reply: Reply, key: str) -> str:
-    """A hint naming the reply's pages: what the buttons (`key` buttons_hint), --more (cli_hint)
-    or 'more' (console_hint) show."""
-    words = messages()["check"]["page_words"]
+def listed(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    separator, last = (
+        catalogue.text("replies.lists.separator"),
+        catalogue.text("replies.lists.last"),
+    )
+    return separator.join(names[:-1]) + (last if len(names) > 1 else "") + names[-1]
+
+
+def more_hint(reply: Reply, platform: Platform | None = None) -> str:
+    """The hint naming the reply's pages, in the words of where it is read: the buttons in a
+    chat, --more on the command line, 'more' in the console."""
+    words = catalogue.table("check.page_words")
     named = [str(words[name]) for name in reply.pages if name in words] or [words["details"]]
-    pages = ", ".join(named[:-1]) + (" and " if len(named) > 1 else "") + named[-1]
-    return str(messages()["check"][key]).format(pages=pages)
+    return catalogue.text(_MORE_HINTS.get(platform, "check.buttons_hint"), pages=listed(named))
 
 
-def _footer(report: Report, reply: Reply, platform: str | None) -> str:
+def _footer(report: Report, reply: Reply, platform: Platform | None) -> str:
     ran = sum(r.status == "ran" for r in report.runs)
-    timing = f"{ran} of {len(report.runs)} checks ran in {report.elapsed_ms:.0f} ms"
+    total, ms = len(report.runs), report.elapsed_ms
+    timing = catalogue.text("replies.check.footer", ran=ran, total=total, ms=ms)
     if platform in LOCAL_PLATFORMS:  # no buttons there: the terminal's hints say what to type
         return timing
     # Name only buttons the reply has: no "disclosure text" under a camera photo.
-    return f"{timing} · {more_hint(reply, 'buttons_hint')}"
+    return timing + catalogue.text("replies.check.footer_separator") + more_hint(reply, platform)
 
 
 def disclosure_sections(d: Disclosure) -> list[Section]:
+    def heading(name: str) -> str:
+        return catalogue.text(f"replies.disclosure.{name}")
+
     if not d.needed:
-        lines = [d.advice or "No disclosure is needed for this photo.", *d.privacy]
-        return [Section("Disclosure", lines)]
+        lines = [d.advice or heading("not_needed"), *d.privacy]
+        return [Section(heading("section"), lines)]
     parts = [
-        ("Caption", d.caption),
-        ("Alt text", d.alt_text),
-        ("Bio line", d.bio_line),
-        ("About this photo", d.about),
+        ("caption", d.caption),
+        ("alt_text", d.alt_text),
+        ("bio_line", d.bio_line),
+        ("about", d.about),
     ]
-    sections = [Section(title, [text]) for title, text in parts if text]
+    sections = [Section(heading(name), [text]) for name, text in parts if text]
     if d.optional:
-        sections.append(Section("Optional lines: keep only what is true", list(d.optional)))
+        sections.append(Section(heading("optional"), list(d.optional)))
     if d.advice:
-        sections.insert(0, Section("Advice", [d.advice]))
+        sections.insert(0, Section(heading("advice"), [d.advice]))
     if d.privacy:
-        sections.append(Section("Privacy", list(d.privacy)))
+        sections.append(Section(heading("privacy"), list(d.privacy)))
     return sections
 
 
 def disclosure_reply(d: Disclosure) -> Reply:
     place = context_label(d.context)  # none when no context was given: no place is assumed
-    title = "Disclosure suggestions" + (f" — {place}" if place else "")
+    title = (
+        catalogue.text("replies.disclosure.title_place", place=place)
+        if place
+        else catalogue.text("replies.disclosure.title")
+    )
     if not d.needed and d.advice:
         # The advice is the whole answer: say it once, in the summary.
-        sections = [Section("Privacy", list(d.privacy))] if d.privacy else []
+        privacy = catalogue.text("replies.disclosure.privacy")
+        sections = [Section(privacy, list(d.privacy))] if d.privacy else []
         return Reply(title=title, summary=d.advice, sections=sections)
-    return Reply(
-        title=title, summary="Copy, adapt and use what fits.", sections=disclosure_sections(d)
-    )
+    summary = catalogue.text("replies.disclosure.summary")
+    return Reply(title=title, summary=summary, sections=disclosure_sections(d))
 
 
-def answer_reply(answer: Answer, platform: str | None = None) -> Reply:
+def answer_reply(answer: Answer, platform: Platform | None = None) -> Reply:
     """An answer: its text, "You could also ask", and the documents it draws on as one
     "Source: '…'" line. Help gets the platform's how-to; small talk is the line alone."""
     if answer.kind == "help":
@@ -408,11 +458,10 @@ def answer_reply(answer: Answer, platform: str | None = None) -> Reply:
         if answer.text:
             reply.summary = answer.text
         return reply
+    title = catalogue.text("replies.answer.title")
     if answer.kind == "smalltalk":
-        return Reply(title="Headshot Check", summary=answer.text)
+        return Reply(title=title, summary=answer.text)
     sections = []
     if answer.follow_ups:
-        sections.append(Section("You could also ask", answer.follow_ups))
-    return Reply(
-        title="Headshot Check", summary=answer.text, sections=sections, footer=answer.cite()
-    )
+        sections.append(Section(catalogue.text("replies.answer.follow_ups"), answer.follow_ups))
+    return Reply(title=title, summary=answer.text, sections=sections, footer=answer.cite())

@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager
 import aiohttp
 import yarl
 
-from bot.errors import CodedError
+from bot import messages
+from bot.errors import CodedError, too_large_message
 from bot.settings import get_settings
 
 # What a DNS name may be made of once yarl has normalised it (IDNA, lower case): anything else
@@ -23,7 +24,9 @@ _HOST_NAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*")
 
 
 class DownloadError(CodedError):
-    """A photo we could not fetch."""
+    """A photo we could not fetch (worded in config/messages/download.toml)."""
+
+    section = "download"
 
 
 def allowed_url(url: str | yarl.URL, allowed_hosts: Iterable[str]) -> yarl.URL | None:
@@ -111,7 +114,7 @@ async def fetch(
     """The body at `url`. Waiting for the byte budget is not counted in the timeout."""
     target = allowed_url(url, allowed_hosts)
     if target is None:
-        raise DownloadError("host_not_allowed", "I only download files from the platform itself.")
+        raise DownloadError("host_not_allowed")
     budget = budget or bytes_in_flight()
     try:
         async with asyncio.timeout(timeout_s):
@@ -123,23 +126,25 @@ async def fetch(
                 async with asyncio.timeout(timeout_s):
                     return await _read_capped(resp, max_bytes, chunk_bytes)
     except TimeoutError:
-        raise DownloadError("download_timeout", "Downloading the file took too long.") from None
+        raise DownloadError("download_timeout") from None
     except aiohttp.ClientError:
-        raise DownloadError("download_failed", "I could not download the file.") from None
+        raise DownloadError("download_failed") from None
 
 
 def _too_big(max_bytes: int) -> DownloadError:
-    return DownloadError("too_large", f"The file is larger than the {max_bytes / 1e6:g} MB limit.")
+    return DownloadError("too_large", too_large_message(max_bytes))
 
 
 def _expected_size(resp: aiohttp.ClientResponse, max_bytes: int) -> int:
     """The body's size as announced (or the cap when it is not), after the status checks."""
     if resp.status == 404:
-        raise DownloadError("file_not_found", "That file is gone (it may have been deleted).")
+        raise DownloadError("file_not_found")
     if resp.status in (401, 403):
-        raise DownloadError("file_forbidden", "I am not allowed to download that file.")
+        raise DownloadError("file_forbidden")
     if resp.status >= 300:
-        raise DownloadError("download_failed", f"The file host answered {resp.status}.")
+        raise DownloadError(
+            "download_failed", messages.text("download.host_answered", status=resp.status)
+        )
     if resp.content_length is not None and resp.content_length > max_bytes:
         raise _too_big(max_bytes)
     return resp.content_length if resp.content_length is not None else max_bytes

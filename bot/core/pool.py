@@ -1,6 +1,6 @@
 """Runs CPU work (decoding, checks, stripping) off the event loop, in worker processes.
 
-Each worker is a process with a pipe of its own (bot.analysis.worker.serve), driven by one
+Each worker is a process with a pipe of its own (bot.analysis.pipeline.worker.serve), driven by one
 thread here; a job goes to whichever worker is free. Unlike concurrent.futures' pool:
 
 - a job that runs past `timeout_s` (counted from when it starts, not while it waits) is
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 from typing import Any, TypeVar
 
-from bot.analysis.worker import serve
+from bot.analysis.pipeline.worker import serve
 from bot.errors import CodedError
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class PoolError(CodedError):
 
 def pool_error(code: str, **fmt: object) -> PoolError:
     """`timeout`, `analysis_failed` or `restarting`, worded in config/messages.toml [pool]."""
-    return PoolError(code, **fmt)
+    return PoolError(code, None, **fmt)
 
 
 class _Lost(Exception):
@@ -80,6 +80,7 @@ class _Worker:
     def __init__(self, ctx: BaseContext, memory_mb: int | None, warm: bool) -> None:
         self.conn, child = ctx.Pipe()
         parent_gone, self._alive = ctx.Pipe(duplex=False)  # kept open here, never written
+        # typeshed gives Process only to the concrete contexts (get_context(name) returns one).
         self.process = ctx.Process(  # type: ignore[attr-defined]
             target=serve,
             args=(child, parent_gone, memory_mb, warm),
@@ -111,12 +112,13 @@ class _Worker:
         try:
             if not self.conn.poll(timeout_s):
                 raise _Overdue
-            return self.conn.recv()
+            outcome: tuple[str, Any] = self.conn.recv()
+            return outcome
         except (EOFError, OSError):
             raise _Lost(started=True) from None
 
     def alive(self) -> bool:
-        return self.process.is_alive()
+        return bool(self.process.is_alive())
 
     def kill(self) -> None:
         """Idempotent and safe from several threads at once (close() and the slot's own
@@ -155,7 +157,8 @@ class AnalysisPool:
             start_method = "spawn"  # no forkserver on this platform
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":  # the forkserver warms up once for all workers
-            self._ctx.set_forkserver_preload(["__main__", "bot.analysis.forkserver_preload"])
+            preload = "bot.analysis.pipeline.forkserver_preload"
+            self._ctx.set_forkserver_preload(["__main__", preload])
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._slots: list[_Worker | None] = [None] * self.workers
         self._slot_locks = [threading.Lock() for _ in range(self.workers)]

@@ -29,9 +29,10 @@ from dramatiq.results import Results
 from dramatiq.results.backends import RedisBackend
 from dramatiq.results.errors import ResultFailure, ResultTimeout
 
+from bot import messages
 from bot.core.pool import PoolError
 from bot.core.signed import Signer
-from bot.settings import Settings, load_toml
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,9 +40,9 @@ T = TypeVar("T")
 # The only functions a worker runs: pure functions of the bytes they are given.
 ALLOWED = frozenset(
     {
-        "bot.analysis.pipeline:analyze",
-        "bot.analysis.worker:analyze_in_worker",
-        "bot.analysis.strip:strip_metadata",
+        "bot.analysis.pipeline.run:analyze",
+        "bot.analysis.pipeline.worker:analyze_in_worker",
+        "bot.analysis.strip.clean_copy:strip_metadata",
         "bot.audit.avatar:analyze_avatar",
         "bot.audit.avatar:hash_and_thumb",
     }
@@ -85,15 +86,15 @@ class Queue:
         self.broker.add_middleware(
             Results(backend=self.backend, result_ttl=int(q.result_ttl_s * 1000))
         )
+        # The decorator form: dramatiq's typed overloads take a function or options, not both.
         self.actor = dramatiq.actor(
-            self.perform,
             broker=self.broker,
             actor_name=ACTOR,
             queue_name=q.name,
             store_results=True,
             max_retries=0,  # exceptions are deterministic here: a retry would fail the same way
             time_limit=int(settings.limits.analysis_timeout_s * 1000),
-        )
+        )(self.perform)
 
     def perform(self, job: str) -> str:
         """The worker side: verify, check the function is allowed, run, sign the result."""
@@ -104,7 +105,8 @@ class Queue:
 
 
 def queue_errors() -> dict[str, str]:
-    return load_toml("messages.toml")["queue_errors"]
+    """What a job on the queue that did not come back says (config/messages.toml)."""
+    return {code: str(text) for code, text in messages.table("queue_errors").items()}
 
 
 class QueuePool:

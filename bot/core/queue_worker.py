@@ -3,15 +3,16 @@ and each worker process's start-up guards (memory cap, one BLAS thread, warm che
 
 from __future__ import annotations
 
-from dramatiq import Middleware
+from dramatiq import Broker, Middleware
 
-from bot.analysis.worker import init_worker
+from bot.analysis.pipeline.worker import init_worker
 from bot.core.queue import Queue
 from bot.settings import get_settings
 
 
 class WorkerBoot(Middleware):
-    def after_process_boot(self, broker) -> None:  # each worker process, before its first job
+    def after_process_boot(self, broker: Broker) -> None:
+        # Each worker process, before its first job.
         init_worker()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 
 WINDOW_S = 60.0
 
@@ -13,7 +14,7 @@ class RateLimiter:
     """Each user may spend `per_minute` units a minute: a photo costs 1, other work what its
     caller says (a question costs less)."""
 
-    def __init__(self, per_minute: int, clock=time.monotonic) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
         self.clock = clock
         self._spent: dict[str, deque[tuple[float, float]]] = defaultdict(deque)  # (when, cost)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot import messages
+
 
 @dataclass
 class Section:
@@ -52,7 +54,7 @@ class Reply:
         if name in self.pages:
             label = next((a.label for a in self.actions if a.id == name), name.title())
             return Reply(
-                title=f"{label} — {self.title}",
+                title=messages.text("replies.page.title", label=label, title=self.title),
                 tone=self.tone,
                 sections=self.pages[name],
                 attachments=list(self.page_files.get(name, [])),

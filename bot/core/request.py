@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.analysis.findings import strip_bidi
+from bot.analysis.pipeline.findings import strip_bidi
 
 
 class Platform(StrEnum):
@@ -57,7 +57,7 @@ class ImageInput:
 @dataclass
 class Request:
     kind: Kind
-    platform: str  # discord | slack | console | cli
+    platform: Platform
     user_id: str = "local"
     text: str = ""
     images: list[ImageInput] = field(default_factory=list)
@@ -81,3 +81,7 @@ class Request:
     # already counted, and `left_out` names the files the limit kept out (never downloaded).
     admission: Admission | None = None
     left_out: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # An adapter may name its platform by the enum's value ("slack"): one type inside.
+        self.platform = Platform(self.platform)

@@ -31,7 +31,7 @@ def run_worker(settings: Settings, processes: int = 0) -> int:
     processes are the parallelism; each is capped and warmed like the in-process pool's)."""
     from dramatiq.cli import main, make_argument_parser
 
-    from bot.analysis.worker import THREAD_VARS
+    from bot.analysis.pipeline.worker import THREAD_VARS
     from bot.core.queue import Queue, QueueConfigError
 
     try:

@@ -11,14 +11,16 @@ from collections import OrderedDict
 from dataclasses import replace
 from functools import partial
 
-from bot.analysis.pipeline import analyze
-from bot.analysis.report import Report
-from bot.analysis.strip import strip_metadata
+from bot import messages
+from bot.analysis.pipeline.report import Report
+from bot.analysis.pipeline.run import analyze
+from bot.analysis.pipeline.verdict import Label
+from bot.analysis.strip.clean_copy import strip_metadata
 from bot.core import compose
 from bot.core.pool import AnalysisPool, PoolError
 from bot.core.ratelimit import RateLimiter
 from bot.core.reply import Attachment, Reply
-from bot.core.request import LOCAL_PLATFORMS, Admission, ImageInput, Kind, Request
+from bot.core.request import Admission, ImageInput, Kind, Platform, Request
 from bot.core.scale import make_pool
 from bot.guidance import Guide, get_guide
 from bot.settings import Settings, get_settings
@@ -59,7 +61,7 @@ class HeadshotService:
         if req.kind == Kind.HELP:
             return [compose.help_reply(req.platform)]
         if req.kind == Kind.DISCLOSE:
-            label = "ai_edited" if req.edit_only else "ai_generated"
+            label = Label.AI_EDITED if req.edit_only else Label.AI_GENERATED
             # No place given: wording that fits anywhere, never an assumed LinkedIn.
             d = self.guide.disclosure(req.context, label, req.tool, req.edit_only)
             return [compose.disclosure_reply(d)]
@@ -72,13 +74,13 @@ class HeadshotService:
         return [compose.answer_reply(self.guide.answer(req.text), req.platform)]
 
     def admit(
-        self, platform: str, user_id: str, n: int = 1, *, question: bool = False
+        self, platform: Platform, user_id: str, n: int = 1, *, question: bool = False
     ) -> Admission:
         """Reserve a person's share of the rate limit before any work on it: adapters call
         this before downloading photos, so a flood is refused unread. A photo costs 1, a
         question `rate_limit.question_cost`. The person at the terminal is the operator:
         the limit protects shared bots only."""
-        if platform in LOCAL_PLATFORMS:
+        if Platform(platform).is_local:
             return Admission(n, n)
         cost = self.settings.rate_limit.question_cost if question else 1.0
         granted, wait = self.limiter.take(f"{platform}:{user_id}", n, cost)
@@ -152,8 +154,9 @@ class HeadshotService:
             copy = await self.pool.run(strip_metadata, image.data, image.filename)
         except PoolError:
             return None
-        note = compose.messages()["check"]["stripped"][copy.how]
-        return Attachment(copy.filename, copy.data, "Copy without metadata", note)
+        note = messages.text(f"check.stripped.{copy.how}")
+        described = messages.text("replies.stripped.description")
+        return Attachment(copy.filename, copy.data, described, note)
 
     def close(self) -> None:
         self.pool.close()

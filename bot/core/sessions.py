@@ -7,13 +7,20 @@ from __future__ import annotations
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
+from bot import messages
 from bot.core.buttons import button_id, parse_button_id
 from bot.core.reply import Reply
 
 
 class ReplyCache:
-    def __init__(self, ttl_s: float = 900, max_entries: int = 1000, clock=time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl_s: float = 900,
+        max_entries: int = 1000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self.clock = clock
@@ -38,8 +45,8 @@ class ReplyCache:
         reply = self.get(token)
         page = reply.page_reply(name) if reply else None
         return page or Reply(
-            title="This result has expired",
-            summary="I keep results for a short while only. Check the photo again to see more.",
+            title=messages.text("replies.expired.title"),
+            summary=messages.text("replies.expired.summary"),
             tone="warning",
         )
 

@@ -6,7 +6,8 @@ Public interface used by the core (bot.core.compose) and the CLI:
     guide.answer(question) -> Answer
     guide.passages_for(label, context, k=3) -> list[Passage]
     guide.disclosure(context | None, label, generator=None, edit_only=False) -> Disclosure
-    CONTEXTS: tuple[str, ...];  context_label(slug) / context_name(slug): how people read them
+    CONTEXTS: tuple[str, ...];  context_label(slug) / context_name(slug): how people read them;
+    context_slug(word): the context a word people type names ("CV" -> resume), or None
 
 The content lives in config/guidance/ (see docs/guidance.md); modules: knowledge (loader),
 text + retrieval (search), answering, selection (passages for a verdict), disclosure.
@@ -17,13 +18,18 @@ from __future__ import annotations
 from functools import cached_property, lru_cache
 from typing import Any
 
+from bot.analysis.pipeline.verdict import Label
 from bot.guidance.answering import Answerer
-from bot.guidance.contexts import context_label, context_name
+from bot.guidance.contexts import (
+    context_label,
+    context_name,
+    context_slug,
+    disclosure_templates,
+)
 from bot.guidance.disclosure import build_disclosure, normalise_context
 from bot.guidance.knowledge import Knowledge, load_knowledge
 from bot.guidance.models import CONTEXTS, LABELS, Answer, Disclosure, Passage
 from bot.guidance.selection import passages_for
-from bot.settings import load_toml
 
 __all__ = [
     "CONTEXTS",
@@ -34,6 +40,7 @@ __all__ = [
     "Passage",
     "context_label",
     "context_name",
+    "context_slug",
     "get_guide",
 ]
 
@@ -43,7 +50,7 @@ class Guide:
         self, knowledge: Knowledge | None = None, templates: dict[str, Any] | None = None
     ) -> None:
         self.knowledge = knowledge or load_knowledge()
-        self.templates = templates or load_toml("guidance", "disclosure.toml")
+        self.templates = templates or disclosure_templates()
 
     @cached_property
     def answerer(self) -> Answerer:
@@ -56,15 +63,15 @@ class Guide:
     def answer(self, question: str) -> Answer:
         return self.answerer.answer(question)
 
-    def passages_for(self, label: str, context: str | None, k: int = 3) -> list[Passage]:
-        ctx = normalise_context(context, self.templates) if context else None
+    def passages_for(self, label: Label, context: str | None, k: int = 3) -> list[Passage]:
+        ctx = normalise_context(context) if context else None
         limit = int(self.knowledge.settings["verdict"]["max_chars"])
         return passages_for(self.knowledge.passages, label, ctx, k, limit)
 
     def disclosure(
         self,
         context: str | None,
-        label: str,
+        label: Label,
         generator: str | None = None,
         edit_only: bool = False,
         gps: bool = False,

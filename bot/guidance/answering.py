@@ -6,15 +6,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot import messages
 from bot.guidance.contexts import context_name
 from bot.guidance.intents import IntentReader, Reading
 from bot.guidance.knowledge import Knowledge
-from bot.guidance.models import Answer, Passage
+from bot.guidance.models import OWN_SOURCE, Answer, Passage
+from bot.guidance.normalise import plain, sentences
 from bot.guidance.retrieval import Retriever, Search
-from bot.guidance.text import plain, sentences
 
 _WORDY = re.compile(r"[A-Za-z0-9]")
-BOT_SOURCE = "Headshot Check"  # passages about the bot itself cite this
 
 
 class Answerer:
@@ -94,7 +94,7 @@ class Answerer:
         ratio = float(self.cfg["answer"]["second_ratio"])
         second = found.hits[1] if len(found.hits) > 1 else None
         close = second is not None and second.score >= ratio * top.score
-        if close and second.passage.kind == "info" and len(_lead(second.passage)) >= 40:
+        if close and second and second.passage.kind == "info" and len(_lead(second.passage)) >= 40:
             used.append(second.passage)
         context = self._asked_context(top.passage, found, intent)
         notes = self._context_notes(used, found.contexts if context else ())
@@ -118,7 +118,7 @@ class Answerer:
             return None
         if top.context:
             return top.context
-        if top.sources == (BOT_SOURCE,) or not found.contexts:
+        if top.sources == (OWN_SOURCE,) or not found.contexts:
             return None
         return found.contexts[0]
 
@@ -159,7 +159,10 @@ class Answerer:
         bullets = [f"{p.title}: {p.brief or _lead(p)}" for p in notes]
         todo = self.reader.todo(intent, " ".join([text, *bullets]))
         bullets += [todo] if todo else []
-        bullets += [f"See also — {p.title}: {_lead(p)}" for p in used[1:] if p not in notes]
+        see_also = [p for p in used[1:] if p not in notes]
+        bullets += [
+            messages.text("replies.answer.see_also", title=p.title, lead=_lead(p)) for p in see_also
+        ]
         shown = 0
         for bullet in bullets:
             if shown < most and len(text) + 3 + len(bullet) <= limit:

@@ -1,8 +1,9 @@
-"""Where a photo will be used, as people read it: the one place for context names.
+"""Where a photo will be used: the one place for contexts, their names and other words for them.
 
-Slugs (bot.guidance.CONTEXTS) are for code and commands; `context_label` is how menus and
-titles show a context ("Company page"), `context_name` how a sentence says it ("a company team
-page"). Both come from config/guidance/disclosure.toml."""
+Everything comes from config/guidance/disclosure.toml: each `[contexts.SLUG]` table is a
+context. `CONTEXTS` are the slugs (for code, commands and menus, in the file's order);
+`context_label` is how menus and titles show a context ("Company page"), `context_name` how a
+sentence says it ("a company team page"); `context_slug` reads what people type ("CV")."""
 
 from __future__ import annotations
 
@@ -13,8 +14,25 @@ from bot.settings import load_toml
 
 
 @lru_cache(maxsize=1)
+def disclosure_templates() -> dict[str, Any]:
+    """config/guidance/disclosure.toml, read once: contexts, aliases and disclosure wording."""
+    return load_toml("guidance", "disclosure.toml")
+
+
 def _contexts() -> dict[str, dict[str, Any]]:
-    return dict(load_toml("guidance", "disclosure.toml").get("contexts", {}))
+    return dict(disclosure_templates().get("contexts", {}))
+
+
+# "other" is the wording that fits anywhere when no (known) context was given: not a choice.
+CONTEXTS: tuple[str, ...] = tuple(slug for slug in _contexts() if slug != "other")
+
+
+def context_slug(word: str | None) -> str | None:
+    """'CV', 'slack', 'Passport', 'company page' -> resume, chat-avatar, government-id,
+    company-page; None for a word that names no context."""
+    key = (word or "").strip().lower().replace(" ", "-").replace("_", "-")
+    key = str(disclosure_templates().get("aliases", {}).get(key, key))
+    return key if key in CONTEXTS else None
 
 
 def context_label(slug: str | None) -> str:

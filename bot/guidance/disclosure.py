@@ -6,19 +6,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.guidance.contexts import context_name
-from bot.guidance.models import CONTEXTS, Disclosure
+from bot.analysis.pipeline.verdict import Label
+from bot.guidance.contexts import context_name, context_slug
+from bot.guidance.models import Disclosure
 
-AI_LABELS = ("ai_generated", "ai_edited")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f`*_~<>|\[\]{}@]")  # markup, mentions, control chars
 
 
-def normalise_context(context: str | None, templates: dict[str, Any]) -> str:
+def normalise_context(context: str | None) -> str:
     """'CV', 'slack', 'passport' -> resume, chat-avatar, government-id; none or unknown ->
     'other' (wording that fits anywhere: no place is assumed)."""
-    key = (context or "").strip().lower().replace(" ", "-").replace("_", "-")
-    key = templates.get("aliases", {}).get(key, key)
-    return key if key in CONTEXTS else "other"
+    return context_slug(context) or "other"
 
 
 def clean_tool(name: str | None, limit: int) -> str:
@@ -53,26 +51,27 @@ def _values(cfg: dict[str, Any], edited: bool, tool: str, context_name: str) -> 
 def build_disclosure(
     cfg: dict[str, Any],
     context: str | None,
-    label: str,
+    label: Label,
     generator: str | None = None,
     edit_only: bool = False,
     gps: bool = False,
     serial: bool = False,
 ) -> Disclosure:
-    ctx = normalise_context(context, cfg)
+    label = Label(label)  # callers may still pass the label's value
+    ctx = normalise_context(context)
     tpl = cfg["contexts"][ctx]
     privacy = [cfg["privacy"][k] for k, found in (("gps", gps), ("serial", serial)) if found]
     if ctx == "government-id":
         return _government_id(tpl, label, privacy, ctx)
-    if label not in AI_LABELS and not edit_only:
-        advice = cfg["verdicts"].get(label, cfg["verdicts"]["no_evidence"])
+    if not label.is_ai and not edit_only:
+        advice = cfg["verdicts"].get(label, cfg["verdicts"][Label.NO_EVIDENCE])
         return Disclosure(
             context=ctx,
             advice=advice.format(context_name=context_name(ctx)),
             needed=False,
             privacy=privacy,
         )
-    edited = edit_only or label == "ai_edited"
+    edited = edit_only or label is Label.AI_EDITED
     tool = clean_tool(generator, int(cfg["wording"]["max_tool_chars"]))
     values = _values(cfg, edited, tool, context_name(ctx))
     return Disclosure(
@@ -88,11 +87,11 @@ def build_disclosure(
     )
 
 
-def _government_id(tpl: dict[str, Any], label: str, privacy: list[str], ctx: str) -> Disclosure:
+def _government_id(tpl: dict[str, Any], label: Label, privacy: list[str], ctx: str) -> Disclosure:
     """Official documents: never a disclosure template, only advice against AI images."""
-    if label in AI_LABELS:
+    if label.is_ai:
         advice = tpl["advice_ai"]
-    elif label in ("camera_capture", "camera_edited"):
+    elif label in (Label.CAMERA_CAPTURE, Label.CAMERA_EDITED):
         advice = tpl["advice_camera"]
     else:
         advice = tpl["advice_unknown"]

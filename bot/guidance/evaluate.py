@@ -13,13 +13,14 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.guidance import Guide, get_guide
 from bot.guidance.answering import Answerer
 from bot.guidance.knowledge import Knowledge, get_knowledge
 from bot.guidance.models import Answer
+from bot.guidance.normalise import fold
 from bot.guidance.retrieval import METHODS, Retriever
-from bot.guidance.text import fold
 from bot.settings import ROOT
 
 DEFAULT_SET = ROOT / "tests" / "data" / "guidance_questions.toml"
@@ -35,13 +36,14 @@ class Score:
     misses: list[tuple[str, list[str], list[str]]]
 
 
-def load_questions(path: Path = DEFAULT_SET) -> list[dict]:
+def load_questions(path: Path = DEFAULT_SET) -> list[dict[str, Any]]:
     with path.open("rb") as fh:
-        return tomllib.load(fh)["q"]
+        questions: list[dict[str, Any]] = tomllib.load(fh)["q"]
+    return questions
 
 
 def evaluate(
-    questions: list[dict], kb: Knowledge, method: str | None = None, layer: bool = True
+    questions: list[dict[str, Any]], kb: Knowledge, method: str | None = None, layer: bool = True
 ) -> Score:
     retriever = Retriever(kb.passages, kb.synonyms, kb.settings, layer, layer)
     answerer = Answerer(kb, retriever)
@@ -50,7 +52,7 @@ def evaluate(
     start = time.perf_counter()
     for q in questions:
         got = [p.id for p in answerer.rank(q["text"], k=3, method=method)]
-        hit1 += got[:1] and got[0] in q["expect"]
+        hit1 += bool(got) and got[0] in q["expect"]
         hit3 += any(g in q["expect"] for g in got[:3])
         if not got or got[0] not in q["expect"]:
             misses.append((q["text"], q["expect"], got))
@@ -82,7 +84,7 @@ def _intent_of(answer: Answer) -> str:
     return answer.intent or {"off_topic": "off_topic", "help": "smalltalk"}.get(answer.kind, "")
 
 
-def evaluate_answers(questions: list[dict], guide: Guide) -> AnswerScore:
+def evaluate_answers(questions: list[dict[str, Any]], guide: Guide) -> AnswerScore:
     intent = hit1 = hit3 = covered = 0
     with_passages = [q for q in questions if q.get("expect")]
     misses: list[str] = []

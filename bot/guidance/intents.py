@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.guidance.text import Synonyms, fold, plain
+from bot.guidance.normalise import Synonyms, fold, plain
 
 _CLAUSES = re.compile(r"[.!?;]\s+|,\s*(?:so|but|and)\s+")
 _SMALLTALK_CLAUSES = re.compile(r"[,.;!?]+|\s+-\s+")
@@ -108,7 +108,7 @@ class IntentReader:
 
     def intent_of_passage(self, passage_id: str) -> str:
         """The intent a passage answers when no rule fired: its `home`, else "use"."""
-        return self.home.get(passage_id, "use")
+        return str(self.home.get(passage_id, "use"))
 
     def weight(self, reading: Reading, passage_id: str) -> float:
         intent = reading.intent

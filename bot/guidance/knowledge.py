@@ -8,13 +8,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.guidance.models import CONTEXTS, LABELS, Passage
+from bot.guidance.models import CONTEXTS, LABELS, OWN_SOURCE, Passage
 from bot.settings import config_path
 
 # The titles citations may use. The two documents are the project's sources; "Headshot Check"
 # marks passages about the bot itself.
 DOCUMENTS = ("Is it okay to use AI-generated headshots?", "To AI or Not to AI?")
-SOURCES = (*DOCUMENTS, "Headshot Check")
+SOURCES = (*DOCUMENTS, OWN_SOURCE)
 KINDS = ("info", "context", "help", "scope")
 
 

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-CONTEXTS = (
-    "linkedin",
-    "resume",
-    "company-page",
-    "dating",
-    "newsletter",
-    "conference",
-    "chat-avatar",
-    "government-id",
-)
+from bot import messages
+from bot.analysis.pipeline.verdict import Label
+from bot.guidance.contexts import CONTEXTS
+
+__all__ = ["CONTEXTS", "LABELS", "OWN_SOURCE", "Answer", "Disclosure", "Passage"]
+
 # Passages about the bot itself name it as their source; replies cite only the documents.
 OWN_SOURCE = "Headshot Check"
-LABELS = ("ai_generated", "ai_edited", "camera_edited", "camera_capture", "no_evidence")
+# The verdict labels passages may be written for (`labels`, `lead_for` in the passages).
+LABELS: tuple[Label, ...] = tuple(Label)
 
 
 @dataclass(frozen=True)
@@ -75,5 +72,5 @@ def cited(titles: tuple[str, ...] | list[str]) -> list[str]:
 
 def cite(titles: tuple[str, ...] | list[str]) -> str:
     docs = cited(titles)
-    word = "Source" if len(docs) == 1 else "Sources"
+    word = messages.text("replies.answer.source" if len(docs) == 1 else "replies.answer.sources")
     return f"{word}: " + "; ".join(f"'{t}'" for t in docs) if docs else ""

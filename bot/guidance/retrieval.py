@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from bot.guidance.models import Passage
-from bot.guidance.text import (
+from bot.guidance.normalise import (
     STOPWORDS,
     SpellFixer,
     Synonyms,
@@ -75,10 +75,12 @@ class _Tfidf:
     def _weigh(self, tf: np.ndarray) -> np.ndarray:
         w = np.where(tf > 0, 1 + np.log(np.maximum(tf, 1)), 0) * self.idf
         norms = np.linalg.norm(w, axis=-1, keepdims=True)
-        return w / np.where(norms == 0, 1, norms)
+        weighed: np.ndarray = w / np.where(norms == 0, 1, norms)
+        return weighed
 
     def scores(self, terms: list[str]) -> np.ndarray:
-        return self.rows @ self._weigh(_vector(terms, self.vocab)[None, :])[0]
+        found: np.ndarray = self.rows @ self._weigh(_vector(terms, self.vocab)[None, :])[0]
+        return found
 
 
 class _BM25:
@@ -97,7 +99,8 @@ class _BM25:
     def scores(self, terms: list[str], weighted: bool = True) -> np.ndarray:
         q = _vector(terms, self.vocab, self.weights if weighted else None)
         sat = self.tf * (self.k1 + 1) / (self.tf + self.norm[:, None])
-        return sat @ (self.idf * q)
+        found: np.ndarray = sat @ (self.idf * q)
+        return found
 
 
 class Retriever:
@@ -186,7 +189,8 @@ class Retriever:
                 bonus[i] = self.context_boost * float(scores.max())
             else:
                 weights[i] = self.other_context_weight
-        return scores * weights + bonus
+        weighted: np.ndarray = scores * weights + bonus
+        return weighted
 
     def terms(self, question: str) -> list[str]:
         return analyse(question, self.synonyms, self.speller)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.guidance.models import Passage
-from bot.guidance.text import sentences
+from bot.guidance.normalise import sentences
 
 _BARE_REPLY = re.compile(r"^(yes|no)[.!]$", re.IGNORECASE)
 

@@ -15,7 +15,8 @@ from typing import Any
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
-from bot.analysis.findings import strip_bidi
+from bot import messages
+from bot.analysis.pipeline.findings import strip_bidi
 from bot.core.reply import Attachment, Reply, Section
 from bot.core.sessions import ReplyCache, button_id
 
@@ -88,7 +89,7 @@ def section_fields(section: Section) -> list[tuple[str, str]]:
             current = line
     if current or not values:
         values.append(current or "\u200b")
-    cont = trim(f"{name} (cont.)", FIELD_NAME_MAX)
+    cont = trim(messages.text("replies.render.continued_field", name=name), FIELD_NAME_MAX)
     return [(name if i == 0 else cont, value) for i, value in enumerate(values)]
 
 
@@ -130,8 +131,9 @@ def _mark_cut(embed: discord.Embed, budget: int) -> None:
     """Show that something was left out: end the last field (or the description) with "…"."""
     if embed.fields:
         last = embed.fields[-1]
-        room = budget - len(embed) + len(last.value)
-        value = last.value if last.value.endswith(ELLIPSIS) else last.value + ELLIPSIS
+        kept = last.value or ""  # discord.py types field values as optional; ours never are
+        room = budget - len(embed) + len(kept)
+        value = kept if kept.endswith(ELLIPSIS) else kept + ELLIPSIS
         embed.set_field_at(
             len(embed.fields) - 1,
             name=last.name,

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from functools import lru_cache
 from typing import Any
 
-from bot.analysis.findings import strip_bidi
+from bot import messages as catalogue
+from bot.analysis.pipeline.findings import strip_bidi
 from bot.core.reply import Reply, Section
-from bot.guidance.contexts import context_label  # the one context-name table; re-exported
-from bot.settings import load_toml
+from bot.guidance.contexts import context_label as context_label  # re-exported for Slack
 
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -37,9 +36,9 @@ _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _TONE_PREFIX = {"error": "⚠️ ", "warning": "⚠️ "}
 
 
-@lru_cache(maxsize=1)
 def messages() -> dict[str, Any]:
-    return load_toml("slack", "messages.toml")
+    """Slack's own wording: config/messages/slack.toml, from the one catalogue."""
+    return catalogue.table("slack")
 
 
 def escape(text: str) -> str:
@@ -101,7 +100,7 @@ def _section_texts(sec: Section) -> list[str]:
         bullet = truncate(bullet, MAX_TEXT - len(title) - 1)
         if len(current) + 1 + len(bullet) > MAX_TEXT:
             pieces.append(current)
-            current = title + " (continued)"
+            current = catalogue.text("replies.render.continued_section", title=title)
         current += "\n" + bullet
     pieces.append(current)
     return pieces
@@ -139,7 +138,10 @@ def render_blocks(reply: Reply, button_id: ButtonId | None = None) -> list[Block
         tail.append(context(escape(reply.footer)))
     room = MAX_BLOCKS - len(head) - len(tail)
     if len(body) > room:
-        body = [*body[: room - 1], context("…more in Details.")]
+        body = [
+            *body[: room - 1],
+            context(escape(catalogue.text("replies.render.more_in_details"))),
+        ]
     return head + body + tail
 
 

@@ -142,7 +142,9 @@ class Store(ABC):
         )
         return run
 
-    async def update_run(self, run_id: str, *, status: str | None = None, total: int | None = None):
+    async def update_run(
+        self, run_id: str, *, status: str | None = None, total: int | None = None
+    ) -> None:
         if total is not None:
             await self.execute("UPDATE audit_runs SET total = ? WHERE id = ?", total, run_id)
         if status is not None:
@@ -160,7 +162,7 @@ class Store(ABC):
             "FROM audit_runs WHERE platform = ? AND status = 'running' ORDER BY created_at",
             platform,
         )
-        return [AuditRun(*r[:6], json.loads(r[6]), r[7]) for r in rows]
+        return [AuditRun(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7]) for r in rows]
 
     async def last_finished_audit(self, platform: str, server_id: str) -> float | None:
         """When the last completed audit of a server started (for "only new members")."""
@@ -331,7 +333,9 @@ class Store(ABC):
                 f"DELETE FROM {table} WHERE platform = ? AND server_id = ?", platform, server_id
             )
 
-    async def forget_member(self, platform: str, member_id: str, server_id: str | None = None):
+    async def forget_member(
+        self, platform: str, member_id: str, server_id: str | None = None
+    ) -> None:
         """Delete what we stored about one person (everywhere, or in one server): audit rows,
         watch-mode rows, and the cached verdicts and avatar ids of their pictures."""
         runs = "SELECT id FROM audit_runs WHERE platform = ?" + (

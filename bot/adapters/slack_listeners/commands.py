@@ -14,8 +14,8 @@ from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.adapters.slack_listeners.files import api_error_message, collect_ids, file_ids
 from bot.core.reply import Reply
 from bot.core.request import Kind, Platform, Request
-from bot.guidance import CONTEXTS, context_label
-from bot.render.slack import check_modal, messages
+from bot.guidance import CONTEXTS, context_slug
+from bot.render.slack import check_modal, context_label, messages
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +93,13 @@ def parse_disclose(text: str, user: str) -> Request | None:
     """`linkedin`, `resume edited`, `dating Midjourney` → a DISCLOSE request; None if no
     known context is named."""
     m = messages()["disclose"]
-    aliases: dict[str, str] = m["aliases"]
-    context, edit_only, tool = None, False, []
+    context: str | None = None
+    edit_only, tool = False, []
     for word in text.split():
         low = word.lower().strip(".,;:")
-        if context is None and (low in CONTEXTS or low in aliases):
-            context = low if low in CONTEXTS else aliases[low]
+        named = context_slug(low) if context is None else None
+        if named is not None:
+            context = named
         elif low in m["edit_words"]:
             edit_only = True
         else:

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import messages
 from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.adapters.slack_listeners.port import SlackModeration
-from bot.analysis.findings import Strength
+from bot.analysis.pipeline.findings import Strength
 from bot.audit.flows import SettingsChange, notice, worded
 from bot.core.reply import Reply
 from bot.core.request import Platform

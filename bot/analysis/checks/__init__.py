@@ -3,8 +3,14 @@
     NAME: str                                   # stable id, used in findings and config
     def run(photo: Photo, ctx: CheckContext) -> list[Finding]
 
-and raises CheckSkipped("why") when it cannot look at this photo. Adding a module here is
-all it takes to add a check; `analysis.disabled_checks` in config turns one off.
+and raises CheckSkipped("why") when it cannot look at this photo. Optionally:
+
+    ORDER: int                                  # run order (default 50)
+    def annotate(photo, findings) -> bytes | None   # a PNG explaining its findings
+
+Adding a module here is all it takes to add a check; `analysis.disabled_checks` in config
+turns one off. A check imports no other check: what two share lives outside checks/
+(formats/ for metadata, vision/ for faces and pixels).
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
 
-from bot.analysis.findings import Finding
-from bot.analysis.intake import Photo
+from bot.analysis.intake.photo import Photo
+from bot.analysis.pipeline.findings import Finding
 from bot.settings import Settings
 
 

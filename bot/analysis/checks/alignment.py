@@ -7,9 +7,10 @@ recipe exist, so this is circumstantial and never more than weak.
 
 from __future__ import annotations
 
+from bot import messages
 from bot.analysis.checks import CheckContext
-from bot.analysis.findings import CheckSkipped, Evidence, Finding, Signal, Strength
-from bot.analysis.intake import Photo
+from bot.analysis.intake.photo import Photo
+from bot.analysis.pipeline.findings import CheckSkipped, Evidence, Finding, Signal, Strength
 from bot.analysis.vision.cache import pixels_config, scan_photo
 
 NAME = "alignment"
@@ -19,7 +20,7 @@ ORDER = 65
 def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     scan = scan_photo(photo)
     if not scan.faces.ran:
-        raise CheckSkipped("no face detector is installed on this server")
+        raise CheckSkipped(messages.text("checks.skipped.no_face_detector"))
     if not scan.faces.faces:
         return []
     f = scan.features.as_dict()

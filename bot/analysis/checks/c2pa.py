@@ -22,9 +22,18 @@ from typing import Any
 
 import c2pa
 
+from bot import messages
 from bot.analysis.checks import CheckContext
-from bot.analysis.findings import CheckSkipped, Evidence, Finding, Signal, Strength, excerpt
-from bot.analysis.intake import Photo
+from bot.analysis.intake.photo import Photo
+from bot.analysis.intake.sniff import carries_c2pa
+from bot.analysis.pipeline.findings import (
+    CheckSkipped,
+    Evidence,
+    Finding,
+    Signal,
+    Strength,
+    excerpt,
+)
 from bot.settings import C2PA, config_path, load_toml
 
 NAME = "c2pa"
@@ -147,7 +156,8 @@ def read_store(data: bytes, mime: str, cfg: C2PA) -> dict[str, Any] | None:
     if reader is None:
         return None
     with reader:
-        return json.loads(reader.json())
+        store: dict[str, Any] = json.loads(reader.json())
+    return store
 
 
 # ---------------------------------------------------------------- the check
@@ -161,7 +171,7 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
         context(ctx.settings.c2pa)
     except (c2pa.C2paError, OSError) as exc:  # an operator's trust file is missing or broken
         log.warning("c2pa trust settings could not be loaded: %r", exc)
-        raise CheckSkipped("the Content Credentials trust settings could not be loaded") from exc
+        raise CheckSkipped(messages.text("checks.skipped.c2pa_trust_settings")) from exc
     try:
         store = read_store(photo.data, mime, ctx.settings.c2pa)
     except c2pa.C2paError.NotSupported:
@@ -181,9 +191,9 @@ def _is_remote(exc: Exception) -> bool:
 
 
 def _unreadable_reason(photo: Photo) -> str:
-    if b"c2pa" in photo.data or b"jumb" in photo.data:
-        return "this file's Content Credentials (C2PA) are damaged and could not be read"
-    return "the Content Credentials (C2PA) reader could not open this kind of file"
+    if carries_c2pa(photo.data):
+        return messages.text("checks.skipped.c2pa_damaged")
+    return messages.text("checks.skipped.c2pa_unsupported")
 
 
 def _remote_finding(message: str) -> Finding:
@@ -400,7 +410,7 @@ def _named_finding(tool: str, active: dict[str, Any], status: Status, signer: st
     parents = set(_vocab()["actions"]["parent_relationships"])
     edited = any(i.get("relationship") in parents for i in active.get("ingredients", []) or [])
     signal = Signal.AI_EDITED if edited else Signal.AI_GENERATED
-    strength = {3: Strength.STRONG, 2: Strength.MODERATE}.get(status.strength.rank, Strength.WEAK)
+    strength = status.strength.weaker
     title = text["ai_named_edited" if edited else "ai_named"].format(tool=tool)
     if strength == Strength.WEAK:
         title += text["unverified"]
@@ -418,8 +428,8 @@ def _named_finding(tool: str, active: dict[str, Any], status: Status, signer: st
 def _status_line(status: Status, signer: str) -> str:
     text = _vocab()["text"]
     if status.kind in ("trusted", "valid", "unchecked"):
-        return text[status.kind].format(signer=signer)
-    return text["invalid"]
+        return str(text[status.kind]).format(signer=signer)
+    return str(text["invalid"])
 
 
 def _summary(
@@ -474,7 +484,7 @@ def _summary(
 
 @lru_cache(maxsize=1)
 def _plain() -> dict[str, Any]:
-    return _vocab()["plain"]
+    return dict(_vocab()["plain"])
 
 
 def _plain_lines(

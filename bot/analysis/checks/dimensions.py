@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from bot.analysis.checks import CheckContext
-from bot.analysis.findings import Evidence, Finding, Signal, Strength
-from bot.analysis.intake import Photo
+from bot.analysis.intake.photo import Photo
+from bot.analysis.pipeline.findings import Evidence, Finding, Signal, Strength
 from bot.settings import load_toml
 
 NAME = "dimensions"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from bot import messages
 from bot.analysis.checks import CheckContext
-from bot.analysis.findings import CheckSkipped, Evidence, Finding, Signal, Strength
-from bot.analysis.intake import Photo
+from bot.analysis.intake.photo import Photo
+from bot.analysis.pipeline.findings import CheckSkipped, Evidence, Finding, Signal, Strength
 from bot.analysis.vision.cache import pixels_config, scan_photo
+from bot.analysis.vision.detect import Face
 
 NAME = "faces"
 ORDER = 60
@@ -14,7 +16,7 @@ ORDER = 60
 def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     scan = scan_photo(photo)
     if not scan.faces.ran:
-        raise CheckSkipped("no face detector is installed on this server")
+        raise CheckSkipped(messages.text("checks.skipped.no_face_detector"))
     faces = counted_faces(scan.faces.faces)
     if not faces:
         return [
@@ -45,7 +47,7 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     return []
 
 
-def counted_faces(faces: tuple) -> list:
+def counted_faces(faces: tuple[Face, ...]) -> list[Face]:
     """Faces large enough to matter next to the largest (tiny background faces are ignored)."""
     if not faces:
         return []

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 
-from bot.analysis import signatures, stealth
 from bot.analysis.checks import CheckContext
-from bot.analysis.findings import Evidence, Finding, Signal, Strength, excerpt
-from bot.analysis.intake import Photo
-from bot.analysis.metafields import Fields, collect
+from bot.analysis.formats import signatures, stealth
+from bot.analysis.formats.metafields import Fields, collect
+from bot.analysis.intake.photo import Photo
+from bot.analysis.pipeline.findings import Evidence, Finding, Signal, Strength, excerpt
 
 NAME = "generators"
 ORDER = 20

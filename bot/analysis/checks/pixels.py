@@ -14,8 +14,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from bot.analysis.checks import CheckContext
-from bot.analysis.findings import CheckSkipped, Evidence, Finding, Signal, Strength
-from bot.analysis.intake import Photo
+from bot.analysis.intake.photo import Photo
+from bot.analysis.pipeline.findings import CheckSkipped, Evidence, Finding, Signal, Strength
 from bot.analysis.vision import encoder, model
 from bot.analysis.vision.cache import pixels_config, scan_photo
 from bot.analysis.vision.features import CANON_EYES

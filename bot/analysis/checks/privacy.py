@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -16,10 +17,10 @@ import imagehash
 from PIL import ExifTags, Image, ImageOps, ImageStat
 
 from bot.analysis.checks import CheckContext
-from bot.analysis.findings import Evidence, Finding, Signal, Strength, excerpt
-from bot.analysis.intake import Photo
-from bot.analysis.metadata_rules import exif_text
-from bot.analysis.xmp import XmpData, photo_packets, photo_xmp
+from bot.analysis.formats.metadata_rules import exif_text
+from bot.analysis.formats.xmp_parser import XmpData, photo_packets, photo_xmp
+from bot.analysis.intake.photo import Photo
+from bot.analysis.pipeline.findings import Evidence, Finding, Signal, Strength, excerpt
 from bot.settings import load_toml
 
 NAME = "privacy"
@@ -62,8 +63,10 @@ def _finding(key: str, evidence: list[Evidence], data: dict[str, Any], **fmt: ob
 
 def _dms(value: object) -> float | None:
     """Degrees from EXIF's (deg, min, sec) rationals."""
+    if not isinstance(value, Iterable):
+        return None
     try:
-        parts = [float(v) for v in value]  # type: ignore[union-attr]
+        parts = [float(v) for v in value]
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     if not parts or len(parts) > 3:

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 from PIL import Image, JpegImagePlugin
 
-from bot.analysis import dwtdct
 from bot.analysis.checks import CheckContext
-from bot.analysis.findings import CheckSkipped, Evidence, Finding, Signal, Strength
-from bot.analysis.intake import Photo
+from bot.analysis.formats import dwtdct
+from bot.analysis.intake.photo import Photo
+from bot.analysis.pipeline.findings import CheckSkipped, Evidence, Finding, Signal, Strength
 from bot.settings import load_toml
 
 NAME = "watermark"
@@ -33,7 +33,7 @@ class Mark:
 
 @lru_cache(maxsize=1)
 def _config() -> dict[str, Any]:
-    return load_toml("thresholds.toml")["watermark"]
+    return dict(load_toml("thresholds.toml")["watermark"])
 
 
 @lru_cache(maxsize=1)

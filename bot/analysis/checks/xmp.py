@@ -11,10 +11,8 @@ from functools import lru_cache
 from typing import Any
 
 from bot.analysis.checks import CheckContext
-from bot.analysis.checks.exif import full_camera_exif
-from bot.analysis.findings import CheckSkipped, Evidence, Finding, excerpt
-from bot.analysis.intake import Photo
-from bot.analysis.metadata_rules import (
+from bot.analysis.formats.camera_exif import full_camera_exif
+from bot.analysis.formats.metadata_rules import (
     Rule,
     credit_fields,
     declares_ai_edit,
@@ -25,7 +23,16 @@ from bot.analysis.metadata_rules import (
     source_type_rule,
     source_type_values,
 )
-from bot.analysis.xmp import XmpData, photo_packets, photo_xmp
+from bot.analysis.formats.xmp_parser import XmpData, photo_packets, photo_xmp
+from bot.analysis.intake.photo import Photo
+from bot.analysis.pipeline.findings import (
+    CheckSkipped,
+    Evidence,
+    Finding,
+    Signal,
+    Strength,
+    excerpt,
+)
 from bot.settings import load_toml
 
 NAME = "xmp"
@@ -140,11 +147,6 @@ def _camera(photo: Photo, xmp: XmpData) -> list[Finding]:
 
 def _partly_unreadable(xmp: XmpData) -> Finding:
     words = _config()["wording"]
-    return Rule.from_table(
-        {
-            "signal": "info",
-            "strength": "weak",
-            "title": words["partly_unreadable"].format(problems=_problems(xmp)),
-            "detail": words["partly_unreadable_detail"],
-        }
-    ).finding(NAME, ())
+    title = words["partly_unreadable"].format(problems=_problems(xmp))
+    rule = Rule(Signal.INFO, Strength.WEAK, title, words["partly_unreadable_detail"])
+    return rule.finding(NAME, ())

@@ -8,7 +8,7 @@ from typing import Any
 
 from PIL import Image
 
-from bot.analysis.intake import Photo
+from bot.analysis.intake.photo import Photo
 from bot.analysis.vision.scan import WORK_SIDE, Scan, scan_image
 from bot.settings import load_toml
 

@@ -15,11 +15,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
 
+from bot import messages
 from bot.analysis.checks import CheckContext, enabled_checks
-from bot.analysis.findings import CheckRun, CheckSkipped, Finding
-from bot.analysis.intake import IntakeError, Photo, open_photo
-from bot.analysis.report import Report
-from bot.analysis.verdict import decide, not_checked_note, rank_findings
+from bot.analysis.intake.decode import open_photo
+from bot.analysis.intake.photo import Photo
+from bot.analysis.intake.refusals import IntakeError
+from bot.analysis.intake.sniff import carries_c2pa
+from bot.analysis.pipeline.findings import CheckRun, CheckSkipped, Finding, RunStatus
+from bot.analysis.pipeline.report import Report
+from bot.analysis.pipeline.verdict import decide, not_checked_note, rank_findings
 from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -76,10 +80,11 @@ def analyze(
         findings, run = _run_check(check, photo, ctx, settings.limits.check_time_budget_s)
         report.findings.extend(findings)
         report.runs.append(run)
-        # only a check that ran has something to draw (a skipped one may lack its model)
-        drawn = annotate and getattr(check, "annotate", None)
-        if check.NAME == "pixels" and run.status == "ran" and drawn:
+        # A check that defines annotate(photo, findings) draws a picture explaining its
+        # findings; only one that ran has something to draw (a skipped one may lack its model).
+        if annotate and hasattr(check, "annotate") and run.status == RunStatus.RAN:
             report.annotated_png = _annotate(check, photo, findings)
+            report.annotated_by = check.NAME if report.annotated_png else None
     report.findings = rank_findings(report.findings)
     report.verdict = decide(report.findings, report.runs, _notes(photo, report.metadata))
     report.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -98,23 +103,27 @@ def _run_check(
         with _budget(budget):
             findings = list(check.run(photo, ctx))
     except CheckSkipped as exc:
-        return [], CheckRun(check.NAME, "skipped", str(exc), took())
+        return [], CheckRun(check.NAME, RunStatus.SKIPPED, str(exc), took())
     except CheckTimeout:
-        return [], CheckRun(check.NAME, "timeout", f"stopped after {budget:g} s", took())
+        note = messages.text("checks.stopped.timeout", seconds=f"{budget:g}")
+        return [], CheckRun(check.NAME, RunStatus.TIMEOUT, note, took())
     except MemoryError:
-        return [], CheckRun(check.NAME, "failed", "ran out of memory", took())
+        note = messages.text("checks.stopped.out_of_memory")
+        return [], CheckRun(check.NAME, RunStatus.FAILED, note, took())
     except Exception as exc:  # one broken check never sinks the report
         log.warning("check %s failed on %s: %r", check.NAME, photo.filename, exc)
-        return [], CheckRun(check.NAME, "failed", "an internal error stopped this check", took())
-    return findings, CheckRun(check.NAME, "ran", "", took())
+        note = messages.text("checks.stopped.internal_error")
+        return [], CheckRun(check.NAME, RunStatus.FAILED, note, took())
+    return findings, CheckRun(check.NAME, RunStatus.RAN, "", took())
 
 
 def _annotate(check: ModuleType, photo: Photo, findings: list[Finding]) -> bytes | None:
     try:
-        return check.annotate(photo, findings)
+        png: bytes | None = check.annotate(photo, findings)  # a module: its functions are Any
     except Exception as exc:
         log.warning("annotation failed: %r", exc)
         return None
+    return png
 
 
 def _containers(photo: Photo) -> tuple[str, ...]:
@@ -122,7 +131,7 @@ def _containers(photo: Photo) -> tuple[str, ...]:
         "exif": bool(photo.exif),
         "xmp": bool(photo.xmp),
         "text": bool(photo.text_chunks),
-        "c2pa": _has_c2pa_box(photo),
+        "c2pa": carries_c2pa(photo.data),
     }
     return tuple(kind for kind, there in present.items() if there)
 
@@ -136,7 +145,3 @@ def _notes(photo: Photo, containers: tuple[str, ...]) -> list[str]:
     if photo.damaged_chunks:
         notes.append(not_checked_note("damaged_metadata"))
     return notes
-
-
-def _has_c2pa_box(photo: Photo) -> bool:
-    return b"c2pa" in photo.data[:4096] or b"jumb" in photo.data[:65536]

@@ -31,8 +31,14 @@ class Strength(StrEnum):
     def rank(self) -> int:
         return _RANK[self]
 
+    @property
+    def weaker(self) -> Strength:
+        """One step weaker (weak stays weak)."""
+        return _BY_RANK[max(0, self.rank - 1)]
+
 
 _RANK = {Strength.CONCLUSIVE: 3, Strength.STRONG: 2, Strength.MODERATE: 1, Strength.WEAK: 0}
+_BY_RANK = {rank: strength for strength, rank in _RANK.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +71,21 @@ class CheckSkipped(Exception):
     """Raised by a check that could not look at this photo (the reason is shown to people)."""
 
 
+class RunStatus(StrEnum):
+    """How a check's run ended."""
+
+    RAN = "ran"
+    SKIPPED = "skipped"  # it could not look at this photo (CheckSkipped)
+    FAILED = "failed"  # it broke or ran out of memory
+    TIMEOUT = "timeout"  # it ran past its time budget
+
+
 @dataclass(frozen=True, slots=True)
 class CheckRun:
     """Whether a check ran, and if not, why: the basis of "what could not be checked"."""
 
     check: str
-    status: str  # "ran" | "skipped" | "failed" | "timeout"
+    status: RunStatus
     note: str = ""
     ms: float = 0.0
 

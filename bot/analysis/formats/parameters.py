@@ -15,7 +15,7 @@ from typing import Any
 
 Params = dict[str, Any]
 LISTS = frozenset({"loras", "resources", "nodes", "other"})  # always lists, even of one
-SEARCH_CHARS = 200_000  # as bot/analysis/signatures.py: bounded regex cost
+SEARCH_CHARS = 200_000  # as bot/analysis/formats/signatures.py: bounded regex cost
 MAX_VALUES = 64  # list items and "other" settings kept: hostile files can hold thousands
 
 # "Key: value" pairs of the settings line; a value in quotes may hold commas.
@@ -31,7 +31,7 @@ def a1111(text: str, keys: dict[str, str]) -> Params:
     head, settings = (text[: found.start()], text[found.start() :]) if found else (text, "")
     prompt, _, negative = head.partition("\nNegative prompt:")
     params: Params = {"prompt": prompt.strip(), "negative_prompt": negative.strip()}
-    other = []
+    other: list[str] = []
     for match in _SETTING.finditer(settings.replace("\n", ", ")):
         name, value = match.group(1).strip(), match.group(2).strip()
         if value.startswith('"') and value.endswith('"') and len(value) > 1:

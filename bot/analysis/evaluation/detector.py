@@ -23,7 +23,7 @@ from PIL import Image
 
 from bot.analysis.checks.alignment import gan_aligned
 from bot.analysis.checks.pixels import score
-from bot.analysis.metrics import roc_auc, threshold_at_fpr, tpr_at_fpr
+from bot.analysis.evaluation.metrics import roc_auc, threshold_at_fpr, tpr_at_fpr
 from bot.analysis.vision import degrade
 from bot.analysis.vision.cache import pixels_config
 from bot.analysis.vision.scan import scan_image
@@ -117,7 +117,9 @@ def _rates(y: np.ndarray, s: np.ndarray, t: float) -> dict[str, float | None]:
     return {"tpr": _r(tpr), "fpr": _r(fpr)}
 
 
-def _confusion(y: np.ndarray, s: np.ndarray, t_mod: float, t_weak: float) -> dict[str, dict]:
+def _confusion(
+    y: np.ndarray, s: np.ndarray, t_mod: float, t_weak: float
+) -> dict[str, dict[str, int]]:
     """Rows: truth; columns: what the bot would say (nothing, weak hint, moderate evidence)."""
     out = {}
     for name, m in (("real", ~y), ("ai", y)):
@@ -130,7 +132,9 @@ def _confusion(y: np.ndarray, s: np.ndarray, t_mod: float, t_weak: float) -> dic
     return out
 
 
-def _per_source(scored: list[dict], s: np.ndarray, t_mod: float, t_weak: float) -> list[dict]:
+def _per_source(
+    scored: list[dict[str, Any]], s: np.ndarray, t_mod: float, t_weak: float
+) -> list[dict[str, Any]]:
     real = s[[not r["ai"] for r in scored]]
     t1, t5 = threshold_at_fpr(real, 0.01), threshold_at_fpr(real, 0.05)
     rows = []

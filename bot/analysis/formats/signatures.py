@@ -9,9 +9,9 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any
 
-from bot.analysis import comfyui, parameters
-from bot.analysis.metafields import Fields
-from bot.analysis.parameters import SEARCH_CHARS, json_path  # SEARCH_CHARS: bounded regex cost
+from bot.analysis.formats import comfyui, parameters
+from bot.analysis.formats.metafields import Fields
+from bot.analysis.formats.parameters import SEARCH_CHARS, json_path  # bounded regex cost
 from bot.settings import load_toml
 
 
@@ -22,7 +22,7 @@ class Match:
     model: str | None = None
     prompt: str | None = None
     edited: list[tuple[str | None, str]] = field(default_factory=list)  # (signal, note)
-    parameters: dict[str, Any] = field(default_factory=dict)  # see bot/analysis/parameters.py
+    parameters: dict[str, Any] = field(default_factory=dict)  # see formats/parameters.py
 
 
 @lru_cache(maxsize=1)
@@ -129,7 +129,7 @@ def _first(rules: list[dict[str, Any]], fields: Fields, hits: list[str]) -> str 
         for name in names:
             value = _extract(rule, fields.values[name])
             if value:
-                return rule.get("format", "{}").format(value)
+                return str(rule.get("format", "{}")).format(value)
     return None
 
 

@@ -25,7 +25,7 @@ from defusedxml.ElementTree import DefusedXMLParser, ParseError
 from bot.settings import get_settings, load_toml
 
 if TYPE_CHECKING:
-    from bot.analysis.intake import Photo
+    from bot.analysis.intake.photo import Photo
 
 # Canonical prefixes, so lookups work whatever prefix a writer declared.
 NAMESPACES: dict[str, str] = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.analysis.findings import CheckRun, Finding, Signal
-from bot.analysis.verdict import Verdict
+from bot.analysis.pipeline.findings import CheckRun, Finding, Signal
+from bot.analysis.pipeline.verdict import Verdict
 
 
 @dataclass
@@ -26,7 +26,8 @@ class Report:
     verdict: Verdict | None = None
     error_code: str | None = None
     error: str | None = None
-    annotated_png: bytes | None = None  # a picture explaining pixel findings, when a check made one
+    annotated_png: bytes | None = None  # a picture explaining a check's findings, if one drew it
+    annotated_by: str | None = None  # the check that drew it (its findings are what it explains)
     elapsed_ms: float = 0.0
 
     @property

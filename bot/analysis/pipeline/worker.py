@@ -34,7 +34,8 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bot.analysis.report import Report
+from bot import messages
+from bot.analysis.pipeline.report import Report
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ def warm_up() -> None:
 
     from PIL import Image
 
-    from bot.analysis.pipeline import analyze
+    from bot.analysis.pipeline.run import analyze
 
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), (128, 110, 96)).save(buf, "PNG")
@@ -176,19 +177,17 @@ def analyze_in_worker(data: bytes, filename: str = "photo") -> Report:
     Never raises for a bad file: running out of memory outside intake's own handling still
     comes back as a coded refusal, so one photo cannot fail a batch.
     """
-    from bot.analysis.pipeline import analyze  # imported here: after init_worker's settings
+    from bot.analysis.pipeline.run import analyze  # imported here: after init_worker's settings
 
     try:
         return analyze(data, filename)
     except MemoryError:
-        return _refusal(data, filename, "too_complex", _TOO_COMPLEX)
+        too_complex = messages.text("intake.refusals.check_too_complex")
+        return _refusal(data, filename, "too_complex", too_complex)
     except Exception:
         log.exception("analysis crashed on %s", filename)
-        return _refusal(data, filename, "internal_error", _INTERNAL)
-
-
-_TOO_COMPLEX = "This image needs more memory to check than I allow. Send a smaller or simpler copy."
-_INTERNAL = "Something went wrong on my side while checking this file; it has been logged."
+        internal = messages.text("intake.refusals.internal_error")
+        return _refusal(data, filename, "internal_error", internal)
 
 
 def _refusal(data: bytes, filename: str, code: str, message: str) -> Report:

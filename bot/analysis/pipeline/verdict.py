@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
-from typing import Any
+from typing import Any, TypeGuard
 
-from bot.analysis.findings import CheckRun, Finding, Signal, Strength
-from bot.settings import load_toml
+from bot import messages
+from bot.analysis.pipeline.findings import CheckRun, Finding, RunStatus, Signal, Strength
 
 
 class Label(StrEnum):
@@ -50,9 +49,8 @@ class Verdict:
         }
 
 
-@lru_cache(maxsize=1)
 def _wording() -> dict[str, Any]:
-    return load_toml("verdicts.toml")
+    return messages.table("verdicts")  # config/messages/verdicts.toml
 
 
 def rank_findings(findings: list[Finding]) -> list[Finding]:
@@ -74,7 +72,7 @@ def decide(
     camera = _strongest(findings, Signal.CAMERA_CAPTURE)
     edited = _strongest(findings, Signal.EDITED)
 
-    def counts(s: Strength | None, floor: Strength) -> bool:
+    def counts(s: Strength | None, floor: Strength) -> TypeGuard[Strength]:
         return s is not None and s.rank >= floor.rank
 
     if counts(gen, Strength.MODERATE) and not (
@@ -105,11 +103,12 @@ def _word(
         label=label, strength=strength, title=text["title"], headline=headline, emoji=text["emoji"]
     )
     verdict.conflicts = _conflicts(label, findings)
-    verdict.not_checked = [*notes, *(f"{r.check}: {r.note}" for r in runs if r.status != "ran")]
+    not_run = (f"{r.check}: {r.note}" for r in runs if r.status != RunStatus.RAN)
+    verdict.not_checked = [*notes, *not_run]
     # Where the file cannot settle it, a person's eyes can help: no evidence, or AI signals
     # that are only statistical.
-    ai_label = label in (Label.AI_GENERATED, Label.AI_EDITED)
-    if label == Label.NO_EVIDENCE or (ai_label and strength and strength.rank <= 1):
+    only_statistical = strength is not None and strength.rank <= Strength.MODERATE.rank
+    if label == Label.NO_EVIDENCE or (label.is_ai and only_statistical):
         verdict.review = list(_wording()["review"]["checklist"])
     return verdict
 
@@ -117,7 +116,7 @@ def _word(
 def _conflicts(label: Label, findings: list[Finding]) -> list[str]:
     """Findings that point the other way from the verdict, so people see both sides."""
     ai_side = {Signal.AI_GENERATED, Signal.AI_EDITED}
-    verdict_is_ai = label in (Label.AI_GENERATED, Label.AI_EDITED)
+    verdict_is_ai = label.is_ai
     out = []
     for f in rank_findings(findings):
         if f.strength == Strength.WEAK or f.signal not in ai_side | {Signal.CAMERA_CAPTURE}:

@@ -3,6 +3,6 @@
 so every worker, the replacement of a killed one included, starts ready in milliseconds and
 shares those pages copy-on-write instead of loading its own copy."""
 
-from bot.analysis.worker import preload
+from bot.analysis.pipeline.worker import preload
 
 preload()

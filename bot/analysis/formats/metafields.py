@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from defusedxml import ElementTree
 
-from bot.analysis.intake import Photo
+from bot.analysis.intake.photo import Photo
 
 MAX_FIELD_CHARS = 1_000_000
 
@@ -94,6 +94,7 @@ def collect(photo: Photo) -> Fields:
             label = f"PNG text chunk “{key}”" if photo.format == "PNG" else f"“{key}” text"
         fields.add(f"text:{key}", value, label)
     for tag, value in photo.exif.items():
+        text: str | None
         if tag == "UserComment":
             text = decode_user_comment(value)
         elif tag.startswith("XP") and isinstance(value, bytes | tuple):

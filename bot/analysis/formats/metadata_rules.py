@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from bot.analysis.findings import Evidence, Finding, Signal, Strength, excerpt
-from bot.analysis.xmp import XmpData
+from bot.analysis.formats.xmp_parser import XmpData
+from bot.analysis.pipeline.findings import Evidence, Finding, Signal, Strength, excerpt
 from bot.settings import load_toml
 
 

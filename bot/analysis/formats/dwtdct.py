@@ -22,6 +22,7 @@ images as the encoder wrote them. The 8-bit domain stays exactly the reference.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,9 @@ def u_from_planes(p: np.ndarray) -> np.ndarray:
     """OpenCV's fixed-point U, computed exactly in float32: every product and sum is an
     integer below 2**24 (so exact), and scaling by 2**-14 then flooring is the arithmetic
     right shift. About twice as fast as the same sums in int32 from interleaved pixels."""
-    r, g, b = p
+    r: np.ndarray = p[0]  # unpacking an array would type its rows as Any
+    g: np.ndarray = p[1]
+    b: np.ndarray = p[2]
     f32 = np.float32
     acc = r * f32(_R2Y)  # in place from here: the sums are exact, so their order is free
     tmp = g * f32(_G2Y)
@@ -74,7 +77,9 @@ def u_channel_float(rgb: np.ndarray) -> np.ndarray:
 
 
 def u_float_from_planes(p: np.ndarray) -> np.ndarray:
-    r, g, b = p
+    r: np.ndarray = p[0]
+    g: np.ndarray = p[1]
+    b: np.ndarray = p[2]
     y = r * np.float32(0.299) + g * np.float32(0.587) + b * np.float32(0.114)
     return (b - y) * np.float32(0.492) + np.float32(0.5)
 
@@ -113,6 +118,7 @@ def haar_approx(u: np.ndarray) -> np.ndarray:
     """The approximation band of a one-level haar DWT (even-sized input), equal bit for bit
     to `pywt.dwt2(u, "haar")[0]` (same dtype rule, same products and sums in the same order)
     at a fraction of its cost: pywt also computes the three detail bands, which are unused."""
+    h: np.floating[Any]
     if u.dtype == np.float32:
         x, h = u, np.float32(_HAAR)
     else:

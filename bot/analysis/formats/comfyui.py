@@ -3,7 +3,7 @@
 ComfyUI saves two graphs: the API "prompt" ({id: {"class_type", "inputs"}}, links are
 [node_id, slot] pairs) and the editor "workflow" ({"nodes": [...], "links": [...]}). Which node
 types load models and LoRAs, sample, and carry text is configuration ([comfyui] in
-generators.toml). The result uses the parameter names of bot/analysis/parameters.py.
+generators.toml). The result uses the parameter names of bot/analysis/formats/parameters.py.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 Params = dict[str, Any]
+Node = dict[str, Any]  # one node of either graph, as JSON decoded it
 MAX_NODES = 2000  # a hostile graph is not walked past this many nodes
 
 
@@ -64,7 +65,9 @@ def _api(nodes: dict[str, dict[str, Any]], cfg: dict[str, Any]) -> Params:
     return {k: v for k, v in params.items() if v not in (None, "", [])}
 
 
-def _api_linked(nodes: dict, node: dict, cfg: dict[str, Any], names: list[str]) -> str | None:
+def _api_linked(
+    nodes: dict[str, Node], node: Node, cfg: dict[str, Any], names: list[str]
+) -> str | None:
     """The text that the node's `names` inputs (a sampler's positive or negative) lead to."""
     inputs = node.get("inputs") or {}
     for name in names:
@@ -77,7 +80,7 @@ def _api_linked(nodes: dict, node: dict, cfg: dict[str, Any], names: list[str]) 
 
 
 def _api_text(
-    nodes: dict, node: dict, cfg: dict[str, Any], hops: int, seen: set[int]
+    nodes: dict[str, Node], node: Node, cfg: dict[str, Any], hops: int, seen: set[int]
 ) -> str | None:
     """Follow conditioning links back to the first node that holds text. Each node is visited
     once: a hostile graph whose nodes all link to each other stays linear."""
@@ -117,7 +120,9 @@ def _workflow(graph: dict[str, Any], cfg: dict[str, Any]) -> Params:
         if node.get("type") in cfg["loaders"] and isinstance(first, str):
             params.setdefault("model", first)
         if node.get("type") in cfg["lora_loaders"] and isinstance(first, str):
-            loras.append(_lora(first, values[1] if len(values) > 1 else None))
+            loras.append(
+                _lora(first, values[1] if isinstance(values, list) and len(values) > 1 else None)
+            )
     for node in listed:
         if node.get("type") not in cfg["samplers"]:
             continue
@@ -139,7 +144,11 @@ def _workflow(graph: dict[str, Any], cfg: dict[str, Any]) -> Params:
 
 
 def _workflow_linked(
-    node: dict, names: list[str], nodes: dict, origin: dict, cfg: dict[str, Any]
+    node: Node,
+    names: list[str],
+    nodes: dict[Any, Node],
+    origin: dict[Any, Any],
+    cfg: dict[str, Any],
 ) -> str | None:
     for item in [i for i in node.get("inputs") or [] if isinstance(i, dict)]:
         source = origin.get(item.get("link"))
@@ -151,7 +160,12 @@ def _workflow_linked(
 
 
 def _workflow_text(
-    nodes: dict, origin: dict, node: dict, cfg: dict[str, Any], hops: int, seen: set[int]
+    nodes: dict[Any, Node],
+    origin: dict[Any, Any],
+    node: Node,
+    cfg: dict[str, Any],
+    hops: int,
+    seen: set[int],
 ) -> str | None:
     if id(node) in seen:  # each node once, as in _api_text
         return None

@@ -1,0 +1,1 @@
+"""Measuring the pixel detector offline (`headshot-bot eval`): never used to answer a photo."""
