@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.request import Kind, Request
+from bot.core.request import Kind, Platform, Request
 from cogs.check import CONTEXT_CHOICES
 
 if TYPE_CHECKING:
@@ -19,18 +19,18 @@ class Ask(commands.Cog):
     def __init__(self, bot: HeadshotBot) -> None:
         self.bot = bot
 
-    def _request(self, interaction: discord.Interaction, kind: Kind, **kw: object) -> Request:
-        return Request(kind, "discord", user_id=str(interaction.user.id), **kw)  # type: ignore[arg-type]
+    async def _answer(self, interaction: discord.Interaction, kind: Kind, **kw: object) -> None:
+        async with self.bot.deferred(interaction):
+            user = str(interaction.user.id)
+            request = Request(kind, Platform.DISCORD, user_id=user, **kw)  # type: ignore[arg-type]
+            await self.bot.handle(interaction, request)
 
     @app_commands.command(name="headshot-ask", description="Ask a question about AI headshots")
     @app_commands.describe(question="e.g. Is an AI headshot okay on LinkedIn?")
     async def headshot_ask(
         self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 500]
     ) -> None:
-        async def build() -> Request:
-            return self._request(interaction, Kind.ASK, text=question)
-
-        await self.bot.respond(interaction, build)
+        await self._answer(interaction, Kind.ASK, text=question)
 
     @app_commands.command(
         name="headshot-disclose", description="Suggested wording to disclose an AI headshot"
@@ -48,19 +48,13 @@ class Ask(commands.Cog):
         tool: app_commands.Range[str, 1, 100] | None = None,
         edit_only: bool = False,
     ) -> None:
-        async def build() -> Request:
-            return self._request(
-                interaction, Kind.DISCLOSE, context=context.value, tool=tool, edit_only=edit_only
-            )
-
-        await self.bot.respond(interaction, build)
+        await self._answer(
+            interaction, Kind.DISCLOSE, context=context.value, tool=tool, edit_only=edit_only
+        )
 
     @app_commands.command(name="headshot-help", description="How to use Headshot Check")
     async def headshot_help(self, interaction: discord.Interaction) -> None:
-        async def build() -> Request:
-            return self._request(interaction, Kind.HELP)
-
-        await self.bot.respond(interaction, build)
+        await self._answer(interaction, Kind.HELP)
 
 
 async def setup(bot: HeadshotBot) -> None:

@@ -1,25 +1,25 @@
 """The persistent handler for reply buttons (custom ids `hc:<page>:<token>`, made by
-bot.core.sessions.button_id). It answers from the reply cache, also after a restart (then:
+bot.core.buttons.button_id). It answers from the reply cache, also after a restart (then:
 "this result has expired")."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
 
-from bot.core.sessions import button_id
+from bot.core.buttons import button_id, page_pattern
 
 if TYPE_CHECKING:
     from bot.adapters.discord import HeadshotBot
 
 
 class ReplyButton(
-    discord.ui.DynamicItem[discord.ui.Button],
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     # Not the moderator buttons (cogs/audit.py, cogs/watch.py), which have handlers of their own.
-    template=r"hc:(?!(?:cancel|note):)(?P<name>[\w-]+):(?P<token>[\w-]+)",
+    template=page_pattern(),
 ):
     def __init__(self, name: str, token: str) -> None:
         super().__init__(discord.ui.Button(label=name, custom_id=button_id(token, name)))
@@ -28,17 +28,15 @@ class ReplyButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> ReplyButton:
-        return cls(match["name"], match["token"])
+        return cls(match["name"], match["arg"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot: HeadshotBot = interaction.client  # type: ignore[assignment]
 
-        async def build() -> list:
-            return [bot.replies.page(self.token, self.name)]
-
-        await bot.respond(interaction, build)
+        async with bot.deferred(interaction):
+            await bot.answer(interaction, [bot.replies.page(self.token, self.name)])
 
 
 class Buttons(commands.Cog):

@@ -14,16 +14,17 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
 
 from bot.adapters.discord import is_image
 from bot.core.channel_watch import MAGNIFIER, poster_note, worth_a_look
-from bot.core.request import Kind, Request
-from cogs.audit import PLATFORM, audits_of
+from bot.core.request import Kind, Platform, Request
+from cogs.audit import flows_of
 
 if TYPE_CHECKING:
     from bot.adapters.discord import HeadshotBot
@@ -49,9 +50,9 @@ class Marked:
 class ChannelWatch(commands.Cog):
     def __init__(self, bot: HeadshotBot) -> None:
         self.bot = bot
-        self.audits = audits_of(bot)
+        self.audits = flows_of(bot).audits
         self.marked: OrderedDict[int, Marked] = OrderedDict()
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         # A busy channel is looked at a few images at a time, behind people's own checks.
         self._slots = asyncio.Semaphore(2)
 
@@ -60,7 +61,7 @@ class ChannelWatch(commands.Cog):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -72,7 +73,7 @@ class ChannelWatch(commands.Cog):
             return
         images = [a for a in message.attachments if is_image(a)]
         if images and await self.audits.watches_channel(
-            PLATFORM, str(message.guild.id), str(message.channel.id)
+            Platform.DISCORD, str(message.guild.id), str(message.channel.id)
         ):
             self._spawn(self.look(message, images))
 
@@ -121,7 +122,7 @@ class ChannelWatch(commands.Cog):
         try:
             request = Request(
                 Kind.CHECK,
-                "discord",
+                Platform.DISCORD,
                 user_id=str(marked.poster),
                 platform_note=self.bot.platform_note(marked.attachments),
                 note_files=self.bot.note_files(marked.attachments),
@@ -129,8 +130,7 @@ class ChannelWatch(commands.Cog):
             await self.bot.fetch_images(request, marked.attachments, images_only=True)
             replies = await self.bot.service.handle(request)
             note = poster_note(f"in <#{marked.channel_id}> ({marked.jump_url})", marked=True)
-            dm = await self.bot.create_dm(discord.Object(marked.poster))
-            await self.bot.send_to(dm, [note, *replies])
+            await self.bot.send_dm(marked.poster, [note, *replies])
         except discord.HTTPException as exc:  # DMs closed: nothing is said in public instead
             log.info("channel watch could not DM user %s: %r", marked.poster, exc)
             marked.answered = False

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.request import Kind, Request
+from bot.core.request import Kind, Platform, Request
 from bot.guidance import CONTEXTS, context_label
 
 if TYPE_CHECKING:
@@ -53,51 +53,45 @@ class Check(commands.Cog):
         context: app_commands.Choice[str] | None = None,
         public: bool = False,
     ) -> None:
-        async def build() -> Request:
+        async with self.bot.deferred(interaction, ephemeral=not public):
             req = Request(
                 Kind.CHECK,
-                "discord",
+                Platform.DISCORD,
                 user_id=str(interaction.user.id),
                 context=context.value if context else None,
                 platform_note=self.bot.platform_note([image]),
                 public=public,
             )
             await self.bot.fetch_images(req, [image])
-            return req
-
-        await self.bot.respond(interaction, build, ephemeral=not public)
+            await self.bot.handle(interaction, req, ephemeral=not public)
 
     async def check_message(
         self, interaction: discord.Interaction, message: discord.Message
     ) -> None:
-        async def build() -> Request:
+        async with self.bot.deferred(interaction):
             req = Request(
                 Kind.CHECK,
-                "discord",
+                Platform.DISCORD,
                 user_id=str(interaction.user.id),
                 platform_note=self.bot.platform_note(message.attachments),
                 note_files=self.bot.note_files(message.attachments),
                 for_owner=message.author.id == interaction.user.id,
             )
             await self.bot.fetch_images(req, message.attachments, images_only=True)
-            return req
-
-        await self.bot.respond(interaction, build)
+            await self.bot.handle(interaction, req)
 
     async def check_avatar(
         self, interaction: discord.Interaction, user: discord.Member | discord.User
     ) -> None:
-        async def build() -> Request:
+        async with self.bot.deferred(interaction):
             req = Request(
                 Kind.CHECK,
-                "discord",
+                Platform.DISCORD,
                 user_id=str(interaction.user.id),
                 platform_note=self.bot.settings.discord.avatar_note or None,
             )
             await self.bot.fetch_avatar(req, user)
-            return req
-
-        await self.bot.respond(interaction, build)
+            await self.bot.handle(interaction, req)
 
 
 async def setup(bot: HeadshotBot) -> None:

@@ -5,14 +5,14 @@ DMs reach the bot with their content without the privileged message-content inte
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands
 
 from bot.core import compose
-from bot.core.request import Kind, Request
+from bot.core.apology import apology
+from bot.core.request import Kind, Platform, Request
 
 if TYPE_CHECKING:
     from bot.adapters.discord import HeadshotBot
@@ -34,7 +34,7 @@ class DirectMessages(commands.Cog):
             async with self.bot.jobs, message.channel.typing():
                 request = Request(
                     Kind.MESSAGE,
-                    "discord",
+                    Platform.DISCORD,
                     user_id=str(message.author.id),
                     text=message.content,
                     # Already in a DM: "send it to me in a DM" would be no help here.
@@ -49,13 +49,11 @@ class DirectMessages(commands.Cog):
                 replies = await self.bot.service.handle(request)
                 await self.bot.send_to(message.channel, replies)
         except Exception:
-            error_id = secrets.token_hex(4)
-            log.exception("DM failed (error id %s, user %s)", error_id, message.author.id)
-            apology = compose.message_reply("internal_error", "error", error_id=error_id)
+            sorry = apology(log, "DM failed (user %s)", message.author.id)
             try:
-                await self.bot.send_to(message.channel, [apology])
+                await self.bot.send_to(message.channel, [sorry])
             except discord.HTTPException:
-                log.warning("could not send the apology for error id %s", error_id)
+                log.warning("could not send the apology: %s", sorry.summary)
 
 
 async def setup(bot: HeadshotBot) -> None:

@@ -4,21 +4,24 @@ about a member of their server."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.audit.service import ServerSettings
-from bot.core.reply import Reply, Section
-from cogs.audit import PLATFORM, audits_of, is_moderator, notice, wording
+from bot import messages
+from bot.adapters.discord_moderation import moderation_port
+from bot.analysis.pipeline.findings import Strength
+from bot.audit.flows import SettingsChange, notice
+from bot.core.request import Platform
+from cogs.audit import flows_of
 
 if TYPE_CHECKING:
     from bot.adapters.discord import HeadshotBot
 
-STRENGTHS = ["weak", "moderate", "strong", "conclusive"]
-STRENGTH_CHOICES = [app_commands.Choice(name=s, value=s) for s in STRENGTHS]
+STRENGTHS = sorted(Strength, key=lambda s: s.rank)  # weakest first
+STRENGTH_CHOICES = [app_commands.Choice(name=s.value, value=s.value) for s in STRENGTHS]
 CLEAR_CHOICES = [
     app_commands.Choice(name="mod-log channel", value="modlog_channel"),
     app_commands.Choice(name="moderator role", value="moderator_role"),
@@ -31,7 +34,7 @@ CLEAR_CHOICES = [
 class Settings(commands.Cog):
     def __init__(self, bot: HeadshotBot) -> None:
         self.bot = bot
-        self.audits = audits_of(bot)
+        self.flows = flows_of(bot)
 
     @app_commands.command(
         name="headshot-settings",
@@ -72,83 +75,31 @@ class Settings(commands.Cog):
         channel_watch: bool | None = None,
         clear: app_commands.Choice[str] | None = None,
     ) -> None:
-        async def build() -> list[Reply]:
-            if interaction.guild is None:
-                return [notice("guild_only", "warning")]
-            if not await is_moderator(self.bot, interaction):
-                return [notice("no_permission", "warning")]
-            changes: dict[str, Any] = {}
-            if modlog_channel is not None:
-                changes["modlog_channel"] = str(modlog_channel.id)
-            if watch is not None:
-                changes["watch"] = watch
-            if min_strength is not None:
-                changes["min_strength"] = min_strength.value
-            if retention_days is not None:
-                changes["retention_days"] = float(retention_days)
-            if channel_watch is not None and watch_channel is None:
-                return [notice("channel_watch_which", "warning")]
-            touches_role = moderator_role is not None or (clear and clear.value == "moderator_role")
-            if touches_role and not interaction.permissions.manage_guild:
-                # The moderator role cannot hand out its own powers.
-                return [notice("no_permission", "warning")]
-            if moderator_role is not None:
-                changes["moderator_role"] = str(moderator_role.id)
-            if clear is not None:
-                changes[clear.value] = [] if clear.value == "watch_channels" else None
-            server = str(interaction.guild.id)
-            if watch_channel is not None:
-                on = channel_watch is not False
-                await self.audits.set_channel_watch(PLATFORM, server, str(watch_channel.id), on)
-            if changes:
-                prefs = await self.audits.update_settings(PLATFORM, server, **changes)
+        port = moderation_port(self.bot, interaction)
+        change = SettingsChange()
+        if modlog_channel is not None:
+            change.fields["modlog_channel"] = str(modlog_channel.id)
+        if watch is not None:
+            change.fields["watch"] = watch
+        if min_strength is not None:
+            change.fields["min_strength"] = min_strength.value
+        if retention_days is not None:
+            change.fields["retention_days"] = float(retention_days)
+        if moderator_role is not None:
+            change.fields["moderator_role"] = str(moderator_role.id)
+        if clear is not None:
+            change.fields[clear.value] = [] if clear.value == "watch_channels" else None
+        if watch_channel is not None:
+            change.watch_channel = (str(watch_channel.id), channel_watch is not False)
+        elif channel_watch is not None:
+            which = messages.text("moderation.discord.settings.channel_watch_which")
+            change = SettingsChange(problem=which)
+        async with self.bot.deferred(interaction):
+            if port is None:
+                reply = notice("guild_only", Platform.DISCORD, "warning")
             else:
-                prefs = await self.audits.server_settings(PLATFORM, server)
-            return [self.settings_reply(interaction.guild, prefs)]
-
-        await self.bot.respond(interaction, build)
-
-    def settings_reply(self, guild: discord.Guild, prefs: ServerSettings) -> Reply:
-        w = wording()["settings"]
-        role = guild.get_role(int(prefs.moderator_role)) if prefs.moderator_role else None
-        lines = [
-            "Mod-log channel: "
-            + (f"<#{prefs.modlog_channel}>" if prefs.modlog_channel else w["modlog_unset"]),
-            f"Watch mode: {'on' if prefs.watch else 'off'}",
-            f"Minimum strength noted: {prefs.min_strength}",
-            f"Retention: {prefs.retention_days:g} days",
-            "Moderator role: "
-            + (
-                f"{role.name if role else 'deleted role'} ({prefs.moderator_role})"
-                if prefs.moderator_role
-                else w["role_unset"]
-            ),
-            "Channel watch: "
-            + (
-                ", ".join(f"<#{c}>" for c in prefs.watch_channels)
-                if prefs.watch_channels
-                else w["channel_watch_unset"]
-            ),
-        ]
-        notes = []
-        if prefs.watch and not prefs.modlog_channel:
-            notes.append(w["watch_needs_channel"])
-        if prefs.watch and not self.bot.intents.members:
-            notes.append(w["watch_needs_intent"])
-        if prefs.moderator_role:
-            notes.append(w["role_hint"])
-        if prefs.watch_channels:
-            notes.append(w["channel_watch_how"])
-            if not self.bot.intents.message_content:
-                notes.append(w["channel_watch_intent"])
-        days = min(prefs.retention_days, self.bot.settings.audit.retention_days)
-        notes.append(w["retention_note"].format(days=f"{days:g}"))
-        return Reply(
-            title=w["title"].format(server=guild.name),
-            summary=w["summary"],
-            sections=[Section("Current settings", lines), Section("Notes", notes)],
-            tone="warning" if len(notes) > 1 and prefs.watch else "info",
-        )
+                reply = await self.flows.settings(port, str(interaction.user.id), change)
+            await self.bot.answer(interaction, [reply])
 
     @app_commands.command(
         name="headshot-forget",
@@ -158,16 +109,17 @@ class Settings(commands.Cog):
     async def headshot_forget(
         self, interaction: discord.Interaction, member: discord.User | None = None
     ) -> None:
-        async def build() -> list[Reply]:
+        user = str(interaction.user.id)
+        port = moderation_port(self.bot, interaction)
+        async with self.bot.deferred(interaction):
             if member is None or member.id == interaction.user.id:
-                await self.audits.forget(PLATFORM, str(interaction.user.id))
-                return [notice("forget_self")]
-            if interaction.guild_id is None or not await is_moderator(self.bot, interaction):
-                return [notice("no_permission", "warning")]
-            await self.audits.forget(PLATFORM, str(member.id), str(interaction.guild_id))
-            return [notice("forget_member", member=member.display_name)]
-
-        await self.bot.respond(interaction, build)
+                reply = await self.flows.forget_self(Platform.DISCORD, user)
+            elif port is None:
+                reply = notice("refused", Platform.DISCORD, "warning")
+            else:
+                name = member.display_name
+                reply = await self.flows.forget_member(port, user, str(member.id), name)
+            await self.bot.answer(interaction, [reply])
 
 
 async def setup(bot: HeadshotBot) -> None:

@@ -122,3 +122,41 @@ async def test_settings_and_forget(audits):
     await audits.watch("discord", "g", Member("1", "Ann", "cdn/ai", "k-ai"), fetch)
     await audits.forget("discord", "1")
     assert await audits.store.server_phashes("discord", "g") == []
+
+
+def test_button_ids_are_one_format_for_both_platforms() -> None:
+    import re
+
+    from bot.core.buttons import (
+        CANCEL,
+        NOTE,
+        cancel_button,
+        moderator_pattern,
+        note_button,
+        page_pattern,
+    )
+
+    assert cancel_button("ab12cd34") == "hc:cancel:ab12cd34"
+    assert parse_button_id(note_button("U0BOB00001")) == ("U0BOB00001", "note")
+    # A Slack note posted before the ids were one format still reaches the Details handler.
+    assert parse_button_id("hc:auditnote:U0BOB00001") == ("U0BOB00001", "note")
+    assert re.fullmatch(moderator_pattern(NOTE), "hc:auditnote:U0BOB00001")
+    assert re.fullmatch(moderator_pattern(CANCEL, "[0-9a-f]{8,64}"), "hc:cancel:ab12cd34")
+    assert not re.fullmatch(moderator_pattern(CANCEL, "[0-9a-f]{8,64}"), "hc:cancel:XYZ")
+    # Reply pages never catch a moderator button, and moderator buttons never a page.
+    pages = re.compile(page_pattern())
+    assert pages.fullmatch("hc:details:tok-1_x")["name"] == "details"  # type: ignore[index]
+    for moderator in ("hc:cancel:ab12cd34", "hc:note:123", "hc:auditnote:U1"):
+        assert not pages.fullmatch(moderator)
+    assert parse_button_id("xx:details:t") is None and parse_button_id("hc:details") is None
+
+
+def test_platform_words_replace_only_their_own_keys() -> None:
+    from bot.audit.flows import notice, worded
+    from bot.core.request import Platform
+
+    slack, discord = worded("settings", Platform.SLACK), worded("settings", Platform.DISCORD)
+    assert slack["watch"] == discord["watch"] == "Watch mode: {value}"  # said once, for both
+    assert slack["role"] != discord["role"] and slack.get("usage") and not discord.get("usage")
+    assert "Manage Server" in notice("refused", Platform.DISCORD).summary
+    assert "user group" in notice("refused", Platform.SLACK).summary

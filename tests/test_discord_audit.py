@@ -27,6 +27,7 @@ from bot.audit.service import AuditService
 from bot.core.pool import AnalysisPool
 from bot.core.service import HeadshotService
 from bot.settings import DiscordSettings, Settings, get_settings
+from bot.store import AuditRow
 from bot.store.sqlite import SQLiteStore
 from tests.c2pa_fixtures import ai_manifest, sign_jpeg
 from tests.fakes.discord_fake import MANAGE_GUILD, MODERATOR_PERMISSIONS, FakeDiscord, Sent
@@ -350,6 +351,30 @@ async def test_role_and_only_new(fake: FakeDiscord, harness: Harness, mod: dict)
     await fake.wait_until(lambda: any("No members" in e.text() for e in edits(fake, inter)), 10)
     assert "only new members: yes" in edits(fake, inter)[-1].text()
     assert not followups(fake, inter)
+
+
+async def test_a_stopped_audit_is_continued(fake: FakeDiscord, harness: Harness, mod: dict):
+    """An audit that stopped before the end (an error; nothing runs it in this process) is
+    continued by the next one that asks the same; one that asked something else is dropped."""
+    (artists,) = fake.kinds["artists"]
+    store = harness.store
+    other = await store.create_run("discord", fake.guild_id, mod["id"], {"only_new": True})
+    stopped = await store.create_run(
+        "discord", fake.guild_id, mod["id"], {"role": artists, "only_new": False, "since": None}
+    )
+    done = [m for m in fake.kinds["c2pa_ai"] if artists in fake.guild_members[m]["roles"]][:5]
+    await store.add_results(
+        stopped.id, [AuditRow(m, "before", None, None, "no_evidence", None) for m in done]
+    )
+    inter = await audit(fake, mod, role=artists)
+    report = await report_of(fake, inter)
+    rows = csv_rows(report)
+    assert len(rows) == 20
+    assert {rows[m]["member_name"] for m in done} == {"before"}  # kept, not checked again
+    assert "resumed" in report.text()
+    assert any("Avatar audit resumed" in e.text() for e in edits(fake, inter))
+    statuses = dict(await store.fetch("SELECT id, status FROM audit_runs"))
+    assert statuses[stopped.id] == "done" and statuses[other.id] == "cancelled"
 
 
 async def test_member_list_not_sent_in_time(fake: FakeDiscord, harness: Harness, mod: dict):
@@ -689,3 +714,35 @@ async def test_resumed_audit_is_cancelled_when_its_requester_is_no_moderator_any
         await asyncio.sleep(0.5)
         assert status() == "cancelled"
         assert fake.sent[sent_before:] == []  # no report, no DM
+
+
+async def test_report_withheld_when_the_requester_stops_moderating(
+    fake: FakeDiscord, harness: Harness, mod: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked again before delivery, as on Slack. Within its 15 minutes the interaction's own
+    permissions answer; past them (as here) the member's roles are fetched again."""
+    monkeypatch.setattr("bot.adapters.discord_moderation.INTERACTION_LIFE_S", 0)
+    # The role the restart test made (the bot learnt of it when it started again).
+    managers = next(r for r in fake.roles if r["name"] == "managers")
+    make_member(fake, mod, roles=[managers["id"]])
+    member = fake.guild_members[mod["id"]]
+    roles = list(member["roles"])
+    (artists,) = fake.kinds["artists"]
+    fake.new_avatar_ids()
+    fake.cdn_delay_s = 0.3
+    try:
+        inter = await audit(fake, mod, role=artists, permissions=0)
+        assert await fake.wait_callback(inter) == {"type": 5, "data": {"flags": 64}}
+        member["roles"] = []  # demoted while the audit runs
+        await fake.wait_until(
+            lambda: any("Checked 20 of 20" in e.text() for e in edits(fake, inter)), 60
+        )
+        await asyncio.sleep(1.0)
+    finally:
+        fake.cdn_delay_s = 0.0
+        member["roles"] = roles
+    assert not followups(fake, inter)
+    (status,) = await harness.store.fetch(
+        "SELECT status FROM audit_runs ORDER BY created_at DESC LIMIT 1"
+    )
+    assert status == ("cancelled",)

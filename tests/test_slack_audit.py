@@ -254,8 +254,14 @@ async def test_cancel_button_stops_the_audit(slack: Harness) -> None:
     cancel = next(
         buttons(c.params["blocks"])["Cancel"] for c in updates if buttons(c.params["blocks"])
     )
+    # Cancel is for moderators (as on Discord): anyone else is refused, the audit goes on.
+    await press(slack, cancel, PLAIN, dm_of(ADMIN))
+    await fake.wait_for("chat.update", len(fake.calls_to("chat.update")) + 1)
+    assert "Only workspace admins" in texts(fake.responses[-1]["blocks"])
+    assert await audits(slack).unfinished("slack")
     await press(slack, cancel, ADMIN, dm_of(ADMIN))
     await slack.settle()
+    assert any("Cancelling" in texts(r["blocks"]) for r in fake.responses)
 
     report = next(
         p for p in posts_to(fake, dm_of(ADMIN)) if "Avatar audit of" in header_of(p["blocks"])
@@ -347,6 +353,78 @@ async def test_unfinished_audit_resumes_at_start_up(slack: Harness) -> None:
     assert await resume_unfinished(slack.bridge, FixedWorkspaces(slack.app.client, [TEAM_ID])) == 1
     await slack.settle()
     assert posts_to(fake, dm_of(PLAIN)) == []
+    rows, _ = report_files(fake)
+    assert len(rows) == 60 - 1 - 20
+    assert {r["member_name"] for r in rows if r["member_id"] in done} == {"before"}
+    assert len(fake.avatar_downloads) == len(owners) - 5
+    assert "resumed" in texts(fake.calls_to("chat.postMessage")[0].params["blocks"])
+    assert await service.unfinished("slack") == []
+
+
+async def test_only_new_members(slack: Harness) -> None:
+    """Slack does not say when someone joined: "new" are the members no finished audit saw."""
+    fake = slack.fake
+    pics = pictures()
+    populate(fake, total=60, plain=5)
+    await audit(slack)
+    first, _ = report_files(fake)
+    newcomers = {"U0NEW00001": "xmp-ai1", "U0NEW00002": "camera1"}
+    for uid, pic in newcomers.items():
+        fake.add_user(uid, f"newcomer {pic}", pics[pic], avatar_name=f"{uid}-{pic}")
+    downloads = len(fake.avatar_downloads)
+    status, _ = await slack.command("/headshot-audit", "new", user_id=ADMIN)
+    assert status == 200
+    await slack.settle()
+    rows, _ = report_files(fake)
+    assert {r["member_id"] for r in rows} == set(newcomers) and len(first) == 60 - 1 - 20
+    assert {r["member_id"]: r["verdict"] for r in rows} == {
+        "U0NEW00001": "signals of AI generation",
+        "U0NEW00002": "camera photo",
+    }
+    assert len(fake.avatar_downloads) == downloads + 2
+    # Nobody new since: nothing to check, said in the progress message, and no report.
+    uploads = len(fake.calls_to("files.completeUploadExternal"))
+    await slack.command("/headshot-audit", "new", user_id=ADMIN)
+    await slack.settle()
+    last = fake.calls_to("chat.update")[-1].params
+    assert "No member matched" in texts(last["blocks"]) and "only new members: yes" in texts(
+        last["blocks"]
+    )
+    assert len(fake.calls_to("files.completeUploadExternal")) == uploads
+
+
+async def test_report_withheld_when_the_requester_stops_moderating(slack: Harness) -> None:
+    """The requester is asked again before delivery (an audit takes a while): a report about
+    every member goes only to someone who still moderates."""
+    fake = slack.fake
+    populate(fake, total=300)
+    fake.avatar_delay_s = 0.05
+    await slack.command("/headshot-audit", user_id=ADMIN)
+    await fake.wait_for("chat.update", 2)
+    fake.users[ADMIN]["is_admin"] = False  # demoted while the audit runs
+    await slack.settle()
+    while await audits(slack).unfinished("slack"):
+        await asyncio.sleep(0.1)
+        await slack.settle()
+    assert not [
+        p for p in posts_to(fake, dm_of(ADMIN)) if "Avatar audit of" in header_of(p["blocks"])
+    ]
+    assert fake.calls_to("files.completeUploadExternal") == []
+    (status,) = await audits(slack).store.fetch("SELECT status FROM audit_runs")
+    assert status == ("cancelled",)
+
+
+async def test_a_stopped_audit_is_continued(slack: Harness) -> None:
+    fake = slack.fake
+    owners = populate(fake, total=60, plain=5)
+    service = audits(slack)
+    # An audit that stopped on an error (nothing running it in this process).
+    run = await service.store.create_run("slack", TEAM_ID, ADMIN, {})
+    done = list(owners)[:5]
+    await service.store.add_results(
+        run.id, [AuditRow(u, "before", None, None, "no_evidence", None) for u in done]
+    )
+    await audit(slack)
     rows, _ = report_files(fake)
     assert len(rows) == 60 - 1 - 20
     assert {r["member_name"] for r in rows if r["member_id"] in done} == {"before"}
@@ -456,7 +534,8 @@ async def test_watch_mode_notes_a_changed_avatar_in_the_modlog(slack: Harness) -
     assert header_of(blocks_of(note)) == "Avatar note: Newcomer"
     assert "No action was taken" in texts(blocks_of(note))
     details = buttons(blocks_of(note))["Details"]
-    assert parse_button_id(details) == ("U0NEWAI001", "auditnote")
+    # One id format for both platforms (bot/core/buttons.py): the same as Discord's notes.
+    assert details == "hc:note:U0NEWAI001" and parse_button_id(details) == ("U0NEWAI001", "note")
 
     # A status or name change (same avatar) is not checked again.
     downloads = len(fake.avatar_downloads)
@@ -517,7 +596,8 @@ async def test_forget_self_and_by_a_moderator(slack: Harness) -> None:
     await slack.settle()
     assert "U0BOB00001" in texts(fake.responses[-1]["blocks"])
     assert await service.store.member_avatar_sha("slack", TEAM_ID, "U0BOB00001") is None
-    # The mod-log note's Details button has nothing left to show.
+    # The mod-log note's Details button has nothing left to show (one posted before the ids
+    # were one format, hc:auditnote:…, is still understood).
     await press(slack, button_id("U0BOB00001", "auditnote"), ADMIN, MODLOG)
     await slack.settle()
     shown = texts(fake.calls_to("chat.postEphemeral")[-1].params["blocks"])

@@ -9,9 +9,9 @@ import hashlib
 import json
 import logging
 import mimetypes
-import secrets
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +22,18 @@ from discord import app_commands
 from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 
+from bot import messages
 from bot.adapters.lifecycle import run_until, stop_event, wait_for_tasks
+from bot.audit.flows import ModerationFlows
 from bot.audit.service import AuditService
-from bot.core import compose
+from bot.core.apology import apology
+from bot.core.buttons import parse_button_id
 from bot.core.download import DownloadError, fetch
 from bot.core.reply import Reply
 from bot.core.request import ImageInput, Request
 from bot.core.service import HeadshotService
 from bot.core.state import make_reply_cache
-from bot.render.discord import render_replies
+from bot.render.discord import NO_MENTIONS, OutMessage, render_replies
 from bot.settings import DiscordSettings, Settings
 from bot.store import open_store
 
@@ -95,13 +98,13 @@ class HeadshotBot(commands.AutoShardedBot):
             help_command=None,
             intents=bot_intents(d),
             allowed_mentions=discord.AllowedMentions.none(),
-            application_id=d.application_id,
+            application_id=d.application_id,  # type: ignore[arg-type]  # None: from login
             chunk_guilds_at_startup=False,
             member_cache_flags=discord.MemberCacheFlags.none(),
             max_messages=None,
             guild_ready_timeout=d.guild_ready_timeout,
             shard_count=d.shard_count,
-            shard_ids=list(d.shard_ids) or None,
+            shard_ids=list(d.shard_ids) or None,  # type: ignore[arg-type]  # None: all
             allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
             allowed_contexts=app_commands.AppCommandContext(
                 guild=True, dm_channel=True, private_channel=True
@@ -109,6 +112,8 @@ class HeadshotBot(commands.AutoShardedBot):
         )
         self.service = service
         self.audits = audits
+        # The moderator flows (bot/audit/flows.py) with the audits running in this process.
+        self.moderation = ModerationFlows(audits) if audits is not None else None
         self.session = session
         self.settings = settings
         self.replies = make_reply_cache(settings, max_entries=REPLY_CACHE_ENTRIES)
@@ -120,7 +125,7 @@ class HeadshotBot(commands.AutoShardedBot):
         self.jobs = asyncio.Semaphore(max(1, d.max_jobs))
         self.cog_modules = tuple(cogs if cogs is not None else _default_cogs(audits))
         self._report_raw_member_updates()
-        self.tree.on_error = self.on_app_command_error
+        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         self.synced: bool | None = None  # None: sync not attempted; False: unchanged
 
     # -- start-up ------------------------------------------------------------------------
@@ -196,7 +201,7 @@ class HeadshotBot(commands.AutoShardedBot):
         log.info(
             "connected as %s (%s) to %d servers on shards %s of %s",
             self.user,
-            self.user.id,
+            self.user.id if self.user else None,
             len(self.guilds),
             shards,
             self.shard_count,
@@ -240,8 +245,8 @@ class HeadshotBot(commands.AutoShardedBot):
     async def _fetch_one(self, attachment: discord.Attachment) -> ImageInput | IntakeError:
         limit = self.settings.limits.max_bytes
         if attachment.size > limit:
-            msg = f"The file is larger than the {limit / 1e6:g} MB limit."
-            return (attachment.filename, "too_large", msg)
+            too_large = messages.text("refusals.too_large", mb=f"{limit / 1e6:g}")
+            return (attachment.filename, "too_large", too_large)
         try:
             # .url, not .proxy_url: the media proxy recompresses images.
             data = await self.download(attachment.url)
@@ -293,33 +298,68 @@ class HeadshotBot(commands.AutoShardedBot):
         """The attachments `platform_note` is about: the JPEGs."""
         return frozenset(a.filename for a in attachments if is_jpeg(a))
 
-    # -- core → Discord ------------------------------------------------------------------
-    async def respond(
-        self,
-        interaction: discord.Interaction,
-        build: Callable[[], Awaitable[Request | list[Reply]]],
-        *,
-        ephemeral: bool = True,
-    ) -> None:
-        """Defer at once (3 s to answer), build the request (downloads), ask the core and send
-        the replies as follow-ups. Failures become an apology with an error id."""
+    # -- core → Discord: the one-way API the cogs use ------------------------------------
+    @asynccontextmanager
+    async def deferred(
+        self, interaction: discord.Interaction, *, ephemeral: bool = True
+    ) -> AsyncIterator[None]:
+        """Defer at once (3 s to answer), then take a job slot for the work inside; a failure
+        inside becomes an apology with an error id."""
         try:
             if not interaction.response.is_done():
                 await interaction.response.defer(ephemeral=ephemeral, thinking=True)
             async with self.jobs:  # after deferring: Discord wants an answer within 3 s
-                built = await build()
-                replies = built if isinstance(built, list) else await self.service.handle(built)
-                await self.send_followups(interaction, replies, ephemeral=ephemeral)
+                yield
         except Exception:
-            error_id = secrets.token_hex(4)
-            log.exception(
-                "interaction failed (error id %s, command %s, user %s, guild %s)",
-                error_id,
+            sorry = apology(
+                log,
+                "interaction failed (command %s, user %s, guild %s)",
                 _command_name(interaction),
                 interaction.user.id if interaction.user else None,
                 interaction.guild_id,
             )
-            await self._apologise(interaction, error_id)
+            await self.apologise(interaction, sorry)
+
+    async def handle(
+        self, interaction: discord.Interaction, request: Request, *, ephemeral: bool = True
+    ) -> None:
+        """Ask the core, and send its replies as follow-ups (inside `deferred`)."""
+        await self.send_followups(
+            interaction, await self.service.handle(request), ephemeral=ephemeral
+        )
+
+    async def answer(
+        self, interaction: discord.Interaction, replies: list[Reply], *, ephemeral: bool = True
+    ) -> None:
+        """Replies made without the core's service (buttons, moderator commands)."""
+        await self.send_followups(interaction, replies, ephemeral=ephemeral)
+
+    async def answer_at_once(self, interaction: discord.Interaction, reply: Reply) -> None:
+        """An ephemeral answer instead of deferring (a refusal known within the 3 s)."""
+        (out,) = self.render([reply])
+        await interaction.response.send_message(ephemeral=True, **out.kwargs())
+
+    async def edit_response(self, interaction: discord.Interaction, reply: Reply) -> None:
+        """Replace the deferred response with `reply`, its buttons exactly these (none removes
+        them): how an audit shows progress."""
+        (out, *_more) = self.render([reply])
+        await interaction.edit_original_response(
+            embeds=out.embeds, view=out.view(), allowed_mentions=NO_MENTIONS
+        )
+
+    def render(self, replies: list[Reply]) -> list[OutMessage]:
+        """Replies → messages. Buttons whose ids are complete (an audit's Cancel, a note's
+        Details) keep them; others are answered from the reply cache."""
+        colours = self.settings.discord.colours
+        out: list[OutMessage] = []
+        for reply in replies:
+            if reply.actions and all(parse_button_id(a.id) for a in reply.actions):
+                own = render_replies([reply], None, colours)
+                own[0].rows = [[(a.id, a.label) for a in reply.actions]]
+                out += own
+            else:
+                out += render_replies([reply], self.replies, colours)
+        return out
 
     async def send_followups(
         self, interaction: discord.Interaction, replies: list[Reply], *, ephemeral: bool
@@ -328,14 +368,10 @@ class HeadshotBot(commands.AutoShardedBot):
         # the public ones: the first follow-up takes the deferred response's visibility.
         shared = [r for r in replies if not (r.private and not ephemeral)]
         private = [r for r in replies if r.private and not ephemeral]
-        colours = self.settings.discord.colours
-        batches = [
-            (render_replies(shared, self.replies, colours), ephemeral),
-            (render_replies(private, self.replies, colours), True),
-        ]
+        batches = [(self.render(shared), ephemeral), (self.render(private), True)]
         sent = 0
-        for messages, hidden in batches:
-            for out in messages:
+        for outs, hidden in batches:
+            for out in outs:
                 if sent >= MAX_FOLLOWUPS:
                     log.warning("dropping messages past the follow-up limit")
                     return
@@ -343,37 +379,44 @@ class HeadshotBot(commands.AutoShardedBot):
                 sent += 1
 
     async def send_to(self, channel: discord.abc.Messageable, replies: list[Reply]) -> None:
-        for out in render_replies(replies, self.replies, self.settings.discord.colours):
+        for out in self.render(replies):
             await channel.send(**out.kwargs())
 
-    async def _apologise(self, interaction: discord.Interaction, error_id: str) -> None:
-        reply = compose.message_reply("internal_error", "error", error_id=error_id)
-        (out,) = render_replies([reply])
+    async def send_dm(self, user_id: int, replies: list[Reply]) -> None:
+        await self.send_to(await self.create_dm(discord.Object(user_id)), replies)
+
+    async def apologise(self, interaction: discord.Interaction, sorry: Reply) -> None:
+        (out,) = render_replies([sorry])
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(ephemeral=True, **out.kwargs())
             else:
                 await interaction.response.send_message(ephemeral=True, **out.kwargs())
         except discord.HTTPException:
-            log.warning("could not send the apology for error id %s", error_id)
+            log.warning("could not send the apology: %s", sorry.summary)
 
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         """Errors that escape a command (argument conversion, checks) get the apology too."""
-        error_id = secrets.token_hex(4)
-        log.error(
-            "app command %s failed (error id %s)",
-            _command_name(interaction),
-            error_id,
-            exc_info=error,
-        )
-        await self._apologise(interaction, error_id)
+        sorry = apology(log, "app command %s failed", _command_name(interaction), exc_info=error)
+        await self.apologise(interaction, sorry)
+
+    # -- members, for the moderator cogs ---------------------------------------------------
+    def forget_member_request(self, guild_id: int) -> None:
+        """discord.py keeps a member-list request Discord never answered, and would make every
+        later one wait on it: drop it, so the next audit asks Discord again."""
+        self._connection._chunk_requests.pop(guild_id, None)
+
+    def member_of(self, data: dict[str, Any], guild: discord.Guild) -> discord.Member:
+        """A member from a raw GUILD_MEMBER_UPDATE (see _report_raw_member_updates)."""
+        return discord.Member(data=data, guild=guild, state=self._connection)  # type: ignore[arg-type]
 
 
 def _command_name(interaction: discord.Interaction) -> str | None:
-    data = interaction.data or {}
-    return data.get("name") or data.get("custom_id")  # type: ignore[return-value]
+    data: dict[str, Any] = dict(interaction.data or {})
+    name = data.get("name") or data.get("custom_id")
+    return str(name) if name else None
 
 
 def is_image(attachment: discord.Attachment) -> bool:
@@ -396,10 +439,7 @@ def invite_url(settings: Settings) -> str:
     saying what to set, when there is no application id to build them from."""
     app_id = settings.discord.application_id or _application_id_from_token(settings)
     if app_id is None:
-        raise ValueError(
-            "Set [discord] application_id in config/local.toml (or HEADSHOT_DISCORD__"
-            "APPLICATION_ID), or DISCORD_TOKEN, to build the install links."
-        )
+        raise ValueError(messages.text("startup.discord.no_application_id"))
     base = yarl.URL("https://discord.com/oauth2/authorize")
     guild = base.with_query(
         client_id=str(app_id),
@@ -410,7 +450,7 @@ def invite_url(settings: Settings) -> str:
     user = base.with_query(
         client_id=str(app_id), scope="applications.commands", integration_type="1"
     )
-    return f"Add to a server:    {guild}\nAdd to your account: {user}"
+    return messages.text("startup.discord.invite", guild=guild, user=user)
 
 
 def _application_id_from_token(settings: Settings) -> int | None:
@@ -428,20 +468,16 @@ def _application_id_from_token(settings: Settings) -> int | None:
 
 def run_discord(settings: Settings) -> int:
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
-        print(
-            "DISCORD_TOKEN is not set. Create a bot in the Discord developer portal, then\n"
-            "  export DISCORD_TOKEN=...   (see docs/discord.md)",
-            file=sys.stderr,
-        )
+        print(messages.text("startup.discord.no_token"), file=sys.stderr)
         return 2
     try:
         asyncio.run(_run(settings))
     except discord.LoginFailure:
-        print("Discord rejected DISCORD_TOKEN. Check the token and try again.", file=sys.stderr)
+        print(messages.text("startup.discord.token_rejected"), file=sys.stderr)
         return 2
     except (aiohttp.ClientError, OSError) as exc:
         api = settings.discord.api_base
-        print(f"Could not reach the Discord API at {api}: {exc}", file=sys.stderr)
+        print(messages.text("startup.discord.unreachable", api=api, error=exc), file=sys.stderr)
         return 1
     except discord.PrivilegedIntentsRequired:
         print(MEMBERS_INTENT_REFUSED, file=sys.stderr)
@@ -451,13 +487,7 @@ def run_discord(settings: Settings) -> int:
     return 0
 
 
-MEMBERS_INTENT_REFUSED = (
-    "Discord refused a privileged intent ([discord] members_intent or message_content_intent\n"
-    "= true). Turn it on in the Developer Portal (https://discord.com/developers/applications\n"
-    "› your app › Bot › Privileged Gateway Intents: Server Members Intent, Message Content\n"
-    "Intent), or set it to false (members: the moderator audit and watch mode then stay off;\n"
-    "message content: channel watch then sees only messages that mention the bot)."
-)
+MEMBERS_INTENT_REFUSED = messages.text("startup.discord.intent_refused")
 
 
 async def _run(settings: Settings) -> None:

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import messages
 from bot.adapters.lifecycle import run_until, stop_event
 from bot.adapters.slack_listeners import register_all, uninstall
 from bot.adapters.slack_listeners.audit import resume_unfinished
@@ -30,16 +31,14 @@ from bot.adapters.slack_oauth import (
     oauth_settings,
 )
 from bot.audit.service import AuditService
+from bot.core.request import Platform
 from bot.core.service import HeadshotService
 from bot.settings import Settings
 from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
 _BRIDGES: weakref.WeakKeyDictionary[AsyncApp, Bridge] = weakref.WeakKeyDictionary()
-OAUTH_NEEDS_HTTP = (
-    "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set, so the app installs in many workspaces;\n"
-    "the install flow needs HTTP mode: headshot-bot slack --http (see docs/slack.md)."
-)
+OAUTH_NEEDS_HTTP = messages.text("startup.slack.oauth_needs_http")
 
 
 def make_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
@@ -133,9 +132,9 @@ async def check_auth(client: AsyncWebClient) -> str | None:
         await client.auth_test()
     except SlackApiError as exc:
         code = exc.response.get("error")
-        return f"Slack rejected SLACK_BOT_TOKEN ({code}). Check the token in the app's settings."
+        return messages.text("startup.slack.token_rejected", code=code)
     except Exception as exc:  # network trouble at start-up: say so instead of a traceback
-        return f"Could not reach Slack's Web API ({type(exc).__name__}: {exc})."
+        return messages.text("startup.slack.unreachable", kind=type(exc).__name__, error=exc)
     return None
 
 
@@ -145,16 +144,13 @@ def run_slack(settings: Settings, http: bool = False, port: int | None = None) -
         return 2
     missing = missing_settings(settings, http)
     if missing:
-        mode = "HTTP mode" if http else "Socket Mode"
-        print(
-            f"The Slack app in {mode} needs {' and '.join(missing)} in the environment "
-            "(see docs/slack.md).",
-            file=sys.stderr,
-        )
+        mode = messages.text("startup.slack.http_mode" if http else "startup.slack.socket_mode")
+        names = messages.text("startup.slack.and").join(missing)
+        print(messages.text("startup.slack.missing", mode=mode, names=names), file=sys.stderr)
         return 2
     app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
     if not http and not app_token.startswith("xapp-"):
-        print("SLACK_APP_TOKEN must be an app-level token (xapp-…).", file=sys.stderr)
+        print(messages.text("startup.slack.app_token"), file=sys.stderr)
         return 2
     try:
         return asyncio.run(_serve(settings, http, port))
@@ -201,11 +197,14 @@ async def _wind_down(bridge: Bridge, service: HeadshotService, settings: Setting
     (resumed at the next start); photos being checked get shutdown_grace_s to finish, then
     are answered "the bot is restarting"; the answers get shutdown_reply_s to go out."""
     log.info("stopping: finishing the photos being checked")
-    for task in bridge.auditing.values():
-        task.cancel()
+    flows = bridge.moderation
+    # Cancelled at once; they end while the pool finishes the avatars being checked.
+    audits_stopped = asyncio.create_task(flows.stop()) if flows is not None else None
     await service.pool.shutdown(settings.limits.shutdown_grace_s)
     with contextlib.suppress(TimeoutError):
         await bridge.jobs.drain(timeout_s=settings.limits.shutdown_reply_s)
+    if audits_stopped is not None:
+        await audits_stopped
 
 
 async def retention_loop(audits: AuditService, interval_s: float, workspaces: Workspaces) -> None:
@@ -215,7 +214,7 @@ async def retention_loop(audits: AuditService, interval_s: float, workspaces: Wo
         try:
             await audits.purge()
             for team in await workspaces.teams():  # installations come and go
-                await audits.purge_server("slack", team)
+                await audits.purge_server(Platform.SLACK, team)
         except Exception:  # a failed purge is retried next time; the app keeps running
             log.exception("retention purge failed")
         await asyncio.sleep(interval_s)
@@ -241,9 +240,9 @@ async def _serve_socket_mode(app: AsyncApp, settings: Settings, stop: asyncio.Ev
 
     assert settings.slack_app_token is not None
     handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("Slack Socket Mode connected")
     try:
         await stop.wait()
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]

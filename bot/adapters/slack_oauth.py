@@ -11,6 +11,7 @@ import logging
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Any
 
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store import Bot, Installation
@@ -18,11 +19,12 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.request import Platform
 from bot.settings import Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
-PLATFORM = "slack"
+PLATFORM = Platform.SLACK
 
 
 class StoreInstallationStore(AsyncInstallationStore):
@@ -37,7 +39,9 @@ class StoreInstallationStore(AsyncInstallationStore):
     def logger(self) -> logging.Logger:
         return log
 
-    def _key(self, enterprise_id: str | None, team_id: str | None, org_wide: bool) -> tuple:
+    def _key(
+        self, enterprise_id: str | None, team_id: str | None, org_wide: bool
+    ) -> tuple[str, str, str]:
         return (self.client_id, enterprise_id or "", "" if org_wide else team_id or "")
 
     async def async_save(self, installation: Installation) -> None:
@@ -111,7 +115,7 @@ class StoreStateStore(AsyncOAuthStateStore):
     def logger(self) -> logging.Logger:
         return log
 
-    async def async_issue(self, *args, **kwargs) -> str:
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         state = secrets.token_urlsafe(24)
         await self.store.issue_state(state, self.ttl_s)
         return state

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader, Template
 from markupsafe import Markup
 
-from bot.audit.runner import STRENGTH_RANK, AuditReport, audit_wording, is_flagged
+from bot.audit.runner import AuditReport, audit_wording, is_flagged, strength_rank
 
 LABEL_WORDS = {
     "ai_generated": "signals of AI generation",
@@ -153,7 +153,7 @@ class ReportRow:
 
     @property
     def strength_rank(self) -> int:
-        return STRENGTH_RANK.get(self.strength or "", -1)
+        return strength_rank(self.strength)
 
     @property
     def score_value(self) -> float:
@@ -211,7 +211,7 @@ def report_rows(
         for r in report.rows
     ]
 
-    def order(row: ReportRow) -> tuple:
+    def order(row: ReportRow) -> tuple[int, int, float, str, str]:
         tier = 0 if row.flagged else 1 if row.group else 2 if row.label == "error" else 3
         return (tier, -row.strength_rank, -row.score_value, row.name.lower(), row.member_id)
 

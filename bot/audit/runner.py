@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from bot.analysis.pipeline.findings import Strength
+from bot.analysis.pipeline.verdict import Label
 from bot.audit.avatar import AvatarResult, analyze_avatar, hash_and_thumb
 from bot.audit.duplicates import duplicate_groups
 from bot.core.download import DownloadError
@@ -22,8 +24,8 @@ from bot.store import AuditRow, AuditRun, Store
 
 log = logging.getLogger(__name__)
 
-STRENGTH_RANK = {"weak": 0, "moderate": 1, "strong": 2, "conclusive": 3}
-FLAG_LABELS = ("ai_generated", "ai_edited")
+# Strength name -> rank (weak 0 … conclusive 3), for rows whose strength is stored as text.
+STRENGTH_RANK = {s.value: s.rank for s in sorted(Strength, key=lambda s: s.rank)}
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Member:
     name: str
     avatar_url: str | None  # None: the member uses the platform's default avatar
     avatar_key: str | None = None  # the platform's avatar id, when it has one
+    joined_at: float | None = None  # when they joined the server, where the platform says
 
 
 @dataclass
@@ -72,11 +75,14 @@ class AuditReport:
         return {mid: i + 1 for i, g in enumerate(self.groups) for mid in g}
 
 
+def strength_rank(strength: str | None) -> int:
+    """A stored strength's rank; -1 for none (or one this version does not know)."""
+    return STRENGTH_RANK.get(strength or "", -1)
+
+
 def is_flagged(label: str, strength: str | None, min_strength: str) -> bool:
-    return (
-        label in FLAG_LABELS
-        and STRENGTH_RANK.get(strength or "", -1) >= STRENGTH_RANK[min_strength]
-    )
+    is_ai = label in Label.__members__.values() and Label(label).is_ai
+    return is_ai and strength_rank(strength) >= Strength(min_strength).rank
 
 
 @cache

@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bot import messages
+from bot.analysis.pipeline.verdict import Label
 from bot.audit.duplicates import duplicate_groups
 from bot.audit.reports import LABEL_WORDS, score_points, summary_lines, to_csv, to_html
 from bot.audit.runner import (
-    STRENGTH_RANK,
     AuditReport,
     AuditRunner,
     Fetch,
@@ -21,10 +22,11 @@ from bot.audit.runner import (
     Progress,
     audit_wording,
     is_flagged,
+    strength_rank,
 )
+from bot.core.buttons import cancel_button
 from bot.core.pool import AnalysisPool
 from bot.core.reply import Action, Attachment, Reply, Section
-from bot.core.sessions import button_id
 from bot.settings import Settings
 from bot.store import AuditRow, AuditRun, Store
 
@@ -57,43 +59,41 @@ class ServerSettings:
 
 
 def progress_reply(run_id: str, p: Progress, final: bool = False) -> Reply:
-    total = f" of {p.total:,}" if p.total else ""
+    w = messages.table("moderation.progress")
+    total = w["of_total"].format(total=f"{p.total:,}") if p.total else ""
     eta = p.eta_s
-    left = f" About {_duration(eta)} left." if eta and not final else ""
-    reply = Reply(
-        title="Avatar audit finished" if final else "Avatar audit in progress",
-        summary=f"Checked {p.done:,}{total} avatars… {p.flagged} with signals so far.{left}",
-        tone="info",
-    )
+    left = w["left"].format(duration=_duration(eta)) if eta and not final else ""
+    summary = w["summary"].format(done=f"{p.done:,}", total=total, flagged=p.flagged, left=left)
+    reply = Reply(title=w["title_final" if final else "title"], summary=summary, tone="info")
     if not final:
-        reply.actions.append(Action(button_id(run_id, "cancel"), "Cancel"))
+        reply.actions.append(Action(cancel_button(run_id), w["cancel"]))
     return reply
 
 
 def _duration(seconds: float) -> str:
+    w = messages.table("moderation.progress")
     if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    return f"{round(seconds / 60)} min"
+        return str(w["seconds"]).format(n=max(1, round(seconds)))
+    return str(w["minutes"]).format(n=round(seconds / 60))
 
 
 def report_reply(
     report: AuditReport, server_name: str, min_strength: str, member_url: str | None = None
 ) -> Reply:
     """The summary, with the CSV and the HTML report attached (`member_url`: see to_html)."""
-    title = f"Avatar audit of {server_name}"
+    w = messages.table("moderation.report")
+    title = w["title"].format(server=server_name)
     words = audit_wording()["summary"]
     flagged = report.flagged(min_strength)
     reply = Reply(
-        title=title + (" (cancelled)" if report.cancelled else ""),
+        title=title + (w["cancelled"] if report.cancelled else ""),
         summary=summary_lines(report, min_strength)[0],
         tone="info",
-        sections=[Section("Summary", summary_lines(report, min_strength)[1:])],
+        sections=[Section(w["summary_title"], summary_lines(report, min_strength)[1:])],
         attachments=[
-            Attachment("headshot-audit.csv", to_csv(report), "All members, one row each"),
+            Attachment("headshot-audit.csv", to_csv(report), w["csv"]),
             Attachment(
-                "headshot-audit.html",
-                to_html(report, title, min_strength, member_url),
-                "Visual report",
+                "headshot-audit.html", to_html(report, title, min_strength, member_url), w["html"]
             ),
         ],
     )
@@ -105,9 +105,7 @@ def report_reply(
 def flagged_lines(rows: list[AuditRow]) -> list[str]:
     """The avatars to review first, strongest first, each with its pixel score when known."""
     words = audit_wording()["summary"]
-    ordered = sorted(
-        rows, key=lambda r: (-STRENGTH_RANK.get(r.strength or "", -1), -(r.score or -1.0))
-    )
+    ordered = sorted(rows, key=lambda r: (-strength_rank(r.strength), -(r.score or -1.0)))
     return [
         words["flagged_line"].format(
             name=r.member_name, evidence=r.evidence or LABEL_WORDS.get(r.label, r.label)
@@ -246,7 +244,7 @@ class AuditService:
         works after a restart, and not after /headshot-forget)."""
         sha = await self.store.member_avatar_sha(platform, server_id, member_id)
         cached = await self.store.get_result(sha) if sha else None
-        if cached is None:
+        if sha is None or cached is None:
             return None
         summary, _phash = cached
         phashes = await self.store.server_phashes(platform, server_id)
@@ -259,30 +257,18 @@ class AuditService:
             [],
         )
         others = [m for m in group if m != member_id]
-        lines = [
-            f"Verdict on the picture: {LABEL_WORDS.get(summary['label'], summary['label'])}"
-            + (f" ({summary['strength']})" if summary.get("strength") else ""),
-            f"Top evidence: {summary['evidence'] or 'none'}",
-            f"Avatar SHA-256: {sha}",
-        ]
-        sections = [Section("The avatar", lines)]
-        if others:
-            shown = others[:20]
-            more = [f"…and {len(others) - 20} more"] if len(others) > 20 else []
-            sections.append(
-                Section("Members with the same or a near-identical avatar", shown + more)
-            )
-        sections.append(
-            Section(
-                "Before acting",
-                [
-                    "Signals about a picture are not proof about a person: many people use "
-                    "AI avatars openly, and friends share pictures.",
-                    "No action was taken against anyone.",
-                ],
-            )
+        return details_reply(member_id, sha, summary, others)
+
+    async def members_seen(self, platform: str, server_id: str) -> set[str]:
+        """Members some finished audit of this server covered ("only new members" where the
+        platform does not say when someone joined)."""
+        rows = await self.store.fetch(
+            "SELECT DISTINCT r.member_id FROM audit_results r JOIN audit_runs u "
+            "ON u.id = r.run_id WHERE u.platform = ? AND u.server_id = ? AND u.status = 'done'",
+            platform,
+            server_id,
         )
-        return Reply(title=f"Avatar note details: member {member_id}", sections=sections)
+        return {str(row[0]) for row in rows}
 
     async def forget(self, platform: str, member_id: str, server_id: str | None = None) -> None:
         await self.store.forget_member(platform, member_id, server_id)
@@ -297,22 +283,38 @@ class AuditService:
             await self.store.purge_server_older_than(platform, server_id, prefs.retention_days)
 
 
+def details_reply(member_id: str, sha: str, summary: dict[str, Any], others: list[str]) -> Reply:
+    w = messages.table("moderation.note_details")
+    strength = w["strength"].format(strength=summary["strength"]) if summary.get("strength") else ""
+    label = LABEL_WORDS.get(summary["label"], summary["label"])
+    lines = [
+        w["verdict"].format(label=label, strength=strength),
+        w["evidence"].format(evidence=summary["evidence"] or w["no_evidence"]),
+        w["sha"].format(sha=sha),
+    ]
+    sections = [Section(w["avatar"], lines)]
+    if others:
+        more = [w["more"].format(count=len(others) - 20)] if len(others) > 20 else []
+        sections.append(Section(w["shared"], others[:20] + more))
+    sections.append(Section(w["before_acting"], list(w["caution"])))
+    return Reply(title=w["title"].format(id=member_id), sections=sections)
+
+
 def watch_reply(
     member: Member, label: str, strength: str | None, evidence: str, group: list[str]
 ) -> Reply:
+    w = messages.table("moderation.note")
+    is_ai = label in {kind.value for kind in Label} and Label(label).is_ai
     lines = []
-    if label in ("ai_generated", "ai_edited"):
-        what = "AI generation" if label == "ai_generated" else "AI editing"
-        lines.append(f"The avatar shows {strength} signals of {what}: {evidence}")
+    if is_ai:
+        lines.append(w[label].format(strength=strength, evidence=evidence))
     if group:
-        lines.append(
-            f"The same or a near-identical avatar is used by {len(group) - 1} other members."
-        )
-    lines.append("No action was taken. Review before doing anything: signals are not proof.")
+        lines.append(w["shared"].format(others=len(group) - 1))
+    lines.append(w["no_action"])
     return Reply(
-        title=f"Avatar note: {member.name}",
-        summary=f"Member {member.name} ({member.id}) joined or changed their avatar.",
-        tone=label if label in ("ai_generated", "ai_edited") else "warning",
-        sections=[Section("What I noticed", lines)],
+        title=w["title"].format(name=member.name),
+        summary=w["summary"].format(name=member.name, id=member.id),
+        tone=label if is_ai else "warning",
+        sections=[Section(w["section"], lines)],
         ephemeral=False,
     )

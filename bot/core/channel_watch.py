@@ -8,6 +8,7 @@ and what was found is told only to the poster."""
 
 from __future__ import annotations
 
+from bot import messages
 from bot.analysis.pipeline.findings import Signal
 from bot.analysis.pipeline.report import Report
 from bot.core import compose
@@ -28,6 +29,9 @@ def poster_note(where: str, marked: bool) -> Reply:
     reply = compose.message_reply("channel_watch_note", "info", where=where)
     if marked:
         reply.sections.append(
-            Section("The 🔎 mark", [compose.messages()["channel_watch_note"]["mark"]])
+            Section(
+                messages.text("moderation.channel_watch.mark_title"),
+                [messages.text("channel_watch_note.mark")],
+            )
         )
     return reply

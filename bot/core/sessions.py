@@ -10,6 +10,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from bot import messages
+from bot.core.buttons import button_id, parse_button_id
 from bot.core.reply import Reply
 
 
@@ -50,13 +51,5 @@ class ReplyCache:
         )
 
 
-def button_id(token: str, name: str) -> str:
-    return f"hc:{name}:{token}"
-
-
-def parse_button_id(custom_id: str) -> tuple[str, str] | None:
-    """(token, name) from a button id made by button_id, or None."""
-    parts = custom_id.split(":", 2)
-    if len(parts) != 3 or parts[0] != "hc":
-        return None
-    return parts[2], parts[1]
+# The button id format lives in bot.core.buttons (both platforms); still importable from here.
+__all__ = ["ReplyCache", "button_id", "parse_button_id"]

@@ -1,41 +1,30 @@
-"""/headshot-audit: an avatar audit of the whole workspace for admins and moderators.
-
-Progress is one DM message edited with chat.update (with a Cancel button); the report (summary
-blocks, CSV and HTML files) goes to the configured mod-log channel, else to the requester's DM.
-Runs a restart interrupted are resumed at start-up (`resume_unfinished`)."""
+"""/headshot-audit (`/headshot-audit new`: only members earlier audits have not seen) and the
+Cancel button. The flow is bot.audit.flows'; Slack's side of it is slack_listeners/port.py:
+progress in the requester's DM, the report in the mod-log channel or that DM. Runs a restart
+interrupted are resumed at start-up (`resume_unfinished`)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners.bridge import Bridge, Target
-from bot.adapters.slack_listeners.members import (
-    MissingScope,
-    allowed,
-    avatar_fetcher,
-    is_moderator,
-    list_members,
-)
+from bot.adapters.slack_listeners.port import DmView, SlackModeration
 from bot.adapters.slack_oauth import Workspaces
-from bot.audit.runner import Member
-from bot.core.reply import Reply
-from bot.core.sessions import parse_button_id
-from bot.render.slack import fallback_text, messages, render_blocks
-from bot.store import AuditRun
+from bot.audit.flows import notice
+from bot.audit.port import AuditOptions
+from bot.core.buttons import CANCEL, moderator_pattern, parse_button_id
+from bot.core.request import Platform
 
 log = logging.getLogger(__name__)
 
 AUDIT = "/headshot-audit"
-CANCEL = re.compile(r"^hc:cancel:")
-PLATFORM = "slack"
+CANCEL_BUTTON = re.compile("^" + moderator_pattern(CANCEL))
+ONLY_NEW = ("new", "only-new", "new-members")
 
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
@@ -46,22 +35,18 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         await ack()
         bridge.jobs.spawn(_requested(bridge, client, command))
 
-    @app.action(CANCEL)
+    @app.action(CANCEL_BUTTON)
     async def cancel_button(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
         parsed = parse_button_id(str(action.get("action_id", "")))
-        if parsed is not None and bridge.audits is not None:
-            run_id = parsed[0]
-            if not bridge.audits.cancel(run_id):
-                note = _say("not_running", "info")
-                target = Target(user=body["user"]["id"], response_url=body.get("response_url"))
-                bridge.jobs.spawn(bridge.send(client, target, [note]))
+        if parsed is not None:
+            bridge.jobs.spawn(_cancel(bridge, client, body, parsed[0]))
 
 
-def _say(key: str, tone: str = "warning", **fmt: str) -> Reply:
-    return Reply(title="Avatar audit", summary=messages()["audit"][key].format(**fmt), tone=tone)
+def options_of(text: str) -> AuditOptions:
+    return AuditOptions(only_new=text.strip().lower() in ONLY_NEW)
 
 
 async def _requested(bridge: Bridge, client: AsyncWebClient, command: dict[str, Any]) -> None:
@@ -69,152 +54,49 @@ async def _requested(bridge: Bridge, client: AsyncWebClient, command: dict[str, 
     here = Target(
         user=user, channel=command.get("channel_id"), response_url=command.get("response_url")
     )
-    audits = bridge.audits
-    if audits is None:
-        await bridge.send(client, here, [_say("not_set_up", "error")])
+    flows = bridge.moderation
+    if flows is None:
+        await bridge.send(client, here, [notice("not_set_up", Platform.SLACK, "error")])
         return
-    if not await allowed(bridge, client, team, user, here, messages()["audit"]["refused"]):
+    port = SlackModeration(bridge, client, team)
+    refusal = await flows.open_audit(port, user)
+    if refusal is not None:
+        await bridge.send(client, here, [refusal])
         return
-    if team in bridge.auditing:
-        await bridge.send(client, here, [_say("already_running", "info")])
-        return
-    # An audit that stopped on an error is continued rather than started afresh.
-    stopped = next((r for r in await audits.unfinished(PLATFORM) if r.server_id == team), None)
-    prefs = await audits.server_settings(PLATFORM, team)
-    where = messages()["audit"]["where_modlog" if prefs.modlog_channel else "where_dm"]
-    await bridge.send(client, here, [_say("started", "info", where=where)])
-    await run_audit(bridge, client, team, user, stopped)
-
-
-async def run_audit(
-    bridge: Bridge, client: AsyncWebClient, team: str, user: str, run: AuditRun | None = None
-) -> None:
-    """List the members, audit them with progress in the requester's DM, deliver the report."""
-    task = asyncio.current_task()
-    assert task is not None
-    bridge.auditing[team] = task
+    view = DmView(bridge, client, user)
     try:
-        await _run_audit(bridge, client, team, user, run)
-    finally:
-        bridge.auditing.pop(team, None)
+        await bridge.send(client, here, [await flows.started(port, view)])
+    except BaseException:
+        flows.release(port)
+        raise
+    flows.start_audit(port, user, options_of(command.get("text") or ""), view)
 
 
-async def _run_audit(
-    bridge: Bridge, client: AsyncWebClient, team: str, user: str, run: AuditRun | None
-) -> None:
-    assert bridge.audits is not None
-    m = messages()["audit"]
-    dm = await bridge.dm_channel(client, user)
-    first = Reply(
-        title=m["resumed_title" if run else "listing_title"],
-        summary=m["resumed" if run else "listing"],
-    )
-    posted = await client.chat_postMessage(
-        channel=dm, blocks=render_blocks(first), text=fallback_text(first)
-    )
-    ts = posted["ts"]
-
-    async def show(reply: Reply) -> None:
-        # The Cancel button's id is already complete (hc:cancel:<run id>).
-        blocks = render_blocks(reply, lambda ident: ident)
-        await client.chat_update(channel=dm, ts=ts, blocks=blocks, text=fallback_text(reply))
-
-    async def listed(count: int) -> None:
-        summary = m["listed"].format(count=f"{count:,}")
-        try:
-            await show(Reply(title=m["listing_title"], summary=summary))
-        except SlackApiError as exc:  # only the progress edit failed: carry on listing
-            log.warning("could not update the progress message: %s", exc.response.get("error"))
-
-    try:
-        members = await list_members(client, bridge.settings.slack.users_page_size, listed)
-        name, member_url = await _team(client)
-    except SlackApiError as exc:
-        log.warning("could not list the members: %s", exc.response.get("error"))
-        await bridge.send(
-            client,
-            Target(user=user, channel=dm),
-            [_say("failed", "error", error=str(exc.response.get("error")))],
-        )
+async def _cancel(bridge: Bridge, client: AsyncWebClient, body: dict[str, Any], run: str) -> None:
+    flows = bridge.moderation
+    team = str((body.get("team") or {}).get("id") or body.get("team_id") or "")
+    if flows is None:
         return
-    report = await bridge.audits.start(
-        PLATFORM,
-        team,
-        name,
-        user,
-        _stream(members),
-        avatar_fetcher(bridge),
-        show,
-        total=len(members),
-        run=run,
-        member_url=member_url,
-    )
-    where = await _deliver(bridge, client, team, Target(user=user, channel=dm), report)
-    done = Reply(
-        title=report.title, summary=m["finished"].format(summary=report.summary, where=where)
-    )
-    try:
-        await show(done)
-    except SlackApiError as exc:  # the report itself was delivered; only the edit failed
-        log.warning("could not update the progress message: %s", exc.response.get("error"))
-
-
-async def _stream(members: list[Member]) -> AsyncIterator[Member]:
-    for member in members:
-        yield member
-
-
-async def _team(client: AsyncWebClient) -> tuple[str, str | None]:
-    """The workspace's name, and a link template for its members' profiles when Slack says
-    where the workspace lives (https://<domain>.slack.com/team/<id>)."""
-    info = await client.auth_test()
-    url = str(info.get("url") or "")
-    member_url = url.rstrip("/").replace("{", "").replace("}", "") + "/team/{id}" if url else None
-    return str(info.get("team") or "this workspace"), member_url
-
-
-async def _deliver(
-    bridge: Bridge, client: AsyncWebClient, team: str, dm: Target, report: Reply
-) -> str:
-    """To the mod-log channel when one is set (falling back to the DM if the app can't post
-    there); returns where it went, in words."""
-    assert bridge.audits is not None
-    m = messages()["audit"]
-    modlog = (await bridge.audits.server_settings(PLATFORM, team)).modlog_channel
-    if modlog:
-        try:
-            await bridge.deliver(client, Target(user=dm.user, channel=modlog), report)
-            return m["where_modlog"]
-        except SlackApiError as exc:
-            error = str(exc.response.get("error"))
-            log.warning("could not post the audit report in %s: %s", modlog, error)
-            await bridge.send(client, dm, [_say("modlog_failed", error=error)])
-    await bridge.send(client, dm, [report])
-    return m["where_dm"]
+    user = body["user"]["id"]
+    reply = await flows.cancel(SlackModeration(bridge, client, team), user, run)
+    await bridge.send(client, Target(user=user, response_url=body.get("response_url")), [reply])
 
 
 async def resume_unfinished(bridge: Bridge, workspaces: Workspaces) -> int:
-    """Start again every audit a restart interrupted, each with its workspace's own token;
-    results already stored are kept and those members skipped. Returns how many resumed."""
-    if bridge.audits is None:
+    """Start again every audit a restart interrupted, each with its workspace's own token,
+    if its requester still moderates; results already stored are kept and those members
+    skipped. Returns how many resumed."""
+    flows = bridge.moderation
+    if flows is None:
         return 0
     resumed = 0
-    for run in await bridge.audits.unfinished(PLATFORM):
+    for run in await flows.audits.unfinished(Platform.SLACK):
         client = await workspaces.client(run.server_id)
         if client is None:
             log.info("not resuming audit %s: the app is not installed in its workspace", run.id)
-            await bridge.audits.store.update_run(run.id, status="cancelled")
+            await flows.audits.store.update_run(run.id, status="cancelled")
             continue
-        # A report about every member goes only to someone who may still see it.
-        try:
-            still = await is_moderator(bridge, client, run.server_id, run.requested_by)
-        except MissingScope:
-            still = False
-        if not still:
-            log.info("not resuming audit %s: its requester is no longer a moderator", run.id)
-            await bridge.audits.store.update_run(run.id, status="cancelled")
-            continue
-        log.info("resuming audit %s of %s", run.id, run.server_id)
-        bridge.jobs.spawn(run_audit(bridge, client, run.server_id, run.requested_by, run))
-        resumed += 1
+        if await flows.resume(SlackModeration(bridge, client, run.server_id), run):
+            log.info("resuming audit %s of %s", run.id, run.server_id)
+            resumed += 1
     return resumed

@@ -25,11 +25,12 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.audit.flows import ModerationFlows
 from bot.audit.service import AuditService
+from bot.core.buttons import button_id, parse_button_id
 from bot.core.reply import Reply
 from bot.core.request import Request
 from bot.core.service import HeadshotService
-from bot.core.sessions import button_id, parse_button_id
 from bot.core.state import make_reply_cache
 from bot.render.slack import escape, messages, render_message
 from bot.settings import Settings, SlackSettings
@@ -148,13 +149,21 @@ class Bridge:
         self.settings = settings
         self.service = service
         self.audits = audits  # None: no store configured, so no audits or watch mode
-        # Workspace -> its audit running in this process (cancelled at shutdown: stored
-        # results are kept, and the audit resumes at the next start).
-        self.auditing: dict[str, asyncio.Task[Any]] = {}
+        self._moderation: ModerationFlows | None = None
         self.cache = make_reply_cache(settings, ttl_s=settings.slack.reply_ttl_s)
         self.jobs = Jobs(settings.slack.max_jobs)
         self.lanes = Lanes()
         self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def moderation(self) -> ModerationFlows | None:
+        """The moderator flows (bot/audit/flows.py), run as this bridge's jobs; None without
+        storage. Made for the `audits` in place now (tests set it after construction)."""
+        if self.audits is None:
+            return None
+        if self._moderation is None or self._moderation.audits is not self.audits:
+            self._moderation = ModerationFlows(self.audits, spawn=self.jobs.spawn)
+        return self._moderation
 
     # -- plumbing ------------------------------------------------------------------------
     def session(self) -> aiohttp.ClientSession:
@@ -164,8 +173,10 @@ class Bridge:
         return self._session
 
     async def close(self) -> None:
-        for task in list(self.auditing.values()):
-            task.cancel()
+        """Audits stop where they are (stored results are kept, and the audit resumes at the
+        next start); other jobs get a moment to finish."""
+        if self._moderation is not None:
+            await self._moderation.stop()
         try:
             await self.jobs.drain(timeout_s=10)
         except TimeoutError:
@@ -193,7 +204,7 @@ class Bridge:
 
     async def dm_channel(self, client: AsyncWebClient, user: str) -> str:
         resp = await client.conversations_open(users=user)
-        return resp["channel"]["id"]
+        return str(resp["channel"]["id"])
 
     async def send(self, client: AsyncWebClient, target: Target, replies: list[Reply]) -> None:
         """All of `replies`, in order and after the replies queued before them for the same
@@ -208,11 +219,10 @@ class Bridge:
                     await self._send_one(client, target, reply)
                 except _EphemeralImpossible:
                     # Not in that conversation: say so once in the DM, and send the rest there.
-                    target = Target(
-                        user=target.user, channel=await self.dm_channel(client, target.user)
-                    )
+                    dm = await self.dm_channel(client, target.user)
+                    target = Target(user=target.user, channel=dm)
                     note = escape(messages()["shortcut"]["dm_note"])
-                    await client.chat_postMessage(channel=target.channel, text=note)
+                    await client.chat_postMessage(channel=dm, text=note)
                     await self._send_one(client, target, reply)
             except SlackApiError as exc:
                 # Nowhere left to tell the person: log it with Slack's own error code.
@@ -238,20 +248,20 @@ class Bridge:
             if resp.status_code != 200:  # response URLs expire after 30 minutes or 5 uses
                 log.warning("response_url answered %s: %s", resp.status_code, resp.body[:200])
             return
-        if target.channel is None:
-            target = replace(target, channel=await self.dm_channel(client, target.user))
+        channel = target.channel or await self.dm_channel(client, target.user)
+        target = replace(target, channel=channel)
         if target.ephemeral:
             # Ephemeral messages cannot carry files; the buttons still work.
             try:
                 await client.chat_postEphemeral(
-                    channel=target.channel, user=target.user, thread_ts=target.thread_ts, **message
+                    channel=channel, user=target.user, thread_ts=target.thread_ts, **message
                 )
             except SlackApiError as exc:
                 if _error_code(exc) in EPHEMERAL_IMPOSSIBLE:
                     raise _EphemeralImpossible from exc
                 raise
             return
-        await client.chat_postMessage(channel=target.channel, thread_ts=target.thread_ts, **message)
+        await client.chat_postMessage(channel=channel, thread_ts=target.thread_ts, **message)
         if reply.attachments:
             await self.upload(client, target, reply)
 

@@ -11,10 +11,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners.bridge import Bridge, Target
-from bot.core.sessions import parse_button_id
+from bot.core.buttons import page_pattern, parse_button_id
 
 # Not an audit's Cancel or a watch note's Details: those have listeners of their own.
-BUTTON = re.compile(r"^hc:(?!cancel:|auditnote:)")
+BUTTON = re.compile("^" + page_pattern())
 
 
 def register(app: AsyncApp, bridge: Bridge) -> None:

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.adapters.slack_listeners.files import api_error_message, collect_ids, file_ids
 from bot.core.reply import Reply
-from bot.core.request import Kind, Request
+from bot.core.request import Kind, Platform, Request
 from bot.guidance import CONTEXTS, context_slug
 from bot.render.slack import check_modal, context_label, messages
 
@@ -41,7 +41,7 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
         await ack()
         text = (command.get("text") or "").strip()
         kind = Kind.ASK if text else Kind.HELP
-        req = Request(kind, "slack", user_id=command["user_id"], text=text)
+        req = Request(kind, Platform.SLACK, user_id=command["user_id"], text=text)
         bridge.jobs.spawn(bridge.answer(client, req, _target(command)))
 
     @app.command(DISCLOSE)
@@ -83,7 +83,7 @@ def _target(command: dict[str, Any]) -> Target:
 async def _check_files(
     bridge: Bridge, client: AsyncWebClient, ids: list[str], target: Target
 ) -> None:
-    req = Request(Kind.CHECK, "slack", user_id=target.user)
+    req = Request(Kind.CHECK, Platform.SLACK, user_id=target.user)
     admitted = bridge.admit_files(req, [{"id": i} for i in ids])
     await collect_ids(bridge, client, req, [f["id"] for f in admitted], where=target.channel)
     await bridge.answer(client, req, target)
@@ -108,7 +108,7 @@ def parse_disclose(text: str, user: str) -> Request | None:
         return None
     return Request(
         Kind.DISCLOSE,
-        "slack",
+        Platform.SLACK,
         user_id=user,
         context=context,
         tool=" ".join(tool)[:60] or None,

@@ -20,7 +20,12 @@ log = logging.getLogger(__name__)
 
 
 class SeenEvents:
-    def __init__(self, ttl_s: float = 900, max_entries: int = 10_000, clock=time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl_s: float = 900,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self.clock = clock

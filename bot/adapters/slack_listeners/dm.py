@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.adapters.slack_listeners.files import collect
-from bot.core.request import Kind, Request
+from bot.core.request import Kind, Platform, Request
 
 # Message subtypes that are someone writing to us; edits, joins, bot posts and the rest are not.
 HANDLED_SUBTYPES = (None, "file_share")
@@ -40,7 +40,7 @@ def _wants_answer(event: dict[str, Any]) -> bool:
 
 async def _answer(bridge: Bridge, client: AsyncWebClient, event: dict[str, Any]) -> None:
     files = list(event.get("files") or [])
-    req = Request(Kind.MESSAGE, "slack", user_id=event["user"], text=event.get("text") or "")
+    req = Request(Kind.MESSAGE, Platform.SLACK, user_id=event["user"], text=event.get("text") or "")
     if files:
         files = bridge.admit_files(req, files)
         await collect(bridge, client, req, files, where=event["channel"])

@@ -17,6 +17,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import messages as catalogue
 from bot.adapters.slack_listeners.bridge import Bridge
 from bot.core.download import DownloadError, fetch
 from bot.core.request import ImageInput, Request
@@ -45,7 +46,7 @@ def api_error_message(exc: SlackApiError) -> tuple[str, str]:
         return code, errors["file_not_found"]
     if code == "missing_scope":
         scope = str(exc.response.get("needed") or "channels:read")
-        return code, messages()["audit"]["missing_scope"].format(scope=scope)
+        return code, catalogue.text("moderation.missing_scope.summary", scope=scope)
     return code, errors["slack_error"].format(error=code)
 
 
@@ -152,8 +153,8 @@ async def _one(
         raise _NotImage(messages()["errors"]["not_an_image"].format(kind=kind))
     max_bytes = bridge.settings.limits.max_bytes
     if int(f.get("size") or 0) > max_bytes:
-        limit = f"The file is larger than the {max_bytes / 1e6:g} MB limit."
-        raise DownloadError("too_large", limit)
+        too_large = catalogue.text("refusals.too_large", mb=f"{max_bytes / 1e6:g}")
+        raise DownloadError("too_large", too_large)
     url = str(f.get("url_private_download") or f.get("url_private") or "")
     data = await fetch(
         bridge.session(),

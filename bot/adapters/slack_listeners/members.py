@@ -11,11 +11,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack_listeners.bridge import Bridge, Target
+from bot.adapters.slack_listeners.bridge import Bridge
+from bot.audit.port import MissingPermission
 from bot.audit.runner import Fetch, Member
 from bot.core.download import fetch
-from bot.core.reply import Reply
-from bot.render.slack import messages
+from bot.core.request import Platform
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +96,8 @@ def avatar_fetcher(bridge: Bridge) -> Fetch:
     return get
 
 
-class MissingScope(Exception):
+class MissingScope(MissingPermission):
     """The app was installed without a scope this feature needs (an older manifest)."""
-
-    def __init__(self, scope: str) -> None:
-        super().__init__(scope)
-        self.scope = scope
 
 
 async def is_admin(client: AsyncWebClient, user: str) -> bool:
@@ -115,7 +111,7 @@ async def is_moderator(bridge: Bridge, client: AsyncWebClient, team: str, user: 
     if await is_admin(client, user):
         return True
     assert bridge.audits is not None
-    group = (await bridge.audits.server_settings("slack", team)).moderator_role
+    group = (await bridge.audits.server_settings(Platform.SLACK, team)).moderator_role
     if not group:
         return False
     members = (await _call(client.usergroups_users_list, usergroup=group) or {}).get("users")
@@ -133,27 +129,3 @@ async def _call(method: Any, **kwargs: Any) -> Any:
             raise MissingScope(str(exc.response.get("needed") or "users:read")) from exc
         log.warning("moderator check failed: %s", error)
         return None
-
-
-async def allowed(
-    bridge: Bridge,
-    client: AsyncWebClient,
-    team: str,
-    user: str,
-    here: Target,
-    refusal: str,
-    *,
-    admins_only: bool = False,
-) -> bool:
-    """Whether `user` may moderate (with admins_only: is an admin or owner); if not, they are
-    told why (privately, at `here`)."""
-    try:
-        if await (
-            is_admin(client, user) if admins_only else is_moderator(bridge, client, team, user)
-        ):
-            return True
-        text = refusal
-    except MissingScope as exc:
-        text = messages()["audit"]["missing_scope"].format(scope=exc.scope)
-    await bridge.send(client, here, [Reply(title="Headshot Check", summary=text, tone="warning")])
-    return False

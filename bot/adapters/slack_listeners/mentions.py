@@ -15,30 +15,32 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import messages
 from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.adapters.slack_listeners.files import collect, is_image
 from bot.core.channel_watch import poster_note
 from bot.core.reply import Reply
-from bot.core.request import Kind, Request
-from bot.render.slack import messages
+from bot.core.request import Kind, Platform, Request
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "slack"
+PLATFORM = Platform.SLACK
 
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
     @app.event("app_mention")
-    async def app_mention(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient):
+    async def app_mention(
+        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         if event.get("user") and not event.get("bot_id"):
             bridge.jobs.spawn(_answer(bridge, client, str(body.get("team_id") or ""), event))
 
 
-async def _answer(bridge: Bridge, client: AsyncWebClient, team: str, event: dict[str, Any]):
+async def _answer(bridge: Bridge, client: AsyncWebClient, team: str, event: dict[str, Any]) -> None:
     user, channel = str(event["user"]), str(event.get("channel") or "")
     thread = event.get("thread_ts")
     here = Target(user=user, channel=channel, thread_ts=thread, ephemeral=True)
-    words = messages()["watch"]
+    words = messages.table("moderation.channel_watch")
     if bridge.audits is None or not await bridge.audits.watches_channel(PLATFORM, team, channel):
         await bridge.send(client, here, [_say(words["channel_off"])])
         return
@@ -63,7 +65,7 @@ async def _answer(bridge: Bridge, client: AsyncWebClient, team: str, event: dict
     await bridge.send(client, here, [poster_note("in this channel", marked=False), *replies])
 
 
-async def _thread_files(client: AsyncWebClient, channel: str, thread: str) -> list[dict]:
+async def _thread_files(client: AsyncWebClient, channel: str, thread: str) -> list[dict[str, Any]]:
     """The files of the message a thread hangs from (needs channels:history/groups:history)."""
     resp = await client.conversations_replies(channel=channel, ts=thread, limit=1, inclusive=True)
     first = (resp.get("messages") or [{}])[0]
@@ -76,4 +78,4 @@ def _photos(files: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 
 
 def _say(text: str, tone: str = "info") -> Reply:
-    return Reply(title="Headshot Check", summary=text, tone=tone)
+    return Reply(title=messages.text("moderation.channel_watch.title"), summary=text, tone=tone)

@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.adapters.slack_listeners.files import collect
-from bot.core.request import Kind, Request
+from bot.core.request import Kind, Platform, Request
 from bot.guidance import CONTEXTS
 from bot.render.slack import (
     CONTEXT_ACTION,
@@ -50,7 +50,7 @@ async def _check(
     files: list[dict[str, Any]],
     context: str | None,
 ) -> None:
-    req = Request(Kind.CHECK, "slack", user_id=user, context=context)
+    req = Request(Kind.CHECK, Platform.SLACK, user_id=user, context=context)
     files = bridge.admit_files(req, files)
     await collect(bridge, client, req, files)
     await bridge.answer(client, req, Target(user=user))  # no channel: the person's DM

@@ -1,6 +1,7 @@
 """/headshot-settings (moderators) and /headshot-forget (anyone about themself; moderators
-about someone else). Both commands are registered with should_escape, so channels, users and
-user groups arrive as <#C…>, <@U…> and <!subteam^S…> and are read here by id."""
+about someone else): the command text parsed here, the flows in bot.audit.flows. Both commands
+are registered with should_escape, so channels, users and user groups arrive as <#C…>, <@U…>
+and <!subteam^S…> and are read here by id."""
 
 from __future__ import annotations
 
@@ -10,21 +11,22 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import messages
 from bot.adapters.slack_listeners.bridge import Bridge, Target
-from bot.adapters.slack_listeners.members import allowed
-from bot.audit.runner import STRENGTH_RANK
-from bot.audit.service import ServerSettings
-from bot.core.reply import Reply, Section
-from bot.render.slack import messages
+from bot.adapters.slack_listeners.port import SlackModeration
+from bot.analysis.pipeline.findings import Strength
+from bot.audit.flows import SettingsChange, notice, worded
+from bot.core.reply import Reply
+from bot.core.request import Platform
 
 SETTINGS, FORGET = "/headshot-settings", "/headshot-forget"
-PLATFORM = "slack"
 
 _CHANNEL = re.compile(r"^(?:<#)?([CG][A-Z0-9]{2,})(?:\|[^>]*)?>?$")
 _GROUP = re.compile(r"^(?:<!subteam\^)?(S[A-Z0-9]{2,})(?:\|[^>]*)?>?$")
 _USER = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 _OFF = ("off", "none", "clear")
 _ON = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
+STRENGTHS = [s.value for s in sorted(Strength, key=lambda s: s.rank)]  # weakest first
 MAX_RETENTION_DAYS = 3650
 WATCH_CHANNEL = "watch_channel"  # a change to one channel's watch, not a ServerSettings field
 
@@ -53,17 +55,13 @@ def _here(command: dict[str, Any]) -> Target:
     )
 
 
-def _not_set_up() -> Reply:
-    return _note(messages()["audit"]["not_set_up"], "error")
-
-
-def _note(text: str, tone: str = "info", title: str = "Headshot Check") -> Reply:
-    return Reply(title=title, summary=text, tone=tone)
+def _wrong(key: str, **fmt: object) -> str:
+    return messages.text(f"moderation.slack.parse.{key}", **fmt)
 
 
 def parse_settings(text: str, channel: str | None = None) -> dict[str, Any] | str | None:
-    """The change a /headshot-settings text asks for: a dict of ServerSettings fields, None
-    for "just show them", or a str saying what was wrong."""
+    """The change a /headshot-settings text asks for: a dict of ServerSettings fields (or
+    {"watch_channel": (id, on)}), None for "just show them", or a str saying what was wrong."""
     words = text.split()
     if not words or words[0].lower() in ("show", "help"):
         return None
@@ -75,15 +73,15 @@ def parse_settings(text: str, channel: str | None = None) -> dict[str, Any] | st
         if low == "here" and channel:
             return {"modlog_channel": channel}
         m = _CHANNEL.match(value)
-        return {"modlog_channel": m.group(1)} if m else "Name a channel, e.g. modlog #mod-log."
+        return {"modlog_channel": m.group(1)} if m else _wrong("channel")
     if name == "watch":
-        return {"watch": _ON[low]} if low in _ON else "Say watch on or watch off."
+        return {"watch": _ON[low]} if low in _ON else _wrong("watch")
     if name in ("channelwatch", "channel-watch", "watch-channel"):
         return _channel_watch(value, words[2].lower() if len(words) > 2 else "on", channel)
     if name in ("strength", "threshold", "min-strength"):
-        if low in STRENGTH_RANK:
+        if low in STRENGTHS:
             return {"min_strength": low}
-        return "Choose one of: " + ", ".join(STRENGTH_RANK) + "."
+        return _wrong("strength", choices=", ".join(STRENGTHS))
     if name == "retention":
         try:
             days = float(low.removesuffix("d").removesuffix("days"))
@@ -91,93 +89,54 @@ def parse_settings(text: str, channel: str | None = None) -> dict[str, Any] | st
             days = 0
         if 1 <= days <= MAX_RETENTION_DAYS:
             return {"retention_days": days}
-        return f"Give a number of days from 1 to {MAX_RETENTION_DAYS}, e.g. retention 30."
+        return _wrong("retention", max=MAX_RETENTION_DAYS)
     if name in ("moderators", "moderator", "group"):
         if low in _OFF:
             return {"moderator_role": None}
         m = _GROUP.match(value)
-        return {"moderator_role": m.group(1)} if m else "Name a user group, e.g. moderators @mods."
-    return f"I don't know the setting {name!r}."
+        return {"moderator_role": m.group(1)} if m else _wrong("group")
+    return _wrong("unknown", name=name)
 
 
 def _channel_watch(value: str, switch: str, here: str | None) -> dict[str, Any] | str:
-    """channelwatch #channel|here on|off: {"watch_channel": (id, on)}, applied by
-    AuditService.set_channel_watch (one channel changes, the others stay)."""
+    """channelwatch #channel|here on|off: one channel changes, the others stay."""
     m = _CHANNEL.match(value)
     channel = here if value.lower() == "here" else (m.group(1) if m else None)
     if channel is None or switch not in _ON:
-        return "Name a channel and on or off, e.g. channelwatch #photos on."
+        return _wrong("channel_watch")
     return {WATCH_CHANNEL: (channel, _ON[switch])}
 
 
-def settings_reply(prefs: ServerSettings, note: str = "") -> Reply:
-    m = messages()["settings"]
-    current = [
-        f"Mod-log channel: {prefs.modlog_channel or 'none (reports go by DM to whoever asked)'}",
-        f"Watch mode: {'on' if prefs.watch else 'off'}",
-        f"Weakest evidence noted: {prefs.min_strength}",
-        f"Audit results kept for: {prefs.retention_days:g} days",
-        f"Moderators' user group: {prefs.moderator_role or 'none (admins and owners only)'}",
-        "Channel watch (mention the app on a photo): "
-        + (", ".join(prefs.watch_channels) or "off in every channel"),
-    ]
-    if prefs.watch and not prefs.modlog_channel:
-        current.append(m["watch_without_modlog"])
-    return Reply(
-        title=m["title"],
-        summary=note,
-        tone="warning" if note and note != m["saved"] else "info",
-        sections=[Section("Current settings", current), Section(m["usage_title"], m["usage"])],
-    )
+def settings_change(parsed: dict[str, Any] | str | None) -> SettingsChange:
+    if isinstance(parsed, str):
+        return SettingsChange(problem=parsed)
+    fields = dict(parsed or {})
+    return SettingsChange(fields=fields, watch_channel=fields.pop(WATCH_CHANNEL, None))
 
 
 async def _settings(bridge: Bridge, client: AsyncWebClient, command: dict[str, Any]) -> None:
-    here, team = _here(command), command["team_id"]
-    if bridge.audits is None:
-        await bridge.send(client, here, [_not_set_up()])
+    here, flows = _here(command), bridge.moderation
+    if flows is None:
+        await bridge.send(client, here, [notice("not_set_up", Platform.SLACK, "error")])
         return
-    if not await allowed(
-        bridge, client, team, command["user_id"], here, messages()["settings"]["refused"]
-    ):
-        return
-    change = parse_settings(command.get("text") or "", command.get("channel_id"))
-    # Moderators may not hand their role on: only admins and owners choose who moderates.
-    if isinstance(change, dict) and "moderator_role" in change:
-        refusal = messages()["settings"]["moderators_refused"]
-        if not await allowed(
-            bridge, client, team, command["user_id"], here, refusal, admins_only=True
-        ):
-            return
-    if isinstance(change, dict) and WATCH_CHANNEL in change:
-        channel, on = change[WATCH_CHANNEL]
-        prefs = await bridge.audits.set_channel_watch(PLATFORM, team, channel, on)
-        note = messages()["settings"]["saved"]
-    elif isinstance(change, dict):
-        prefs = await bridge.audits.update_settings(PLATFORM, team, **change)
-        note = messages()["settings"]["saved"]
-    else:
-        prefs = await bridge.audits.server_settings(PLATFORM, team)
-        note = change or ""
-    await bridge.send(client, here, [settings_reply(prefs, note)])
+    change = settings_change(parse_settings(command.get("text") or "", command.get("channel_id")))
+    port = SlackModeration(bridge, client, command["team_id"])
+    await bridge.send(client, here, [await flows.settings(port, command["user_id"], change)])
 
 
 async def _forget(bridge: Bridge, client: AsyncWebClient, command: dict[str, Any]) -> None:
-    here, team, user = _here(command), command["team_id"], command["user_id"]
-    m = messages()["forget"]
-    if bridge.audits is None:
-        await bridge.send(client, here, [_not_set_up()])
+    here, user, flows = _here(command), command["user_id"], bridge.moderation
+    if flows is None:
+        await bridge.send(client, here, [notice("not_set_up", Platform.SLACK, "error")])
         return
     text = (command.get("text") or "").strip()
-    if not text:
-        await bridge.audits.forget(PLATFORM, user)  # about themself: in every workspace
-        await bridge.send(client, here, [_note(m["self_done"])])
-        return
     who = _USER.match(text)
-    if who is None:
-        await bridge.send(client, here, [_note(m["usage"])])
-        return
-    if who.group(1) != user and not await allowed(bridge, client, team, user, here, m["refused"]):
-        return
-    await bridge.audits.forget(PLATFORM, who.group(1), None if who.group(1) == user else team)
-    done = m["other_done"].format(user=who.group(1))
-    await bridge.send(client, here, [_note(done)])
+    if not text:
+        reply = await flows.forget_self(Platform.SLACK, user)  # in every workspace
+    elif who is None:
+        title = worded("forget", Platform.SLACK)["title"]
+        reply = Reply(title=title, summary=messages.text("moderation.forget.usage"))
+    else:
+        port = SlackModeration(bridge, client, command["team_id"])
+        reply = await flows.forget_member(port, user, who.group(1), who.group(1))
+    await bridge.send(client, here, [reply])

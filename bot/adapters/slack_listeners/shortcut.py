@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.adapters.slack_listeners.files import collect
-from bot.core.request import Kind, Request
+from bot.core.request import Kind, Platform, Request
 
 CALLBACK_ID = "check_headshot"
 
@@ -26,7 +26,7 @@ async def _check(bridge: Bridge, client: AsyncWebClient, body: dict[str, Any]) -
     message = body.get("message") or {}
     user = body["user"]["id"]
     # Someone else's photo: its privacy details (location, serials) are not shown to us.
-    req = Request(Kind.CHECK, "slack", user_id=user, for_owner=message.get("user") == user)
+    req = Request(Kind.CHECK, Platform.SLACK, user_id=user, for_owner=message.get("user") == user)
     channel = (body.get("channel") or {}).get("id")
     files = bridge.admit_files(req, list(message.get("files") or []))
     await collect(bridge, client, req, files, where=channel)

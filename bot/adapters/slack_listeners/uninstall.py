@@ -8,23 +8,24 @@ import contextlib
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.adapters.slack_listeners.bridge import Bridge
+from bot.core.request import Platform
 
 log = logging.getLogger(__name__)
-PLATFORM = "slack"
+PLATFORM = Platform.SLACK
 
 
 def register(app: AsyncApp, bridge: Bridge) -> None:
     @app.event("app_uninstalled")
-    async def uninstalled(ack, context: AsyncBoltContext) -> None:
+    async def uninstalled(ack: AsyncAck, context: AsyncBoltContext) -> None:
         await ack()
         await forget_workspace(app, bridge, context.enterprise_id, context.team_id)
 
     @app.event("tokens_revoked")
-    async def revoked(ack, event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def revoked(ack: AsyncAck, event: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
         if (event.get("tokens") or {}).get("bot"):  # user tokens alone: none are stored
             await forget_workspace(app, bridge, context.enterprise_id, context.team_id)
@@ -35,11 +36,9 @@ async def forget_workspace(
 ) -> None:
     if not team_id:
         return
-    audit = bridge.auditing.get(team_id)
-    if audit is not None:  # stopped first, so it stores nothing after the deletion
-        audit.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(audit, 10)
+    if bridge.moderation is not None:  # stopped first, so it stores nothing after the deletion
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(bridge.moderation.stop(PLATFORM, team_id), 10)
     if bridge.audits is not None:
         await bridge.audits.store.forget_server(PLATFORM, team_id)
     if app.installation_store is not None:  # last: an installation left means work left
