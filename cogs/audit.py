@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 from discord import app_commands
@@ -36,7 +36,7 @@ class CancelButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=moderator_pattern(CANCEL, "[0-9a-f]{8,64}"),
 ):
-    """The Cancel button of an audit's progress message (bot.audit.service.progress_reply)."""
+    """The Cancel button of an audit's progress message (bot.audit.audit_service.progress_reply)."""
 
     def __init__(self, run_id: str) -> None:
         label = messages.text("moderation.progress.cancel")
@@ -50,7 +50,7 @@ class CancelButton(
         return cls(match["arg"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: HeadshotBot = interaction.client  # type: ignore[assignment]
+        bot = cast("HeadshotBot", interaction.client)  # our cogs run only in HeadshotBot
         port = moderation_port(bot, interaction)
         async with bot.deferred(interaction):
             if port is None:

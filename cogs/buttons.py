@@ -5,7 +5,7 @@ bot.core.buttons.button_id). It answers from the reply cache, also after a resta
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 from discord.ext import commands
@@ -33,7 +33,7 @@ class ReplyButton(
         return cls(match["name"], match["arg"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: HeadshotBot = interaction.client  # type: ignore[assignment]
+        bot = cast("HeadshotBot", interaction.client)  # our cogs run only in HeadshotBot
 
         async with bot.deferred(interaction):
             await bot.answer(interaction, [bot.replies.page(self.token, self.name)])

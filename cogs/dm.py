@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.core import compose
+from bot import messages
 from bot.core.apology import apology
 from bot.core.request import Kind, Platform, Request
 
@@ -39,7 +39,7 @@ class DirectMessages(commands.Cog):
                     text=message.content,
                     # Already in a DM: "send it to me in a DM" would be no help here.
                     platform_note=(
-                        compose.messages()["discord"]["dm_platform_note"]
+                        messages.text("discord.dm_platform_note")
                         if self.bot.platform_note(message.attachments)
                         else None
                     ),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 from discord.ext import commands, tasks
@@ -44,7 +44,7 @@ class NoteDetails(
         return cls(match["arg"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: HeadshotBot = interaction.client  # type: ignore[assignment]
+        bot = cast("HeadshotBot", interaction.client)  # our cogs run only in HeadshotBot
         port = moderation_port(bot, interaction)
         async with bot.deferred(interaction):
             if port is None:

@@ -9,10 +9,10 @@ import io
 import re
 import time
 
+from bot.audit.audit_service import report_reply
 from bot.audit.avatar import whole_words
 from bot.audit.reports import report_rows, to_csv, to_html
 from bot.audit.runner import AuditReport
-from bot.audit.service import report_reply
 from bot.store import AuditRow, AuditRun
 
 HOSTILE = "<script>alert(1)</script>"

@@ -9,8 +9,8 @@ import io
 import pytest
 
 from bot.audit import Member
+from bot.audit.audit_service import AuditService, progress_reply
 from bot.audit.runner import Progress
-from bot.audit.service import AuditService, progress_reply
 from bot.core.pool import AnalysisPool
 from bot.core.sessions import parse_button_id
 from bot.settings import get_settings

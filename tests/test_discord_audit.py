@@ -23,7 +23,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from bot.adapters.discord import MEMBERS_INTENT_REFUSED, HeadshotBot, configure_endpoints
-from bot.audit.service import AuditService
+from bot.audit.audit_service import AuditService
 from bot.core.pool import AnalysisPool
 from bot.core.service import HeadshotService
 from bot.settings import DiscordSettings, Settings, get_settings

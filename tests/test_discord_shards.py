@@ -14,7 +14,7 @@ import discord
 import pytest
 
 from bot.adapters.discord import HeadshotBot, configure_endpoints
-from bot.audit.service import AuditService
+from bot.audit.audit_service import AuditService
 from bot.cli import shard_ids
 from bot.core.pool import AnalysisPool
 from bot.core.service import HeadshotService

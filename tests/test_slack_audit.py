@@ -20,8 +20,8 @@ from bot.adapters.slack_listeners.audit import resume_unfinished
 from bot.adapters.slack_listeners.members import to_member
 from bot.adapters.slack_listeners.moderation import parse_settings
 from bot.adapters.slack_oauth import FixedWorkspaces
+from bot.audit.audit_service import AuditService
 from bot.audit.runner import Member
-from bot.audit.service import AuditService
 from bot.core.pool import AnalysisPool
 from bot.core.sessions import button_id, parse_button_id
 from bot.settings import Audit, Settings

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.adapters.slack_listeners.moderation import WATCH_CHANNEL, parse_settings
-from bot.audit.service import AuditService
+from bot.audit.audit_service import AuditService
 from bot.core.pool import AnalysisPool
 from bot.store.sqlite import SQLiteStore
 from tests.fakes.slack_fake import BOT_USER_ID, FakeSlack

@@ -27,7 +27,7 @@ from bot.adapters.slack import (
 )
 from bot.adapters.slack_listeners.audit import resume_unfinished
 from bot.adapters.slack_oauth import InstalledWorkspaces
-from bot.audit.service import AuditService
+from bot.audit.audit_service import AuditService
 from bot.core.pool import AnalysisPool
 from bot.core.service import HeadshotService
 from bot.settings import Settings, SlackSettings

@@ -4,6 +4,7 @@ rewording is a change to a file there, each refusal is worded once, and contexts
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import tomllib
 from pathlib import Path
@@ -40,9 +41,6 @@ WORDED = [
     "bot/guidance/disclosure.py",
     "bot/guidance/models.py",
 ]
-# Still in code, and why: the pixel check's picture caption sits in annotated_picture, which
-# the analysis regroup (issue 13, item 4) rewrites.
-STILL_IN_CODE = {"What the pixel check looked at"}
 # Not shown to people: the source name the bot's own passages give in config/guidance/passages
 # (a key that replies leave out of their citations).
 NOT_WORDS = {"Headshot Check"}
@@ -68,7 +66,7 @@ def _sentences(path: Path, root: Path = ROOT) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
             words = [w for w in node.value.split() if sum(c.isalpha() for c in w) >= 2]
-            if len(words) >= 2 and node.value not in STILL_IN_CODE | NOT_WORDS:
+            if len(words) >= 2 and node.value not in NOT_WORDS:
                 found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
     return found
 
@@ -154,7 +152,13 @@ def test_contexts_live_in_one_file() -> None:
     assert "aliases" not in messages.table("slack.disclose")
 
 
-def test_compose_messages_is_the_catalogue() -> None:
-    # Callers outside the core still index compose.messages(): the same table, one loader.
-    assert compose.messages() is messages.catalogue()
+def test_wording_has_one_loader() -> None:
+    # Only bot/messages.py reads wording files; nothing keeps a second table of its own.
+    readers = [
+        str(path.relative_to(ROOT))
+        for path in [*ROOT.joinpath("bot").rglob("*.py"), *ROOT.joinpath("cogs").rglob("*.py")]
+        if path.name != "messages.py"
+        and re.search(r"load_toml\([^)]*messages|def messages\(", path.read_text("utf-8"))
+    ]
+    assert readers == []
     assert isinstance(compose.message_reply("no_images"), Reply)

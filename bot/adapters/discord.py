@@ -24,8 +24,8 @@ from discord.gateway import DiscordWebSocket
 
 from bot import messages
 from bot.adapters.lifecycle import run_until, stop_event, wait_for_tasks
+from bot.audit.audit_service import AuditService
 from bot.audit.flows import ModerationFlows
-from bot.audit.service import AuditService
 from bot.core.apology import apology
 from bot.core.buttons import parse_button_id
 from bot.core.download import DownloadError, fetch
@@ -125,6 +125,7 @@ class HeadshotBot(commands.AutoShardedBot):
         self.jobs = asyncio.Semaphore(max(1, d.max_jobs))
         self.cog_modules = tuple(cogs if cogs is not None else _default_cogs(audits))
         self._report_raw_member_updates()
+        # discord.py documents replacing CommandTree.on_error; its annotations call it a method.
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         self.synced: bool | None = None  # None: sync not attempted; False: unchanged
 
@@ -410,6 +411,7 @@ class HeadshotBot(commands.AutoShardedBot):
 
     def member_of(self, data: dict[str, Any], guild: discord.Guild) -> discord.Member:
         """A member from a raw GUILD_MEMBER_UPDATE (see _report_raw_member_updates)."""
+        # The raw gateway payload is a plain dict; discord.py annotates it as its TypedDict.
         return discord.Member(data=data, guild=guild, state=self._connection)  # type: ignore[arg-type]
 
 
@@ -502,7 +504,7 @@ async def _run(settings: Settings) -> None:
         async with aiohttp.ClientSession() as session:
             bot = HeadshotBot(service=service, session=session, settings=settings, audits=audits)
             async with bot:
-                token = settings.discord_token.get_secret_value().strip()  # type: ignore[union-attr]
+                token = settings.discord_token.get_secret_value().strip()  # type: ignore[union-attr]  # run_discord checked it
                 connection = await run_until(stop, bot.start(token))
                 if connection is not None:
                     await _stop(bot, service, settings)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 import discord
 
 from bot import messages
+from bot.audit.audit_service import ServerSettings
 from bot.audit.flows import notice, worded
 from bot.audit.port import (
     AuditOptions,
@@ -24,7 +25,6 @@ from bot.audit.port import (
     ServerInfo,
 )
 from bot.audit.runner import Member
-from bot.audit.service import ServerSettings
 from bot.core.reply import Reply
 from bot.core.request import Platform
 

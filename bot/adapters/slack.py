@@ -30,7 +30,7 @@ from bot.adapters.slack_oauth import (
     Workspaces,
     oauth_settings,
 )
-from bot.audit.service import AuditService
+from bot.audit.audit_service import AuditService
 from bot.core.request import Platform
 from bot.core.service import HeadshotService
 from bot.settings import Settings

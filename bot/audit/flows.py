@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import messages
+from bot.audit.audit_service import AuditService, ServerSettings
 from bot.audit.port import (
     AuditOptions,
     AuditView,
@@ -23,7 +24,6 @@ from bot.audit.port import (
     ModerationPort,
 )
 from bot.audit.runner import Member
-from bot.audit.service import AuditService, ServerSettings
 from bot.core.apology import apology
 from bot.core.buttons import note_button
 from bot.core.reply import Action, Reply, Section

@@ -18,7 +18,7 @@ from bot.core.request import Platform
 from bot.errors import CodedError
 
 if TYPE_CHECKING:
-    from bot.audit.service import ServerSettings
+    from bot.audit.audit_service import ServerSettings
 
 OnListed = Callable[[int], Awaitable[None]]
 

@@ -21,15 +21,13 @@ from markupsafe import Markup
 
 from bot.audit.runner import AuditReport, audit_wording, is_flagged, strength_rank
 
-LABEL_WORDS = {
-    "ai_generated": "signals of AI generation",
-    "ai_edited": "signals of AI editing",
-    "camera_edited": "camera photo, edited",
-    "camera_capture": "camera photo",
-    "no_evidence": "no evidence either way",
-    "default_avatar": "default avatar (not checked)",
-    "error": "could not be checked",
-}
+
+def label_words() -> dict[str, str]:
+    """How each verdict label reads in reports ([labels] of the audit report's wording)."""
+    words: dict[str, str] = audit_wording()["labels"]
+    return words
+
+
 # Verdicts from least to most worth a look (the table's sort order for the column).
 VERDICT_ORDER = [
     "default_avatar",
@@ -67,7 +65,7 @@ def summary_lines(report: AuditReport, min_strength: str = "moderate") -> list[s
         f"{len(report.groups)} groups of members share the same or a near-identical avatar"
         + (f" (largest: {len(report.groups[0])} members)." if report.groups else "."),
     ]
-    lines += [f"{LABEL_WORDS.get(k, k)}: {v}" for k, v in sorted(counts.items())]
+    lines += [f"{label_words().get(k, k)}: {v}" for k, v in sorted(counts.items())]
     lines.append(
         "These are signals about pictures, not judgements about people: review before acting. "
         "Nothing was done to any member."
@@ -85,7 +83,7 @@ def to_csv(report: AuditReport) -> bytes:
             {
                 "member_id": r.member_id,
                 "member_name": csv_safe(r.member_name),
-                "verdict": LABEL_WORDS.get(r.label, r.label),
+                "verdict": label_words().get(r.label, r.label),
                 "strength": r.strength or "",
                 "top_evidence": csv_safe(r.evidence),
                 "pixel_score": "" if r.score is None else f"{r.score:.4f}",
@@ -199,7 +197,7 @@ def report_rows(
             name=r.member_name,
             url=member_url.format(id=quote(r.member_id, safe="")) if member_url else None,
             label=r.label,
-            verdict=LABEL_WORDS.get(r.label, r.label),
+            verdict=label_words().get(r.label, r.label),
             strength=r.strength,
             reason=r.error or r.evidence or reasons.get(r.label, ""),
             score=r.score,
@@ -234,7 +232,7 @@ def _show_options(rows: list[ReportRow]) -> list[tuple[str, str]]:
     if counts.get("group"):
         options.append(("group", f"shared avatars ({counts['group']})"))
     options += [
-        (label, f"{LABEL_WORDS[label]} ({counts[label]})")
+        (label, f"{label_words()[label]} ({counts[label]})")
         for label in VERDICT_ORDER[::-1]
         if counts.get(label)
     ]

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from bot import messages
 from bot.analysis.pipeline.findings import Strength
 from bot.analysis.pipeline.verdict import Label
 from bot.audit.avatar import AvatarResult, analyze_avatar, hash_and_thumb
 from bot.audit.duplicates import duplicate_groups
 from bot.core.download import DownloadError
 from bot.core.pool import AnalysisPool, PoolError
-from bot.settings import load_toml
 from bot.store import AuditRow, AuditRun, Store
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,8 @@ def is_flagged(label: str, strength: str | None, min_strength: str) -> bool:
 
 @cache
 def audit_wording() -> dict[str, Any]:
-    return load_toml("audit_report.toml")
+    """The audit report's wording: config/messages/audit_report.toml, from the catalogue."""
+    return messages.table("audit_report")
 
 
 Fetch = Callable[[Member], Awaitable[bytes]]

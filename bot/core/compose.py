@@ -34,12 +34,6 @@ _MORE_HINTS: dict[Platform | None, str] = {
 }
 
 
-def messages() -> dict[str, Any]:
-    """The whole catalogue, for callers outside the core that still index it by hand
-    (`compose.messages()["discord"][...]`); new code uses `bot.messages.text(id)`."""
-    return catalogue.catalogue()
-
-
 def message_reply(key: str, tone: str = "info", **fmt: object) -> Reply:
     """A fixed reply from the catalogue's table `key` (its title and summary)."""
     return Reply(
@@ -222,7 +216,7 @@ def annotated_picture(report: Report) -> Attachment | None:
     return Attachment(
         f"headshot-check-{report.sha256[:8]}.png",
         report.annotated_png,
-        "What the pixel check looked at",
+        catalogue.text("replies.check.picture_caption"),
     )
 
 

@@ -36,11 +36,6 @@ _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _TONE_PREFIX = {"error": "⚠️ ", "warning": "⚠️ "}
 
 
-def messages() -> dict[str, Any]:
-    """Slack's own wording: config/messages/slack.toml, from the one catalogue."""
-    return catalogue.table("slack")
-
-
 def escape(text: str) -> str:
     """Make text inert for Slack mrkdwn: `inert()`, plus a zero-width space each side of every
     formatting mark. Slack has no escape character; a mark with a ZWSP on both sides can
@@ -171,7 +166,7 @@ HOME_CHECK_ACTION = "home_open_check_modal"
 
 # -- surfaces ------------------------------------------------------------------------------
 def home_view() -> dict[str, Any]:
-    m = messages()["home"]
+    m = catalogue.table("slack.home")
     blocks: list[Block] = [
         header(m["title"]),
         section(escape(m["intro"])),
@@ -201,7 +196,7 @@ IMAGE_FILETYPES = ("jpg", "jpeg", "png", "webp", "gif", "heic", "heif")
 
 
 def check_modal(contexts: Iterable[str], max_files: int = 5) -> dict[str, Any]:
-    m = messages()["modal"]
+    m = catalogue.table("slack.modal")
     options = [{"text": plain(context_label(c), 75), "value": c} for c in contexts][:100]
     return {
         "type": "modal",

@@ -25,14 +25,15 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot import messages as catalogue
+from bot.audit.audit_service import AuditService
 from bot.audit.flows import ModerationFlows
-from bot.audit.service import AuditService
 from bot.core.buttons import button_id, parse_button_id
 from bot.core.reply import Reply
 from bot.core.request import Request
 from bot.core.service import HeadshotService
 from bot.core.state import make_reply_cache
-from bot.render.slack import escape, messages, render_message
+from bot.render.slack import escape, render_message
 from bot.settings import Settings, SlackSettings
 
 log = logging.getLogger(__name__)
@@ -221,7 +222,7 @@ class Bridge:
                     # Not in that conversation: say so once in the DM, and send the rest there.
                     dm = await self.dm_channel(client, target.user)
                     target = Target(user=target.user, channel=dm)
-                    note = escape(messages()["shortcut"]["dm_note"])
+                    note = escape(catalogue.text("slack.shortcut.dm_note"))
                     await client.chat_postMessage(channel=dm, text=note)
                     await self._send_one(client, target, reply)
             except SlackApiError as exc:

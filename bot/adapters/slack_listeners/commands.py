@@ -10,12 +10,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import messages as catalogue
 from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.adapters.slack_listeners.files import api_error_message, collect_ids, file_ids
 from bot.core.reply import Reply
 from bot.core.request import Kind, Platform, Request
 from bot.guidance import CONTEXTS, context_slug
-from bot.render.slack import check_modal, context_label, messages
+from bot.render.slack import check_modal, context_label
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ async def _check_files(
 def parse_disclose(text: str, user: str) -> Request | None:
     """`linkedin`, `resume edited`, `dating Midjourney` → a DISCLOSE request; None if no
     known context is named."""
-    m = messages()["disclose"]
+    m = catalogue.table("slack.disclose")
     context: str | None = None
     edit_only, tool = False, []
     for word in text.split():
@@ -117,6 +118,6 @@ def parse_disclose(text: str, user: str) -> Request | None:
 
 
 def _disclose_usage() -> Reply:
-    m = messages()["disclose"]
+    m = catalogue.table("slack.disclose")
     places = ", ".join(f"{c} ({context_label(c)})" for c in CONTEXTS)
     return Reply(title=m["title"], summary=m["usage"].format(contexts=places), tone="info")

@@ -21,7 +21,7 @@ from bot import messages as catalogue
 from bot.adapters.slack_listeners.bridge import Bridge
 from bot.core.download import DownloadError, fetch
 from bot.core.request import ImageInput, Request
-from bot.render.slack import IMAGE_FILETYPES, messages
+from bot.render.slack import IMAGE_FILETYPES
 
 IntakeError = tuple[str, str, str]  # (file, code, message), as Request.intake_errors
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
@@ -34,7 +34,7 @@ FILE_ID = re.compile(r"(?<![A-Z0-9])(F(?=[A-Z]*[0-9])[A-Z0-9]{6,})(?![A-Z0-9])")
 
 def api_error_message(exc: SlackApiError) -> tuple[str, str]:
     """(code, message) for a failed Web API call."""
-    errors = messages()["errors"]
+    errors = catalogue.table("slack.errors")
     code = str(exc.response.get("error") or "slack_error")
     if code == "ratelimited":
         retry = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
@@ -97,7 +97,7 @@ async def collect(
     req.images = [r for r in results if isinstance(r, ImageInput)]
     req.intake_errors = [r for r in results if not isinstance(r, ImageInput)]
     if len(files) > limit:
-        too_many = messages()["errors"]["too_many"].format(limit=limit)
+        too_many = catalogue.text("slack.errors.too_many", limit=limit)
         req.intake_errors.append((f"{len(files) - limit} more files", "too_many", too_many))
     if asker.others:  # someone else's photo: no location, serials or stripped copy
         req.for_owner = False
@@ -128,7 +128,11 @@ async def _one_or_error(
     except _NotImage as exc:
         return (name, "not_an_image", str(exc))
     except _NotVisible:  # named by id: its name is not the asker's to learn either
-        return (str(f.get("id") or "file"), "not_visible", messages()["errors"]["not_visible"])
+        return (
+            str(f.get("id") or "file"),
+            "not_visible",
+            catalogue.text("slack.errors.not_visible"),
+        )
 
 
 class _NotImage(Exception):
@@ -150,7 +154,7 @@ async def _one(
     name = _display_name(f)
     if not is_image(f):
         kind = f.get("pretty_type") or f.get("filetype") or f.get("mimetype") or "unknown"
-        raise _NotImage(messages()["errors"]["not_an_image"].format(kind=kind))
+        raise _NotImage(catalogue.text("slack.errors.not_an_image", kind=kind))
     max_bytes = bridge.settings.limits.max_bytes
     if int(f.get("size") or 0) > max_bytes:
         too_large = catalogue.text("refusals.too_large", mb=f"{max_bytes / 1e6:g}")

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import messages as catalogue
 from bot.adapters.slack_listeners.bridge import Bridge, Target
 from bot.adapters.slack_listeners.files import collect
 from bot.core.request import Kind, Platform, Request
@@ -17,7 +18,6 @@ from bot.render.slack import (
     MODAL_CALLBACK,
     PHOTO_ACTION,
     PHOTO_BLOCK,
-    messages,
 )
 
 
@@ -28,7 +28,7 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
     ) -> None:
         files, context = read_state(view)
         if not files:
-            no_photo = messages()["modal"]["no_photo"]
+            no_photo = catalogue.text("slack.modal.no_photo")
             await ack(response_action="errors", errors={PHOTO_BLOCK: no_photo})
             return
         await ack()  # closes the modal

@@ -17,6 +17,7 @@ from bot.adapters.slack_listeners.members import (
     is_moderator,
     list_members,
 )
+from bot.audit.audit_service import ServerSettings
 from bot.audit.flows import worded
 from bot.audit.port import (
     AuditOptions,
@@ -27,7 +28,6 @@ from bot.audit.port import (
     ServerInfo,
 )
 from bot.audit.runner import Member
-from bot.audit.service import ServerSettings
 from bot.core.reply import Reply
 from bot.core.request import Platform
 from bot.render.slack import fallback_text, render_blocks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from functools import lru_cache
 from typing import Any
@@ -39,10 +40,10 @@ _TRANSPOSE: dict[int, tuple[Image.Transpose, ...]] = {
 
 def upright(im: Image.Image, orientation: object) -> Image.Image:
     """Apply an EXIF Orientation value (1–8) to an image that no longer carries its EXIF."""
-    try:
-        steps = _TRANSPOSE.get(int(orientation), ())  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        steps = ()
+    steps: tuple[Image.Transpose, ...] = ()
+    if isinstance(orientation, int | float | str):  # EXIF readers give ints, some give text
+        with contextlib.suppress(ValueError):
+            steps = _TRANSPOSE.get(int(orientation), ())
     for step in steps:
         im = im.transpose(step)
     return im

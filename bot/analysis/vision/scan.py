@@ -62,7 +62,7 @@ def _scaled(f: Face, k: float) -> Face:
         return (p[0] * k, p[1] * k)
 
     return Face(
-        box=tuple(v * k for v in f.box),  # type: ignore[arg-type]
+        box=(f.box[0] * k, f.box[1] * k, f.box[2] * k, f.box[3] * k),
         score=f.score,
         eyes=(pt(f.eyes[0]), pt(f.eyes[1])),
         points=tuple(pt(p) for p in f.points),

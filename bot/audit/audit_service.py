@@ -13,7 +13,7 @@ from typing import Any
 from bot import messages
 from bot.analysis.pipeline.verdict import Label
 from bot.audit.duplicates import duplicate_groups
-from bot.audit.reports import LABEL_WORDS, score_points, summary_lines, to_csv, to_html
+from bot.audit.reports import label_words, score_points, summary_lines, to_csv, to_html
 from bot.audit.runner import (
     AuditReport,
     AuditRunner,
@@ -108,7 +108,7 @@ def flagged_lines(rows: list[AuditRow]) -> list[str]:
     ordered = sorted(rows, key=lambda r: (-strength_rank(r.strength), -(r.score or -1.0)))
     return [
         words["flagged_line"].format(
-            name=r.member_name, evidence=r.evidence or LABEL_WORDS.get(r.label, r.label)
+            name=r.member_name, evidence=r.evidence or label_words().get(r.label, r.label)
         )
         + ("" if r.score is None else words["flagged_score"].format(score=score_points(r.score)))
         for r in ordered
@@ -286,7 +286,7 @@ class AuditService:
 def details_reply(member_id: str, sha: str, summary: dict[str, Any], others: list[str]) -> Reply:
     w = messages.table("moderation.note_details")
     strength = w["strength"].format(strength=summary["strength"]) if summary.get("strength") else ""
-    label = LABEL_WORDS.get(summary["label"], summary["label"])
+    label = label_words().get(summary["label"], summary["label"])
     lines = [
         w["verdict"].format(label=label, strength=strength),
         w["evidence"].format(evidence=summary["evidence"] or w["no_evidence"]),
