@@ -9,11 +9,14 @@ from typing import Any
 import imagehash
 from PIL import Image
 
+from bot.analysis.pipeline.findings import Signal
 from bot.analysis.pipeline.report import Report
 from bot.analysis.pipeline.run import analyze
 
 THUMB_SIDE = 96
 EVIDENCE_CHARS = 240
+# The findings an audit row quotes as its evidence: what the picture is, not side notes.
+_EVIDENCE_SIGNALS = frozenset({Signal.AI_GENERATED, Signal.AI_EDITED, Signal.CAMERA_CAPTURE})
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def pixel_score(report: Report) -> float | None:
 
 def top_evidence(report: Report) -> str:
     for f in report.findings:
-        if f.signal.value in ("ai_generated", "ai_edited", "camera_capture"):
+        if f.signal in _EVIDENCE_SIGNALS:
             ev = "; ".join(f"{e.field}: {e.value}" for e in f.evidence[:1])
             return whole_words(f"{f.title} ({f.strength.value})" + (f" — {ev}" if ev else ""))
     return ""
