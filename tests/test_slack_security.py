@@ -257,3 +257,51 @@ async def test_file_in_a_dm_between_two_other_people_is_refused(app: Harness) ->
     [post] = await app.fake.wait_for("chat.postMessage")
     assert REFUSED in texts(blocks_of(post.params))
     assert not _downloaded(app, f)
+
+
+async def test_socket_mode_drops_a_payload_without_a_user(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Socket Mode has no HTTP gate: the same check runs inside Bolt, so a button press naming
+    no user is acknowledged and dropped with one line, not a KeyError in a listener."""
+    import asyncio
+
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.adapters.slack import bridge_of, build_app
+    from bot.core.pool import AnalysisPool
+    from bot.core.service import HeadshotService
+    from tests.fakes.slack_fake import APP_TOKEN
+
+    caplog.set_level(logging.INFO)
+    fake = await FakeSlack().start()
+    settings = make_settings(fake)
+    service = HeadshotService(settings, pool=AnalysisPool(inline=True))
+    app = build_app(settings, service)
+    handler = AsyncSocketModeHandler(app, APP_TOKEN)
+    envelope = {
+        "envelope_id": "0f1e2d3c-malformed",
+        "type": "interactive",
+        "accepts_response_payload": False,
+        "payload": BUTTON_WITHOUT_USER,
+    }
+    try:
+        await handler.connect_async()
+        await fake.wait_socket()
+        await fake.send_envelope(envelope)
+        deadline = time.monotonic() + 5
+        while not any(
+            m.get("envelope_id") == envelope["envelope_id"] for m in fake.socket_received
+        ):
+            assert time.monotonic() < deadline, "the malformed envelope was not acknowledged"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+        await bridge_of(app).jobs.drain()
+    finally:
+        await handler.close_async()
+        await bridge_of(app).close()
+        service.close()
+        await fake.stop()
+    warnings = _no_tracebacks(caplog)
+    assert len([w for w in warnings if "dropped a Slack payload" in w.getMessage()]) == 1
+    assert fake.calls_to("chat.postMessage") == [] and fake.calls_to("chat.postEphemeral") == []

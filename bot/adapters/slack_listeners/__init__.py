@@ -10,6 +10,7 @@ from bot.adapters.slack_listeners import (
     commands,
     dedupe,
     dm,
+    guard,
     home,
     mentions,
     modal,
@@ -24,6 +25,7 @@ FLOWS = (dm, shortcut, commands, modal, audit, watch, mentions, moderation, butt
 
 
 def register_all(app: AsyncApp, bridge: Bridge) -> None:
+    guard.register(app)  # first: no listener sees a payload it cannot read
     dedupe.register(app, dedupe.SeenEvents(ttl_s=bridge.settings.slack.dedupe_ttl_s))
     for flow in FLOWS:
         flow.register(app, bridge)

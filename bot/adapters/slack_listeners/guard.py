@@ -3,7 +3,9 @@ number, a body that is not UTF-8 or not JSON, a button press naming no user) is 
 or 400 with one log line, instead of a 500 with a traceback or a KeyError in a background job.
 
 The signature is judged first, so someone without the signing secret learns nothing about how
-we parse. Bolt verifies it again and parses the body itself: this only makes sure it can."""
+we parse. Bolt verifies it again and parses the body itself: this only makes sure it can.
+Socket Mode has no HTTP gate, so `register` puts the same body check inside Bolt: there such a
+payload is acknowledged (a retry would be as malformed) and dropped, with one log line."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.internals import parse_body
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,18 @@ async def _problem(request: web.Request, verifier: SignatureVerifier) -> tuple[i
         return 400, "the body is not a JSON object"
     missing = _missing(body)
     return (400, missing) if missing else None
+
+
+def register(app: AsyncApp) -> None:
+    """The body check as Bolt middleware, ahead of every listener (for Socket Mode)."""
+
+    @app.middleware
+    async def refuse_malformed_payloads(body: Any, next_: Callable[[], Awaitable[Any]]) -> Any:
+        missing = _missing(body) if isinstance(body, dict) else "the body is not a JSON object"
+        if missing is None:
+            return await next_()
+        log.warning("dropped a Slack payload: %s", missing)
+        return BoltResponse(status=200, body="")
 
 
 def _missing(body: dict[str, Any]) -> str | None:
