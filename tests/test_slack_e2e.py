@@ -595,6 +595,36 @@ async def test_retried_event_is_handled_once(slack: Harness) -> None:
     await slack.fake.wait_for("chat.postMessage", 2)
 
 
+async def test_a_retry_that_reaches_another_process_is_dropped_with_shared_state(
+    fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two bot processes behind a load balancer, state in the real Redis: Slack's retry of an
+    event lands on the other process, which must not answer it a second time."""
+    from tests.queue_support import queue_env, redis_or_skip
+
+    redis_or_skip()
+    queue_env(monkeypatch, HEADSHOT_STATE__BACKEND="redis", HEADSHOT_QUEUE__BACKEND="inprocess")
+    settings = make_settings(fake).model_copy(update={"state": Settings().state})
+    assert settings.state.backend == "redis"
+    first, second = Harness(fake, settings), Harness(fake, settings)
+    await first.start()
+    await second.start()
+    try:
+        event = dm_event("hello from behind the load balancer")
+        assert await first.event(event, event_id="Ev0SHARED01") == 200
+        await fake.wait_for("chat.postMessage")
+        retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+        assert await second.event(event, event_id="Ev0SHARED01", headers=retry) == 200
+        await second.settle()
+        await first.settle()
+        assert len(fake.calls_to("chat.postMessage")) == 1
+        await second.event(dm_event("another"), event_id="Ev0SHARED02")
+        await fake.wait_for("chat.postMessage", 2)
+    finally:
+        await first.close()
+        await second.close()
+
+
 async def test_mentions_in_file_names_come_out_escaped(slack: Harness) -> None:
     name = "<!channel> <@U0BOSS0001> <https://evil.example|click> @here.png"
     f = slack.fake.add_file(name, png_bytes(), "image/png")

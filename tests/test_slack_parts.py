@@ -11,9 +11,9 @@ import yaml
 from bot.adapters import slack as slack_adapter
 from bot.adapters.slack_listeners import audit, commands, moderation, shortcut
 from bot.adapters.slack_listeners.commands import parse_disclose
-from bot.adapters.slack_listeners.dedupe import SeenEvents
 from bot.adapters.slack_listeners.files import file_ids
 from bot.core.request import Kind
+from bot.core.state import SeenEvents
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,9 +22,12 @@ from bot.core.state import (
     Outage,
     RedisRateLimiter,
     RedisReplyCache,
+    RedisSeenEvents,
+    SeenEvents,
     StateConfigError,
     make_limiter,
     make_reply_cache,
+    make_seen_events,
 )
 from bot.settings import Settings
 from tests.queue_support import REDIS_URL, queue_env, redis_or_skip
@@ -262,3 +265,37 @@ def test_two_services_configured_for_redis_agree(monkeypatch):
         b.close()
         for key in client.scan_iter(f"{env['HEADSHOT_QUEUE__NAME']}*"):
             client.delete(key)
+
+
+# -- events already handled: a redelivery to another process is dropped too -------------------
+def seen_events(ns: str, url: str = REDIS_URL, ttl_s: float = 60) -> RedisSeenEvents:
+    return RedisSeenEvents(process_client(url), ns, Outage(5.0), ttl_s)
+
+
+def test_an_event_handled_by_one_process_is_dropped_by_another(ns):
+    bot_a, bot_b = seen_events(ns), seen_events(ns)
+    assert bot_a.first_time("Ev01") is True
+    assert bot_b.first_time("Ev01") is False and bot_a.first_time("Ev01") is False
+    assert bot_b.first_time("Ev02") is True
+
+
+def test_seen_events_expire_in_redis(ns):
+    bot_a, bot_b = seen_events(ns, ttl_s=0.3), seen_events(ns, ttl_s=0.3)
+    assert bot_a.first_time("Ev01")
+    time.sleep(0.45)
+    assert bot_b.first_time("Ev01")  # Slack stopped retrying long ago: a new delivery
+
+
+def test_redis_down_each_process_remembers_its_own_events(caplog):
+    down = seen_events("unused", url=DEAD_URL)
+    with caplog.at_level(logging.WARNING):
+        assert down.first_time("Ev01") is True
+        assert down.first_time("Ev01") is False  # still dropped by this process
+    assert len([r for r in caplog.records if "event memory" in r.getMessage()]) == 1
+
+
+def test_the_event_memory_follows_the_state_backend(monkeypatch):
+    assert type(make_seen_events(Settings(_env_file=None))) is SeenEvents
+    redis_or_skip()
+    queue_env(monkeypatch, HEADSHOT_STATE__BACKEND="redis")
+    assert isinstance(make_seen_events(Settings(_env_file=None)), RedisSeenEvents)

@@ -1,12 +1,13 @@
-"""State that several bot processes must share: the per-user rate limit and the buttons' reply
-memory. With `[state] backend = "redis"` both live in Redis, so processes behind a load balancer
-agree on who may send another photo and any of them answers any button; with "memory" (the
-default, no servers) each process keeps its own.
+"""State that several bot processes must share: the per-user rate limit, the buttons' reply
+memory and which platform events were already handled. With `[state] backend = "redis"` they
+live in Redis, so processes behind a load balancer agree on who may send another photo, any of
+them answers any button, and an event redelivered to another process is not answered twice;
+with "memory" (the default, no servers) each process keeps its own.
 
-`make_limiter` and `make_reply_cache` are the one place that chooses. While Redis does not
-answer, each process falls back to its own memory (the limit then holds per process, and a
-button whose reply lives elsewhere says so) and tries Redis again `retry_after_s` later, so
-no request waits out a connect timeout more than once per outage.
+`make_limiter`, `make_reply_cache` and `make_seen_events` are the one place that chooses. While
+Redis does not answer, each process falls back to its own memory (the limit then holds per
+process, and a button whose reply lives elsewhere says so) and tries Redis again
+`retry_after_s` later, so no request waits out a connect timeout more than once per outage.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
@@ -65,6 +67,13 @@ def make_reply_cache(
         ttl_s=ttl_s,
         max_entries=max_entries,
     )
+
+
+def make_seen_events(settings: Settings, *, ttl_s: float = 900) -> SeenEvents:
+    """Which event ids were handled (a redelivery is dropped): in Redis when configured."""
+    if not _uses_redis(settings):
+        return SeenEvents(ttl_s=ttl_s)
+    return RedisSeenEvents(_client(settings), _namespace(settings), _outage(settings), ttl_s)
 
 
 def _uses_redis(settings: Settings) -> bool:
@@ -294,3 +303,53 @@ class RedisReplyCache(ReplyCache):
 
     def _key(self, token: str) -> str:
         return f"{self.namespace}:reply:{token}"
+
+
+# -- events already handled ---------------------------------------------------------------
+class SeenEvents:
+    """Event ids handled within the last `ttl_s`, in this process."""
+
+    def __init__(
+        self,
+        ttl_s: float = 900,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self.clock = clock
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def first_time(self, event_id: str) -> bool:
+        """True the first time an id is offered within the TTL (and remembers it)."""
+        now = self.clock()
+        while self._seen and next(iter(self._seen.values())) < now:
+            self._seen.popitem(last=False)
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = now + self.ttl_s
+        while len(self._seen) > self.max_entries:
+            self._seen.popitem(last=False)
+        return True
+
+
+class RedisSeenEvents(SeenEvents):
+    """The same, shared by every bot process: the first to claim an id (SET NX) handles it.
+    While Redis is down each process remembers on its own (a redelivery to another process
+    may then be answered twice: better than none)."""
+
+    def __init__(self, client: redis.Redis, namespace: str, outage: Outage, ttl_s: float) -> None:
+        super().__init__(ttl_s=ttl_s)
+        self.client = client
+        self.namespace = namespace
+        self.outage = outage
+
+    def first_time(self, event_id: str) -> bool:
+        key = f"{self.namespace}:seen:{event_id}"
+        ttl_ms = max(1, round(self.ttl_s * 1000))
+        claimed = self.outage.call(
+            "the event memory", lambda: self.client.set(key, b"1", nx=True, px=ttl_ms)
+        )
+        if claimed is None and self.outage.down():
+            return super().first_time(event_id)
+        return bool(claimed)

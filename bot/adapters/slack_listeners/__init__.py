@@ -19,6 +19,7 @@ from bot.adapters.slack_listeners import (
     watch,
 )
 from bot.adapters.slack_listeners.bridge import Bridge
+from bot.core.state import make_seen_events
 
 # audit and watch before buttons: their buttons' ids also start with "hc:".
 FLOWS = (dm, shortcut, commands, modal, audit, watch, mentions, moderation, buttons, home)
@@ -26,6 +27,7 @@ FLOWS = (dm, shortcut, commands, modal, audit, watch, mentions, moderation, butt
 
 def register_all(app: AsyncApp, bridge: Bridge) -> None:
     guard.register(app)  # first: no listener sees a payload it cannot read
-    dedupe.register(app, dedupe.SeenEvents(ttl_s=bridge.settings.slack.dedupe_ttl_s))
+    seen = make_seen_events(bridge.settings, ttl_s=bridge.settings.slack.dedupe_ttl_s)
+    dedupe.register(app, seen)
     for flow in FLOWS:
         flow.register(app, bridge)
