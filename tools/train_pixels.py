@@ -64,6 +64,10 @@ BLOCKS = ("face", "frame")  # encoder outputs the head reads (model.BLOCK_DIMS);
 # 0.5 / 1): its aligned photos are StyleGAN's own training set and at full weight teach the
 # head that StyleGAN's framing means "real"; chat avatars are rarely framed that way.
 FFHQ_WEIGHT = 0.3
+# The GAN term (model.head_input): the face embedding again, times exp(-eye distance from the
+# FFHQ/StyleGAN crop spots / width), and that gate; width chosen by leave-one-source-out among
+# 0.015 / 0.03 / 0.05 / 0.1 / 0.2 and against no gate (docs/pixels.md, "heads tried").
+GATE_WIDTH = 0.05
 # Generator families for leave-one-family-out. sfhq_t2i mixes FLUX, SDXL and DALL-E 3 tiles
 # without saying which made which, so it is a family of its own; Kolors (an SDXL-type model)
 # stands for SDXL.
@@ -147,10 +151,12 @@ def load(folder: Path, copies: list[int] | None = None) -> dict[str, np.ndarray]
     }
 
 
-def inputs(d: dict[str, np.ndarray], blocks: tuple[str, ...]) -> np.ndarray:
+def inputs(
+    d: dict[str, np.ndarray], blocks: tuple[str, ...], gate_width: float = 0.0
+) -> np.ndarray:
     """Head inputs as the check computes them (where the face crop fills the frame, the cache
     holds it for both, as encoder.embed does)."""
-    return model.head_input([d[b] for b in blocks], d["features"], CUES)
+    return model.head_input([d[b] for b in blocks], d["features"], CUES, gate_width)
 
 
 # ---------------------------------------------------------------- the head
@@ -232,6 +238,7 @@ class Recipe:
     source_power: float = 0.0  # how a source's weight grows with its size (weights())
     hidden: int = 0  # 0: logistic regression; else a hidden ReLU layer this wide (experiment)
     ffhq_weight: float = FFHQ_WEIGHT
+    gate_width: float = GATE_WIDTH  # 0: no GAN term (model.head_input)
 
 
 class MlpHead:
@@ -259,8 +266,11 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, recipe: Recipe) -> model.Pi
     if recipe.hidden:
         t = mlp((x - mean) / scale, y, w, recipe.l2, recipe.hidden)
         return MlpHead(mean, scale, t, recipe.hidden)  # type: ignore[return-value]
-    beta = logistic((x - mean) / scale, y, w, recipe.l2)
-    head = model.PixelHead(recipe.blocks, CUES, mean, scale, beta[1:], float(beta[0]), (1.0, 0.0))
+    z = model.terms((x - mean) / scale, x, recipe.blocks, recipe.gate_width)
+    beta = logistic(z, y, w, recipe.l2)
+    head = model.PixelHead(
+        recipe.blocks, CUES, mean, scale, beta[1:], float(beta[0]), (1.0, 0.0), recipe.gate_width
+    )
     return model.stored(head)
 
 
@@ -371,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ffhq-weight", type=float, default=FFHQ_WEIGHT, help="(an experiment)")
     ap.add_argument("--hidden", type=int, default=0, help="(an experiment)")
     ap.add_argument("--source-power", type=float, default=0.0, help="(an experiment)")
+    ap.add_argument("--gate-width", type=float, default=GATE_WIDTH, help="0: no GAN term")
     ap.add_argument("--copies", type=int, nargs="*", help="only these cached copy indices")
     ap.add_argument(
         "--check", action="store_true", help="retrain; exit 1 unless it equals the shipped file"
@@ -378,11 +389,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-lofo", action="store_true", help="skip leave-one-family-out")
     args = ap.parse_args(argv)
     blocks = tuple(args.blocks.split(",")) if args.blocks else BLOCKS
-    recipe = Recipe(blocks, args.l2, args.source_power, args.hidden, args.ffhq_weight)
+    recipe = Recipe(
+        blocks, args.l2, args.source_power, args.hidden, args.ffhq_weight, args.gate_width
+    )
     t0 = time.time()
     folder = args.cache or latest_cache(CACHE)
     d = load(folder, args.copies)
-    d["x"] = inputs(d, recipe.blocks)
+    d["x"] = inputs(d, recipe.blocks, recipe.gate_width)
     y, src = d["y"], d["src"]
     real = y == 0
     print(f"{len(y)} copies from {folder} ({int(real.sum())} real); {d['x'].shape[1]} inputs")
@@ -412,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         "cues": list(CUES),
         "l2": recipe.l2,
         "ffhq_weight": recipe.ffhq_weight,
+        "gate_width": recipe.gate_width,
         "copies": len(y),
         "calibration": calib,
         "threshold_moderate": round(t["moderate"], 4),
@@ -434,7 +448,14 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(summary))
     final = fit(d["x"][hf], y[hf], recipe_weights(src[hf], y[hf], recipe), recipe)
     final = model.PixelHead(
-        final.blocks, final.cues, final.mean, final.scale, final.coef, final.bias, calib
+        final.blocks,
+        final.cues,
+        final.mean,
+        final.scale,
+        final.coef,
+        final.bias,
+        calib,
+        final.gate_width,
     )
     report = {
         "trained_on": TRAINED_ON,

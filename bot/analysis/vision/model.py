@@ -4,7 +4,10 @@ hand-made cues, with Platt calibration, NumPy only.
 Inputs, in order: the encoder blocks named in the model file (`face`: the face crop's
 embedding, 512; `face_tok`: the mean of its patch tokens, 768; `frame`, `frame_tok`: the same
 for the whole frame), then the cues named there (eye geometry, spectrum, noise; see
-features.py). The model file (bot/analysis/models/pixels.npz) is written by
+features.py), then, where the file sets a gate width, the eye-geometry gate
+exp(-align_canon_dist / width). Such a head also reads the standardised face embedding times
+that gate (a GAN term: it can read a face framed like StyleGAN's crops differently from any
+other). The model file (bot/analysis/models/pixels.npz) is written by
 tools/train_pixels.py.
 """
 
@@ -28,8 +31,31 @@ BLOCK_DIMS = {"face": EMBED_DIM, "frame": EMBED_DIM, "face_tok": TOKEN_DIM, "fra
 OLD_BLOCKS = ("face", "frame")  # model files written before blocks were named
 
 
-def input_names(blocks: tuple[str, ...], cues: tuple[str, ...]) -> tuple[str, ...]:
-    return (*(f"{b}_{i}" for b in blocks for i in range(BLOCK_DIMS[b])), *cues)
+GATE_CUE = "align_canon_dist"  # summed distance of the eyes from the FFHQ/StyleGAN crop spots
+
+
+def input_names(
+    blocks: tuple[str, ...], cues: tuple[str, ...], gate_width: float = 0.0
+) -> tuple[str, ...]:
+    gate = ("align_gate",) if gate_width else ()
+    return (*(f"{b}_{i}" for b in blocks for i in range(BLOCK_DIMS[b])), *cues, *gate)
+
+
+def term_names(
+    blocks: tuple[str, ...], cues: tuple[str, ...], gate_width: float
+) -> tuple[str, ...]:
+    """What each coefficient multiplies: the inputs, then the gated face block."""
+    gated = tuple(f"face_gated_{i}" for i in range(EMBED_DIM)) if gate_width else ()
+    return (*input_names(blocks, cues, gate_width), *gated)
+
+
+def terms(z: np.ndarray, x: np.ndarray, blocks: tuple[str, ...], gate_width: float) -> np.ndarray:
+    """The standardised inputs z, then (gated heads) the standardised face block times the raw
+    gate (x's last column): gating the centred face keeps the term at zero for an average face."""
+    if not gate_width:
+        return z
+    at = sum(BLOCK_DIMS[b] for b in blocks[: blocks.index("face")])
+    return np.hstack([z, z[:, at : at + EMBED_DIM] * x[:, -1:]])
 
 
 def family(name: str) -> str:
@@ -38,12 +64,18 @@ def family(name: str) -> str:
     return name.split("_", 1)[0]
 
 
-def head_input(embeds: list[np.ndarray], feats: np.ndarray, cues: tuple[str, ...]) -> np.ndarray:
-    """Rows of head inputs from encoder blocks [(n, dim), ...] and hand-made features (n, 51).
+def head_input(
+    embeds: list[np.ndarray], feats: np.ndarray, cues: tuple[str, ...], gate_width: float = 0.0
+) -> np.ndarray:
+    """Rows of head inputs from encoder blocks [(n, dim), ...] and hand-made features (n, 51),
+    and the eye-geometry gate where `gate_width` is set.
     The training script calls this on cached arrays and the check on one photo: the same code."""
     idx = [FEATURE_NAMES.index(c) for c in cues]
-    parts = [np.atleast_2d(e) for e in embeds]
-    return np.hstack([*parts, np.atleast_2d(feats)[:, idx]]).astype(np.float64)
+    feats = np.atleast_2d(feats)
+    parts = [*(np.atleast_2d(e) for e in embeds), feats[:, idx]]
+    if gate_width:
+        parts.append(np.exp(-feats[:, [FEATURE_NAMES.index(GATE_CUE)]] / gate_width))
+    return np.hstack(parts).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -55,6 +87,7 @@ class PixelHead:
     coef: np.ndarray  # logistic weights on standardised inputs
     bias: float
     calib: tuple[float, float]  # Platt: p = sigmoid(a * margin + b)
+    gate_width: float = 0.0  # 0: no GAN term (terms)
 
     @property
     def needs_frame(self) -> bool:
@@ -62,10 +95,14 @@ class PixelHead:
         return any(b.startswith("frame") for b in self.blocks)
 
     def inputs(self, emb: Embedding, feats: np.ndarray) -> np.ndarray:
-        return head_input([emb.block(b) for b in self.blocks], feats, self.cues)
+        return head_input([emb.block(b) for b in self.blocks], feats, self.cues, self.gate_width)
+
+    def terms(self, x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(x)
+        return terms((x - self.mean) / self.scale, x, self.blocks, self.gate_width)
 
     def margin(self, x: np.ndarray) -> np.ndarray:
-        out: np.ndarray = self.bias + ((np.atleast_2d(x) - self.mean) / self.scale) @ self.coef
+        out: np.ndarray = self.bias + self.terms(x) @ self.coef
         return out
 
     def proba(self, x: np.ndarray) -> np.ndarray:
@@ -74,9 +111,10 @@ class PixelHead:
 
     def contributions(self, x: np.ndarray) -> dict[str, float]:
         """How much each input family moved this photo's margin (weight × standardised value)."""
-        parts = (np.ravel(x) - self.mean) / self.scale * self.coef
+        parts = self.terms(x)[0] * self.coef
         out: dict[str, float] = {}
-        for name, v in zip(input_names(self.blocks, self.cues), parts.tolist(), strict=True):
+        names = term_names(self.blocks, self.cues, self.gate_width)
+        for name, v in zip(names, parts.tolist(), strict=True):
             out[family(name)] = out.get(family(name), 0.0) + v
         return out
 
@@ -92,6 +130,7 @@ def save(path: Path, m: PixelHead) -> None:
         "coef": m.coef.astype(np.float32),
         "bias": np.array(m.bias),
         "calib": np.array(m.calib),
+        "gate_width": np.array(m.gate_width),
     }
     with zipfile.ZipFile(path, "w") as zf:
         for name, a in arrays.items():
@@ -112,6 +151,7 @@ def stored(m: PixelHead) -> PixelHead:
         coef=m.coef.astype(np.float32).astype(np.float64),
         bias=float(m.bias),
         calib=m.calib,
+        gate_width=m.gate_width,
     )
 
 
@@ -132,7 +172,9 @@ def load(path: Path = MODEL_PATH) -> PixelHead:
             coef=z["coef"].astype(np.float64),
             bias=float(z["bias"]),
             calib=(float(z["calib"][0]), float(z["calib"][1])),
+            gate_width=float(z["gate_width"]) if "gate_width" in z else 0.0,
         )
-    if head.coef.shape != (len(input_names(blocks, cues)),):
+    n_in, n_terms = len(input_names(blocks, cues, head.gate_width)), len(head.coef)
+    if head.mean.shape != (n_in,) or n_terms != len(term_names(blocks, cues, head.gate_width)):
         raise ValueError("the pixels model does not match its inputs: retrain it")
     return head
