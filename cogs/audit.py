@@ -15,7 +15,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import messages
-from bot.adapters.discord_moderation import DiscordModeration, InteractionView, moderation_port
+from bot.adapters.discord_moderation import (
+    DiscordModeration,
+    InteractionView,
+    answer_in_guild,
+    moderation_port,
+)
 from bot.audit.flows import ModerationFlows, notice
 from bot.audit.port import AuditOptions
 from bot.core.buttons import CANCEL, cancel_button, moderator_pattern
@@ -51,13 +56,10 @@ class CancelButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = cast("HeadshotBot", interaction.client)  # our cogs run only in HeadshotBot
-        port = moderation_port(bot, interaction)
-        async with bot.deferred(interaction):
-            if port is None:
-                reply = notice("guild_only", Platform.DISCORD, "warning")
-            else:
-                reply = await flows_of(bot).cancel(port, str(interaction.user.id), self.run_id)
-            await bot.answer(interaction, [reply])
+        flows = flows_of(bot)
+        await answer_in_guild(
+            bot, interaction, lambda port, user: flows.cancel(port, user, self.run_id)
+        )
 
 
 class Audit(commands.Cog):

@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import messages
-from bot.adapters.discord_moderation import moderation_port
+from bot.adapters.discord_moderation import answer_in_guild, moderation_port
 from bot.analysis.pipeline.findings import Strength
 from bot.audit.flows import SettingsChange, notice
 from bot.core.request import Platform
@@ -75,7 +75,6 @@ class Settings(commands.Cog):
         channel_watch: bool | None = None,
         clear: app_commands.Choice[str] | None = None,
     ) -> None:
-        port = moderation_port(self.bot, interaction)
         change = SettingsChange()
         if modlog_channel is not None:
             change.fields["modlog_channel"] = str(modlog_channel.id)
@@ -94,12 +93,9 @@ class Settings(commands.Cog):
         elif channel_watch is not None:
             which = messages.text("moderation.discord.settings.channel_watch_which")
             change = SettingsChange(problem=which)
-        async with self.bot.deferred(interaction):
-            if port is None:
-                reply = notice("guild_only", Platform.DISCORD, "warning")
-            else:
-                reply = await self.flows.settings(port, str(interaction.user.id), change)
-            await self.bot.answer(interaction, [reply])
+        await answer_in_guild(
+            self.bot, interaction, lambda port, user: self.flows.settings(port, user, change)
+        )
 
     @app_commands.command(
         name="headshot-forget",

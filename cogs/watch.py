@@ -14,8 +14,11 @@ import discord
 from discord.ext import commands, tasks
 
 from bot import messages
-from bot.adapters.discord_moderation import DiscordModeration, audit_member, moderation_port
-from bot.audit.flows import notice
+from bot.adapters.discord_moderation import (
+    DiscordModeration,
+    answer_in_guild,
+    audit_member,
+)
 from bot.core.buttons import NOTE, moderator_pattern, note_button
 from bot.core.request import Platform
 from cogs.audit import flows_of
@@ -45,14 +48,10 @@ class NoteDetails(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = cast("HeadshotBot", interaction.client)  # our cogs run only in HeadshotBot
-        port = moderation_port(bot, interaction)
-        async with bot.deferred(interaction):
-            if port is None:
-                reply = notice("guild_only", Platform.DISCORD, "warning")
-            else:
-                user = str(interaction.user.id)
-                reply = await flows_of(bot).note_details(port, user, self.member_id)
-            await bot.answer(interaction, [reply])
+        flows = flows_of(bot)
+        await answer_in_guild(
+            bot, interaction, lambda port, user: flows.note_details(port, user, self.member_id)
+        )
 
 
 class Watch(commands.Cog):

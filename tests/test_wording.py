@@ -47,8 +47,11 @@ NOT_WORDS = {"Headshot Check"}
 
 
 def _is_log_call(node: ast.AST) -> bool:
-    """`log.info(...)` and the like: messages for operators, not for the people served."""
+    """`log.info(...)` and the like, and `apology(log, what, …)` (whose `what` goes to the
+    log): messages for operators, not for the people served."""
     func = node.func if isinstance(node, ast.Call) else None
+    if isinstance(func, ast.Name) and func.id == "apology":
+        return True
     return isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "log"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Literal
 
 import discord
@@ -217,3 +218,19 @@ def moderation_port(bot: HeadshotBot, interaction: discord.Interaction) -> Disco
     """The port for the guild an interaction came from; None outside a guild."""
     guild = interaction.guild
     return DiscordModeration(bot, guild, interaction) if guild is not None else None
+
+
+async def answer_in_guild(
+    bot: HeadshotBot,
+    interaction: discord.Interaction,
+    flow: Callable[[DiscordModeration, str], Awaitable[Reply]],
+) -> None:
+    """Defer, run `flow(port, user)` for the interaction's guild (outside one: say it works
+    only in a server), and answer: the shape of every moderator button and command."""
+    port = moderation_port(bot, interaction)
+    async with bot.deferred(interaction):
+        if port is None:
+            reply = notice("guild_only", Platform.DISCORD, "warning")
+        else:
+            reply = await flow(port, str(interaction.user.id))
+        await bot.answer(interaction, [reply])

@@ -303,8 +303,10 @@ class ModerationFlows:
         )
 
     # -- the report ------------------------------------------------------------------------
-    async def _where(self, port: ModerationPort, view: AuditView) -> str:
-        prefs = await self.audits.server_settings(port.platform, port.server_id)
+    async def _where(
+        self, port: ModerationPort, view: AuditView, prefs: ServerSettings | None = None
+    ) -> str:
+        prefs = prefs or await self.audits.server_settings(port.platform, port.server_id)
         if prefs.modlog_channel:
             channel = port.channel_label(prefs.modlog_channel)
             return messages.text("moderation.where.modlog", channel=channel)
@@ -320,7 +322,8 @@ class ModerationFlows:
         if prefs.modlog_channel:
             try:
                 await port.post(prefs.modlog_channel, [report])
-                await view.show(self._finished(port, report, await self._where(port, view)))
+                where = await self._where(port, view, prefs)
+                await view.show(self._finished(port, report, where))
                 return
             except DeliveryFailed as exc:
                 log.warning("could not post the audit report in the mod-log: %s", exc.error)

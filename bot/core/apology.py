@@ -6,8 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from bot import messages
-from bot.core.reply import Reply
+from bot.core.reply import Reply, message_reply
 
 ExcInfo = BaseException | bool
 
@@ -17,8 +16,4 @@ def apology(log: logging.Logger, what: str, *args: object, exc_info: ExcInfo = T
     `exc_info` names another); return the apology naming the same id."""
     error_id = secrets.token_hex(4)
     log.error(what + " (error id %s)", *args, error_id, exc_info=exc_info)
-    return Reply(
-        title=messages.text("internal_error.title"),
-        summary=messages.text("internal_error.summary", error_id=error_id),
-        tone="error",
-    )
+    return message_reply("internal_error", "error", error_id=error_id)

@@ -15,6 +15,7 @@ from bot.analysis.pipeline.findings import Finding, Signal, Strength
 from bot.analysis.pipeline.report import Report
 from bot.analysis.pipeline.verdict import Label
 from bot.core.reply import Action, Attachment, Reply, Section
+from bot.core.reply import message_reply as message_reply  # re-exported for callers
 from bot.core.request import LOCAL_PLATFORMS, Platform
 from bot.guidance import Answer, Disclosure, Guide, Passage
 from bot.guidance.contexts import context_label as context_label  # re-exported for callers
@@ -32,15 +33,6 @@ _MORE_HINTS: dict[Platform | None, str] = {
     Platform.CLI: "check.cli_hint",
     Platform.CONSOLE: "check.console_hint",
 }
-
-
-def message_reply(key: str, tone: str = "info", **fmt: object) -> Reply:
-    """A fixed reply from the catalogue's table `key` (its title and summary)."""
-    return Reply(
-        title=catalogue.text(f"{key}.title", **fmt),
-        summary=catalogue.text(f"{key}.summary", **fmt),
-        tone=tone,
-    )
 
 
 def seconds(wait: float) -> str:

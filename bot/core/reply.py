@@ -68,3 +68,12 @@ class Reply:
                 attachments=[offer],
             )
         return None
+
+
+def message_reply(key: str, tone: str = "info", **fmt: object) -> Reply:
+    """A fixed reply from the catalogue's table `key` (its title and summary)."""
+    return Reply(
+        title=messages.text(f"{key}.title", **fmt),
+        summary=messages.text(f"{key}.summary", **fmt),
+        tone=tone,
+    )

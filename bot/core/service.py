@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import secrets
 from collections import OrderedDict
 from dataclasses import replace
 from functools import partial
@@ -17,6 +16,7 @@ from bot.analysis.pipeline.run import analyze
 from bot.analysis.pipeline.verdict import Label
 from bot.analysis.strip.clean_copy import strip_metadata
 from bot.core import compose
+from bot.core.apology import apology
 from bot.core.pool import AnalysisPool, PoolError
 from bot.core.reply import Attachment, Reply
 from bot.core.request import Admission, ImageInput, Kind, Platform, Request
@@ -54,9 +54,7 @@ class HeadshotService:
         try:
             return await self._route(req)
         except Exception:
-            error_id = secrets.token_hex(4)
-            log.exception("request failed (error id %s, platform %s)", error_id, req.platform)
-            return [compose.message_reply("internal_error", "error", error_id=error_id)]
+            return [apology(log, "request failed (platform %s)", req.platform)]
 
     async def _route(self, req: Request) -> list[Reply]:
         if req.kind == Kind.HELP:

@@ -9,9 +9,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from bot import messages
 from bot.core.buttons import button_id, parse_button_id
-from bot.core.reply import Reply
+from bot.core.reply import Reply, message_reply
 
 
 class ReplyCache:
@@ -44,11 +43,7 @@ class ReplyCache:
         """The reply for a button press; an explanation if it expired."""
         reply = self.get(token)
         page = reply.page_reply(name) if reply else None
-        return page or Reply(
-            title=messages.text("replies.expired.title"),
-            summary=messages.text("replies.expired.summary"),
-            tone="warning",
-        )
+        return page or message_reply("replies.expired", "warning")
 
 
 # The button id format lives in bot.core.buttons (both platforms); still importable from here.

@@ -24,9 +24,8 @@ from typing import Any, TypeVar, cast
 
 import redis
 
-from bot import messages
 from bot.core.ratelimit import WINDOW_S, Limiter, RateLimiter
-from bot.core.reply import Reply
+from bot.core.reply import Reply, message_reply
 from bot.core.sessions import ReplyCache
 from bot.core.signed import SignatureError, Signer
 from bot.settings import Settings
@@ -150,7 +149,7 @@ class Outage:
         if first:  # the class name only: a connection error's text may hold the URL
             log.error(
                 "Redis did not answer (%s, during %s): using this process's memory for the "
-                "rate limit and button replies until it does",
+                "rate limit, button replies and handled events until it does",
                 type(exc).__name__,
                 what,
             )
@@ -278,11 +277,7 @@ class RedisReplyCache(ReplyCache):
     def page(self, token: str, name: str) -> Reply:
         page = super().page(token, name)
         if self.outage.down() and super().get(token) is None:  # not "expired": unreachable
-            return Reply(
-                title=messages.text("scale.state_unavailable.title"),
-                summary=messages.text("scale.state_unavailable.summary"),
-                tone="warning",
-            )
+            return message_reply("scale.state_unavailable", "warning")
         return page
 
     def flush(self) -> None:
