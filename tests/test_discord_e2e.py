@@ -389,7 +389,18 @@ async def test_message_menu_jpeg_note_only_on_jpegs(
         fake.attachment("cam.jpg", jpeg_bytes((200, 200), (30, 20, 90)), "image/jpeg"),
     ]
     message = fake.channel_message(fake.user("bob"), "two pictures", atts)
-    sent = await fake.wait_replies(await fake.message_menu(alice, message))
+    inter = await fake.message_menu(alice, message)
+
+    def titles() -> list[str]:
+        return [e["title"] for s in fake.replies_to(inter) for e in s.embeds if e.get("title")]
+
+    # Each photo's result may come in its own message: wait for both, not for the first.
+    await fake.wait_until(
+        lambda: any("art.png" in t for t in titles()) and any("cam.jpg" in t for t in titles()),
+        30.0,
+        "both photos' results",
+    )
+    sent = fake.replies_to(inter)
     embeds = {e["title"]: e for s in sent for e in s.embeds if e.get("title")}
     png = next(e for t, e in embeds.items() if "art.png" in t)
     jpg = next(e for t, e in embeds.items() if "cam.jpg" in t)
