@@ -361,6 +361,19 @@ async def test_buttons_details_disclosure_strip(fake: FakeDiscord, bot: Headshot
 
 
 # -- context menus -----------------------------------------------------------------------------
+async def wait_results(fake: FakeDiscord, inter: dict, *names: str) -> list[Sent]:
+    """The replies to `inter` once every named photo's result is among them: each photo's
+    result may come in a message of its own, so the first reply is not enough."""
+
+    def titles() -> list[str]:
+        return [e["title"] for s in fake.replies_to(inter) for e in s.embeds if e.get("title")]
+
+    await fake.wait_until(
+        lambda: all(any(n in t for t in titles()) for n in names), 30.0, f"results {names}"
+    )
+    return fake.replies_to(inter)
+
+
 async def test_message_menu_checks_every_image(fake: FakeDiscord, bot: HeadshotBot, alice: dict):
     bob = fake.user("bob")
     atts = [
@@ -371,9 +384,8 @@ async def test_message_menu_checks_every_image(fake: FakeDiscord, bot: HeadshotB
     message = fake.channel_message(bob, "my new headshots", atts)
     inter = await fake.message_menu(alice, message)
     assert await fake.wait_callback(inter) == {"type": 5, "data": {"flags": 64}}
-    sent = await fake.wait_replies(inter)
+    sent = await wait_results(fake, inter, "one.png", "two.jpg")
     titles = [e["title"] for s in sent for e in s.embeds if e.get("title")]
-    assert any("one.png" in t for t in titles) and any("two.jpg" in t for t in titles)
     assert not any("cv.pdf" in t for t in titles)  # not an image: skipped
     assert all(s.ephemeral for s in sent)
     for s in sent:
@@ -390,17 +402,7 @@ async def test_message_menu_jpeg_note_only_on_jpegs(
     ]
     message = fake.channel_message(fake.user("bob"), "two pictures", atts)
     inter = await fake.message_menu(alice, message)
-
-    def titles() -> list[str]:
-        return [e["title"] for s in fake.replies_to(inter) for e in s.embeds if e.get("title")]
-
-    # Each photo's result may come in its own message: wait for both, not for the first.
-    await fake.wait_until(
-        lambda: any("art.png" in t for t in titles()) and any("cam.jpg" in t for t in titles()),
-        30.0,
-        "both photos' results",
-    )
-    sent = fake.replies_to(inter)
+    sent = await wait_results(fake, inter, "art.png", "cam.jpg")
     embeds = {e["title"]: e for s in sent for e in s.embeds if e.get("title")}
     png = next(e for t, e in embeds.items() if "art.png" in t)
     jpg = next(e for t, e in embeds.items() if "cam.jpg" in t)
