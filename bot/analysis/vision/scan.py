@@ -23,20 +23,18 @@ class Scan:
     image: Image.Image  # the working copy (≤ WORK_SIDE), RGB
     faces: FaceScan
     features: features.Extracted
-    _embeddings: dict[bool, encoder.Embedding] = field(default_factory=dict, repr=False)
+    _embeddings: dict[encoder.Needs, encoder.Embedding] = field(default_factory=dict, repr=False)
 
     @property
     def face(self) -> Face | None:
         return self.faces.faces[0] if self.faces.faces else None
 
-    def embedding(self, frame: bool = True) -> encoder.Embedding:
-        """CLIP embeddings of the face crop (and of the frame unless `frame` is False),
-        computed once (the costly part)."""
-        if True in self._embeddings:  # the face crop's numbers are the same either way
-            return self._embeddings[True]
-        if frame not in self._embeddings:
-            self._embeddings[frame] = encoder.embed(self.image, self.face, frame=frame)
-        return self._embeddings[frame]
+    def embedding(self, needs: encoder.Needs = encoder.EVERYTHING) -> encoder.Embedding:
+        """What the encoder sees in the face crop (and the frame, as `needs` says), computed
+        once per need (the costly part)."""
+        if needs not in self._embeddings:
+            self._embeddings[needs] = encoder.embed(self.image, self.face, needs)
+        return self._embeddings[needs]
 
 
 def working_copy(im: Image.Image, side: int = WORK_SIDE) -> Image.Image:
