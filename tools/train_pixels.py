@@ -59,12 +59,15 @@ CUES = (
     "noise_gb_corr",
     "noise_block_var",
 )
-L2 = 300.0  # chosen by leave-one-source-out among 30 / 300 / 1000 (docs/pixels.md)
-BLOCKS = ("face", "frame")  # encoder outputs the head reads (model.BLOCK_DIMS); chosen by LOSO
+L2 = 100.0  # chosen by leave-one-source-out among 30 / 100 / 300 / 1000 (docs/pixels.md)
+# encoder outputs the head reads (model.BLOCK_DIMS, encoder.layer_block), chosen by LOSO: the
+# face crop's mean patch token after block 8 of 12 (what the GAN term gates: the first face
+# block), the face and frame embeddings
+BLOCKS = ("face_l7_mean", "face", "frame")
 # FFHQ's weight beside the other real sources (chosen by leave-one-source-out among 0.1 / 0.3 /
 # 0.5 / 1): its aligned photos are StyleGAN's own training set and at full weight teach the
 # head that StyleGAN's framing means "real"; chat avatars are rarely framed that way.
-FFHQ_WEIGHT = 0.3
+FFHQ_WEIGHT = 0.1
 # The GAN term (model.head_input): the face embedding again, times exp(-eye distance from the
 # FFHQ/StyleGAN crop spots / width), and that gate; width chosen by leave-one-source-out among
 # 0.015 / 0.03 / 0.05 / 0.1 / 0.2 and against no gate (docs/pixels.md, "heads tried").
@@ -93,8 +96,9 @@ TRAINED_ON = (
     "../shared/data/faces (public face images labelled gan/diffusion/real; licences vary: FFHQ "
     "CC BY-NC-SA, studio portraits research-only, some generator outputs unlicensed) and "
     "../shared/data/faces-extra (SFHQ-T2I tiles, MIT; StyleGAN 1 faces from the '140k real and "
-    "fake faces' set, no licence file); all 4,206 images, one platform-style copy each. Training "
-    "and evaluation only: no image is in the repository or the package."
+    "fake faces' set, no licence file); all 4,206 images, six platform-style copies of each AI "
+    "image and eight of each real photo. Training and evaluation only: no image is in the "
+    "repository or the package."
 )
 
 

@@ -53,9 +53,10 @@ def input_names(
 def term_names(
     blocks: tuple[str, ...], cues: tuple[str, ...], gate_width: float
 ) -> tuple[str, ...]:
-    """What each coefficient multiplies: the inputs, then the gated face block."""
+    """What each coefficient multiplies: the inputs, then the gated face block (counted with
+    the eye geometry in the "what drove it" sentence: it only speaks for StyleGAN-framed faces)."""
     dim = block_dim(gated_block(blocks)) if gate_width else 0
-    gated = tuple(f"face_gated_{i}" for i in range(dim))
+    gated = tuple(f"align_gated_{i}" for i in range(dim))
     return (*input_names(blocks, cues, gate_width), *gated)
 
 

@@ -29,7 +29,7 @@ class Scan:
     def face(self) -> Face | None:
         return self.faces.faces[0] if self.faces.faces else None
 
-    def embedding(self, needs: encoder.Needs = encoder.EVERYTHING) -> encoder.Embedding:
+    def embedding(self, needs: encoder.Needs) -> encoder.Embedding:
         """What the encoder sees in the face crop (and the frame, as `needs` says), computed
         once per need (the costly part)."""
         if needs not in self._embeddings:
