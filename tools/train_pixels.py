@@ -179,11 +179,9 @@ def inputs(
 def block(d: dict[str, np.ndarray], name: str) -> np.ndarray:
     """One encoder block of every cached copy, by the head's name for it (model.BLOCK_DIMS,
     model.layer_block)."""
-    layer = model.layer_block(name)
-    if layer is None:
+    if model.layer_block(name) is None:
         return d[name]
-    crop, k, token = layer
-    return d[f"{crop}_layers"][:, TAPS.index(k), token].astype(np.float32)
+    return encoder.tapped(name, {"face": d["face_layers"], "frame": d["frame_layers"]}, TAPS)
 
 
 # ---------------------------------------------------------------- the head

@@ -71,11 +71,9 @@ class Embedding:
     def block(self, name: str) -> np.ndarray:
         """One of the head's input blocks by name: face, frame, face_tok, frame_tok, or a
         tapped block's token such as face_l7_mean (layer_block)."""
-        layer = layer_block(name)
-        if layer is None:
+        if layer_block(name) is None:
             return np.asarray(getattr(self, name))
-        crop, k, token = layer
-        return np.asarray(getattr(self, f"{crop}_layers")[self.taps.index(k), token])
+        return tapped(name, {"face": self.face_layers, "frame": self.frame_layers}, self.taps)
 
 
 def model_path() -> Path | None:
@@ -101,6 +99,16 @@ def layer_block(name: str) -> tuple[str, int, int] | None:
     if m is None or int(m[2]) >= LAYERS:
         return None
     return m[1], int(m[2]), 0 if m[3] == "cls" else 1
+
+
+def tapped(name: str, layers: dict[str, np.ndarray], taps: tuple[int, ...]) -> np.ndarray:
+    """A tapped block by name (layer_block) from each crop's tokens shaped (..., taps, 2, 768):
+    one photo's (Embedding) or a whole training cache's."""
+    layer = layer_block(name)
+    if layer is None:
+        raise KeyError(name)
+    crop, k, token = layer
+    return np.asarray(layers[crop][..., taps.index(k), token, :], np.float32)
 
 
 def layer_output(k: int) -> str:
