@@ -135,11 +135,20 @@ class PixelHead:
     def contributions(self, x: np.ndarray) -> dict[str, float]:
         """How much each input family moved this photo's margin (weight × standardised value)."""
         parts = self.terms(x)[0] * self.coef
-        out: dict[str, float] = {}
-        names = term_names(self.blocks, self.cues, self.gate_width)
-        for name, v in zip(names, parts.tolist(), strict=True):
-            out[family(name)] = out.get(family(name), 0.0) + v
-        return out
+        names, index = _families(self.blocks, self.cues, self.gate_width)
+        sums = np.bincount(index, weights=parts, minlength=len(names))
+        return dict(zip(names, sums.tolist(), strict=True))
+
+
+@lru_cache(maxsize=4)
+def _families(
+    blocks: tuple[str, ...], cues: tuple[str, ...], gate_width: float
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """The input families in order of first term, and each term's family index (computed
+    once per head: naming 2,581 terms per photo cost ~5 ms)."""
+    fams = [family(n) for n in term_names(blocks, cues, gate_width)]
+    names = tuple(dict.fromkeys(fams))
+    return names, np.array([names.index(f) for f in fams])
 
 
 def save(path: Path, m: PixelHead) -> None:
