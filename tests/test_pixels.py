@@ -315,6 +315,18 @@ def test_thresholds_are_ordered() -> None:
     assert 0 < float(t["weak"]) <= float(t["moderate"]) < 1
 
 
+def test_the_model_card_shows_the_shipped_heads_own_numbers() -> None:
+    # the thresholds in config and the validation tables in docs/pixels.md are the ones the
+    # training run that wrote the head measured (pixels.json), never retyped
+    from tools import pixel_tables
+
+    report = json.loads(pixel_tables.REPORT.read_text())
+    t = pixels_config()["thresholds"]
+    assert float(t["moderate"]) == report["summary"]["threshold_moderate"]
+    assert float(t["weak"]) == report["summary"]["threshold_weak"]
+    assert pixel_tables.render(report) in pixel_tables.DOC.read_text()
+
+
 def test_pipeline_attaches_an_annotated_png() -> None:
     report = analyze(_bytes(_noise_image(), "JPEG"), "avatar.jpg")
     assert report.annotated_png is not None

@@ -1,0 +1,97 @@
+"""The validation tables of docs/pixels.md, rendered from the shipped head's pixels.json.
+
+    python tools/pixel_tables.py           # print them
+    python tools/pixel_tables.py --write   # replace the block between the markers in the doc
+
+So the card's numbers are the ones tools/train_pixels.py measured, never retyped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "bot" / "analysis" / "models" / "pixels.json"
+DOC = ROOT / "docs" / "pixels.md"
+START, END = "<!-- tables:start (tools/pixel_tables.py) -->", "<!-- tables:end -->"
+GROUPS = (("gan", "GAN"), ("diffusion", "diffusion"), ("real_not_ffhq", "real (not FFHQ)"))
+
+
+def pct(v: float) -> str:
+    return f"{100 * v:.1f} %" if v == v else "–"
+
+
+def summary(report: dict, kind: str) -> str:
+    s = report["summary"]
+    moderate, weak = s[f"{kind}_at_moderate"], s[f"{kind}_at_weak"]
+    rates = "; ".join(f"{name} {pct(moderate[key])} / {pct(weak[key])}" for key, name in GROUPS)
+    return (
+        f"Pooled AUC {s[f'{kind}_auc']:.3f} against every real face, "
+        f"{s[f'{kind}_auc_chatlike']:.3f} against the non-FFHQ ones. At moderate / weak: "
+        f"{rates}; real FFHQ {pct(moderate['real_ffhq'])} / {pct(weak['real_ffhq'])}."
+    )
+
+
+def table(rows: list[dict], family_first: bool) -> list[str]:
+    """One row per source, sorted by family; the family held out first in the LOFO table."""
+    names = ("family held out", "source") if family_first else ("source", "family")
+    out = [
+        f"| {names[0]} | {names[1]} | copies | AUC vs real (all / non-FFHQ) "
+        "| TPR @ 1 % / 5 % FPR (all real) | ≥ moderate | ≥ weak |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for e in sorted(rows, key=lambda e: (e["family"], e["source"])):
+        first = (e["family"], e["source"]) if family_first else (e["source"], e["family"])
+        if "auc" in e:
+            auc = f"{e['auc']:.3f} / {e['auc_chatlike']:.3f}"
+            tpr = f"{pct(e['tpr_fpr1'])} / {pct(e['tpr_fpr5'])}"
+        else:
+            auc = tpr = "–"
+        out.append(
+            f"| {first[0]} | {first[1]} | {e['copies']:,} | {auc} | {tpr} "
+            f"| {pct(e['at_moderate'])} | {pct(e['at_weak'])} |"
+        )
+    return out
+
+
+def render(report: dict) -> str:
+    s = report["summary"]
+    lines = [
+        START,
+        f"**Leave-one-source-out** ({s['copies']:,} copies). " + summary(report, "loso"),
+        "",
+        *table(report["sources_loso"], family_first=False),
+    ]
+    if report["families_lofo"]:
+        lines += [
+            "",
+            "**Leave-one-family-out** (each AI family held out with all its sources; real faces "
+            "as in leave-one-source-out). " + summary(report, "lofo"),
+            "",
+            *table(report["families_lofo"], family_first=True),
+        ]
+    return "\n".join([*lines, END])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help=f"update {DOC.relative_to(ROOT)}")
+    args = ap.parse_args(argv)
+    text = render(json.loads(REPORT.read_text()))
+    if not args.write:
+        print(text)
+        return 0
+    doc = DOC.read_text()
+    if START not in doc or END not in doc:
+        print(f"{DOC}: no {START} … {END} block", file=sys.stderr)
+        return 1
+    head, rest = doc.split(START, 1)
+    DOC.write_text(head + text + rest.split(END, 1)[1])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
