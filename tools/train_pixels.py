@@ -96,9 +96,9 @@ TRAINED_ON = (
     "../shared/data/faces (public face images labelled gan/diffusion/real; licences vary: FFHQ "
     "CC BY-NC-SA, studio portraits research-only, some generator outputs unlicensed) and "
     "../shared/data/faces-extra (SFHQ-T2I tiles, MIT; StyleGAN 1 faces from the '140k real and "
-    "fake faces' set, no licence file); all 4,206 images, six platform-style copies of each AI "
-    "image and eight of each real photo. Training and evaluation only: no image is in the "
-    "repository or the package."
+    "fake faces' set, no licence file); all 4,206 images, eight platform-style copies of each "
+    "GAN image, six of each diffusion image and ten of each real photo. Training and evaluation "
+    "only: no image is in the repository or the package."
 )
 
 
