@@ -117,6 +117,9 @@ def layer_output(k: int) -> str:
     return _FINAL_TOKENS if k == LAYERS - 1 else f"/vision_model/encoder/layers.{k}/Add_1_output_0"
 
 
+_GRAPH = 1  # the version of what _graph builds: raise it when _graph changes
+
+
 def _graph(path: Path, taps: tuple[int, ...], final: bool) -> bytes:
     """The graph with the residual streams after the tapped blocks as outputs, cut after the
     last tapped block unless `final` is wanted too: the blocks after it are never run."""
@@ -149,8 +152,8 @@ def graph_source(path: Path, taps: tuple[int, ...], final: bool) -> str | bytes:
     tapped graph is handed over as bytes (it works; it costs that memory)."""
     if not taps:
         return str(path)
-    stat = path.stat()
-    name = f"clip-{stat.st_size}-{stat.st_mtime_ns}-taps{'_'.join(map(str, taps))}"
+    stat = path.stat()  # a reinstalled package, or a change to _graph (_GRAPH), builds anew
+    name = f"clip-{stat.st_size}-{stat.st_mtime_ns}-g{_GRAPH}-taps{'_'.join(map(str, taps))}"
     target = cache_dir() / f"{name}-{'final' if final else 'cut'}.onnx"
     if target.is_file():
         return str(target)
