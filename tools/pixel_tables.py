@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -21,7 +22,7 @@ GROUPS = (("gan", "GAN"), ("diffusion", "diffusion"), ("real_not_ffhq", "real (n
 
 
 def pct(v: float) -> str:
-    return f"{100 * v:.1f} %" if v == v else "–"
+    return "–" if math.isnan(v) else f"{100 * v:.1f} %"
 
 
 def summary(report: dict, kind: str) -> str:
