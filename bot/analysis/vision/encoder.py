@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
@@ -117,25 +117,37 @@ def layer_output(k: int) -> str:
     return _FINAL_TOKENS if k == LAYERS - 1 else f"/vision_model/encoder/layers.{k}/Add_1_output_0"
 
 
-_GRAPH = 1  # the version of what _graph builds: raise it when _graph changes
+_GRAPH = 2  # the version of what _half builds: raise it when _half changes
+
+Part = Literal[
+    "head", "tail"
+]  # "head": the input to the last tapped block; "tail": from there to the embedding
 
 
-def _graph(path: Path, taps: tuple[int, ...], final: bool) -> bytes:
-    """The graph with the residual streams after the tapped blocks as outputs, cut after the
-    last tapped block unless `final` is wanted too: the blocks after it are never run."""
+def cut_block(taps: tuple[int, ...]) -> int:
+    """Where a tapped graph is cut in two: after its last tapped block."""
+    return max(taps)
+
+
+def _tail_outputs(taps: tuple[int, ...]) -> list[str]:
+    """What the tail hands out: the embedding, and the last block's tokens unless the cut is
+    there already (then the head hands them out)."""
+    return ["image_embeds", *([] if cut_block(taps) == LAYERS - 1 else [_FINAL_TOKENS])]
+
+
+def _half(path: Path, taps: tuple[int, ...], part: Part) -> bytes:
+    """One half of the graph cut after its last tapped block: the head (pixel values to the
+    residual streams after the tapped blocks) or the tail (the last of those streams to the
+    embedding). A head that reads no later block runs the first half alone; one that does runs
+    both, with the numbers of the whole graph, and can stop after the first (a cascade)."""
     import onnx
 
-    graph = onnx.load(str(path))
-    streams = [layer_output(k) for k in taps]
-    if not final:
-        cut = onnx.utils.Extractor(graph).extract_model(["pixel_values"], streams)
-        return bytes(cut.SerializeToString())
-    for name in streams:
-        if name != _FINAL_TOKENS:
-            graph.graph.output.append(
-                onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
-            )
-    return bytes(graph.SerializeToString())
+    extractor = onnx.utils.Extractor(onnx.load(str(path)))
+    if part == "head":
+        cut = extractor.extract_model(["pixel_values"], [layer_output(k) for k in taps])
+    else:
+        cut = extractor.extract_model([layer_output(cut_block(taps))], _tail_outputs(taps))
+    return bytes(cut.SerializeToString())
 
 
 def cache_dir() -> Path:
@@ -145,34 +157,34 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "headshot-check"
 
 
-def graph_source(path: Path, taps: tuple[int, ...], final: bool) -> str | bytes:
-    """What onnxruntime opens: the model file itself, or (taps) a tapped copy of it, built
-    once per machine and kept in cache_dir(). Opening a file, not bytes built in this process,
-    keeps ~120 MB of onnx's copies out of every worker. Where the cache cannot be written the
-    tapped graph is handed over as bytes (it works; it costs that memory)."""
+def graph_source(path: Path, taps: tuple[int, ...], part: Part = "head") -> str | bytes:
+    """What onnxruntime opens: the model file itself (no taps), or one half of a tapped copy
+    of it, built once per machine and kept in cache_dir(). Opening a file, not bytes built in
+    this process, keeps ~120 MB of onnx's copies out of every worker. Where the cache cannot
+    be written the half is handed over as bytes (it works; it costs that memory)."""
     if not taps:
         return str(path)
-    stat = path.stat()  # a reinstalled package, or a change to _graph (_GRAPH), builds anew
+    stat = path.stat()  # a reinstalled package, or a change to _half (_GRAPH), builds anew
     name = f"clip-{stat.st_size}-{stat.st_mtime_ns}-g{_GRAPH}-taps{'_'.join(map(str, taps))}"
-    target = cache_dir() / f"{name}-{'final' if final else 'cut'}.onnx"
+    target = cache_dir() / f"{name}-{part}.onnx"
     if target.is_file():
         return str(target)
-    graph = _graph(path, taps, final)
-    part = target.with_suffix(f".{os.getpid()}.part")
+    graph = _half(path, taps, part)
+    tmp = target.with_suffix(f".{os.getpid()}.part")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        part.write_bytes(graph)
-        os.replace(part, target)  # atomic: a worker never opens half a file
+        tmp.write_bytes(graph)
+        os.replace(tmp, target)  # atomic: a worker never opens half a file
     except OSError as exc:
         with contextlib.suppress(OSError):
-            part.unlink()
+            tmp.unlink()
         log.warning("cannot keep the tapped encoder graph in %s: %s", target.parent, exc)
         return graph
     return str(target)
 
 
-@lru_cache(maxsize=2)
-def _session(taps: tuple[int, ...] = (), final: bool = True) -> Any:
+@lru_cache(maxsize=3)
+def _session(taps: tuple[int, ...] = (), part: Part = "head") -> Any:
     path = model_path()
     if path is None:
         raise OSError(
@@ -185,15 +197,22 @@ def _session(taps: tuple[int, ...] = (), final: bool = True) -> Any:
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     opts.enable_cpu_mem_arena = False  # give buffers back between photos (memory-capped workers)
-    graph = graph_source(path, taps, final)
+    graph = graph_source(path, taps, part)
     return ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
 
 
+def _parts(needs: Needs) -> list[Part]:
+    """The halves a head's pass runs (no taps: the package's whole graph, as "head")."""
+    return ["head", "tail"] if needs.final and needs.taps else ["head"]
+
+
 def available(needs: Needs = EVERYTHING) -> bool:
-    """Whether the encoder runs, loading the one graph `needs` asks for (in a worker's
-    warm-up): each graph is a session of ~230 MB, so a worker loads only its head's."""
+    """Whether the encoder runs, loading the graph `needs` asks for (in a worker's warm-up):
+    the whole graph is a session of ~230 MB, so a worker loads only its head's (the two
+    halves of a tapped graph share its weights between them)."""
     try:
-        _session(needs.taps, needs.final)
+        for part in _parts(needs):
+            _session(needs.taps, part)
     except (OSError, ImportError) as exc:
         log.warning("pixel encoder unavailable: %s", exc)
         return False
@@ -232,6 +251,63 @@ def crops(im: Image.Image, boxes: list[Box]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Halfway:
+    """One crop's pass as far as the cut (cut_block): the class and mean patch tokens after
+    each tapped block, (taps, 2, 768), and the residual stream there, (1, 197, 768), from
+    which the tail finishes the pass."""
+
+    layers: np.ndarray
+    stream: np.ndarray
+
+
+# the first halves of a photo's crops, by crop and taps: a cascade's second stage goes on
+# from where its first stopped (Scan keeps one per photo)
+Halfways = dict[tuple[Box, tuple[int, ...]], Halfway]
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One crop through the encoder: its (not yet unit-length) 512-d embedding and the last
+    block's mean patch token, zero where not asked for, and the tapped blocks' tokens."""
+
+    emb: np.ndarray
+    tok: np.ndarray
+    layers: np.ndarray
+
+
+def first_half(crop: np.ndarray, taps: tuple[int, ...]) -> Halfway:
+    out = _session(taps, "head").run([layer_output(k) for k in taps], {"pixel_values": crop[None]})
+    layers = np.stack([(s[0, 0], s[0, 1:].mean(0)) for s in out]).astype(np.float32)
+    return Halfway(layers, out[-1])
+
+
+def second_half(half: Halfway, taps: tuple[int, ...]) -> Pass:
+    names = _tail_outputs(taps)
+    out = _session(taps, "tail").run(names, {layer_output(cut_block(taps)): half.stream})
+    final = out[1] if len(out) > 1 else half.stream  # cut after the last block: the head's
+    return Pass(out[0][0], final[0, 1:].mean(0), half.layers)
+
+
+def encode(
+    crop: np.ndarray | None, needs: Needs, half: Halfway | None = None
+) -> tuple[Pass, Halfway | None]:
+    """One crop (3, 224, 224) through as much of the graph as `needs` asks for, going on from
+    `half` where a first stage took it that far already (then `crop` may be None). One crop
+    per call: the int8 graph quantises its activations with one scale per call, so a crop
+    batched with another gets other numbers (cosine ~0.985) than alone."""
+    if not needs.taps:
+        assert crop is not None
+        emb, final = _session().run(["image_embeds", _FINAL_TOKENS], {"pixel_values": crop[None]})
+        return Pass(emb[0], final[0, 1:].mean(0), _zeros(0, 2, TOKEN_DIM)), None
+    if half is None:
+        assert crop is not None
+        half = first_half(crop, needs.taps)
+    if not needs.final:
+        return Pass(_zeros(EMBED_DIM), _zeros(TOKEN_DIM), half.layers), half
+    return second_half(half, needs.taps), half
+
+
+@dataclass(frozen=True)
 class Encoded:
     """One row per crop: unit-length embeddings (n, 512) and the last block's mean patch
     tokens (n, 768), zero where not asked for; tapped blocks' class and mean patch tokens
@@ -242,46 +318,54 @@ class Encoded:
     layers: np.ndarray
 
 
+def _unit(emb: np.ndarray) -> np.ndarray:
+    out: np.ndarray = emb / np.maximum(np.linalg.norm(emb, axis=-1, keepdims=True), 1e-12)
+    return out
+
+
 def run(batch: np.ndarray, taps: tuple[int, ...] = (), final: bool = True) -> Encoded:
-    """Encode each crop of a batch. One crop per call: the int8 graph quantises its
-    activations with one scale per call, so a crop batched with another gets other numbers
-    (cosine ~0.985) than alone."""
-    session = _session(taps, final)
-    names = [*(["image_embeds", _FINAL_TOKENS] if final else []), *map(layer_output, taps)]
-    n = len(batch)
-    emb, tok = _zeros(n, EMBED_DIM), _zeros(n, TOKEN_DIM)
-    layers = _zeros(n, len(taps), 2, TOKEN_DIM)
-    for i, one in enumerate(batch.astype(np.float32)):
-        out = dict(zip(names, session.run(names, {"pixel_values": one[None]}), strict=True))
-        if final:
-            emb[i] = out["image_embeds"][0]
-            tok[i] = out[_FINAL_TOKENS][0, 1:].mean(0)
-        for j, k in enumerate(taps):
-            stream = out[layer_output(k)][0]
-            layers[i, j] = stream[0], stream[1:].mean(0)
-    emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-    return Encoded(emb, tok, layers)
+    """Encode each crop of a batch (n, 3, 224, 224), one by one (encode)."""
+    needs = Needs(taps=taps, final=final)
+    passes = [encode(one, needs)[0] for one in batch.astype(np.float32)]
+    return Encoded(
+        _unit(np.stack([p.emb for p in passes]).astype(np.float32)),
+        np.stack([p.tok for p in passes]).astype(np.float32),
+        np.stack([p.layers for p in passes]).astype(np.float32),
+    )
 
 
-def embed(im: Image.Image, face: Face | None, needs: Needs = EVERYTHING) -> Embedding:
+def embed(
+    im: Image.Image, face: Face | None, needs: Needs = EVERYTHING, halfways: Halfways | None = None
+) -> Embedding:
     """Embed the face crop of an RGB working copy, and the frame if `needs` says so, unless
     the face crop nearly is the frame (a face that fills the avatar): then one pass serves
-    both. The encoder is the costly part of the pixel checks."""
+    both. The encoder is the costly part of the pixel checks: a crop found in `halfways`
+    (taken to the cut by an earlier stage) is finished from there, and new first halves are
+    kept in it."""
     fbox, whole = face_box(im.size, face), frame_box(im.size)
     one = not needs.frame or fills_frame(fbox, whole)
-    r = run(crops(im, [fbox] if one else [fbox, whole]), needs.taps, needs.final)
-    f = 0 if one else 1  # the frame's row
+    kept: Halfways = {} if halfways is None else halfways
+    face_pass = _pass(im, fbox, needs, kept)
+    frame_pass = face_pass if one else _pass(im, whole, needs, kept)
     return Embedding(
-        r.emb[0],
-        r.emb[f],
+        _unit(face_pass.emb).astype(np.float32),
+        _unit(frame_pass.emb).astype(np.float32),
         fbox,
         one,
-        r.tok[0],
-        r.tok[f],
+        face_pass.tok.astype(np.float32),
+        frame_pass.tok.astype(np.float32),
         needs.taps,
-        r.layers[0],
-        r.layers[f],
+        face_pass.layers,
+        frame_pass.layers,
     )
+
+
+def _pass(im: Image.Image, box: Box, needs: Needs, kept: Halfways) -> Pass:
+    started = kept.get((box, needs.taps))
+    done, half = encode(None if started else _tensor(im, box), needs, started)
+    if half is not None:
+        kept[(box, needs.taps)] = half
+    return done
 
 
 def fills_frame(fbox: Box, whole: Box) -> bool:

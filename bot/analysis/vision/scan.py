@@ -24,6 +24,7 @@ class Scan:
     faces: FaceScan
     features: features.Extracted
     _embeddings: dict[encoder.Needs, encoder.Embedding] = field(default_factory=dict, repr=False)
+    _halfways: encoder.Halfways = field(default_factory=dict, repr=False)
 
     @property
     def face(self) -> Face | None:
@@ -31,9 +32,10 @@ class Scan:
 
     def embedding(self, needs: encoder.Needs) -> encoder.Embedding:
         """What the encoder sees in the face crop (and the frame, as `needs` says), computed
-        once per need (the costly part)."""
+        once per need (the costly part); a later need goes on from where an earlier one's
+        passes stopped (a cascade's first stage)."""
         if needs not in self._embeddings:
-            self._embeddings[needs] = encoder.embed(self.image, self.face, needs)
+            self._embeddings[needs] = encoder.embed(self.image, self.face, needs, self._halfways)
         return self._embeddings[needs]
 
 
