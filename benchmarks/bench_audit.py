@@ -4,7 +4,12 @@ Prints avatars/second for a cold audit, for a re-audit (all cached), and for a b
 measured in the same run (download + bare Pillow decode, no analysis), with ratios, and the
 peak RSS of the bot process and of its workers.
 
-    python benchmarks/bench_audit.py [--members 10000] [--workers 2] [--json] [--faces]
+    python benchmarks/bench_audit.py [--members 10000] [--workers 2] [--json]
+                                     [--faces | --real-faces]
+
+--faces draws cartoon faces (always available); --real-faces uses real photos from
+../shared/data/faces/real (not FFHQ, whose StyleGAN framing chat avatars rarely have), which
+is what most members' avatars are, and what the pixel cascade settles most often.
 """
 
 from __future__ import annotations
@@ -33,6 +38,28 @@ from bot.core.pool import AnalysisPool
 from bot.store.sqlite import SQLiteStore
 from tests.fakes.avatar_cdn import serve_avatars
 from tests.make_pixel_samples import drawn_face
+
+REAL_FACES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "faces" / "real"
+
+
+def real_avatars(n: int, side: int = 256) -> list[bytes]:
+    """Real face photos as square 256-px JPEG q85 avatars (repeated when n exceeds them)."""
+    files = sorted(
+        f for d in REAL_FACES.iterdir() if d.name != "ffhq_jpeg_q75" for f in d.glob("*.jpg")
+    )
+    if not files:
+        raise SystemExit(f"--real-faces needs {REAL_FACES}")
+    out = []
+    for path in files[:n]:
+        with Image.open(path) as im:
+            rgb = im.convert("RGB")
+        side_in = min(rgb.size)
+        x0, y0 = (rgb.width - side_in) // 2, (rgb.height - side_in) // 2
+        sq = rgb.crop((x0, y0, x0 + side_in, y0 + side_in)).resize((side, side))
+        buf = io.BytesIO()
+        sq.save(buf, "JPEG", quality=85)
+        out.append(buf.getvalue())
+    return [out[i % len(out)] for i in range(n)]
 
 
 def make_avatars(n_unique: int, side: int = 256, faces: bool = False) -> list[bytes]:
@@ -79,7 +106,9 @@ async def members(host: str, n: int):
 
 async def main(args: argparse.Namespace) -> dict[str, float]:
     print(f"Generating {args.members} avatars…", file=sys.stderr)
-    avatars = make_avatars(args.members, faces=args.faces)
+    avatars = (
+        real_avatars(args.members) if args.real_faces else make_avatars(args.members, args.faces)
+    )
     cdn, host = await serve_avatars(avatars)
     pool = AnalysisPool(workers=args.workers, timeout_s=120)
     await pool.warm_up()
@@ -157,6 +186,7 @@ if __name__ == "__main__":
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--faces", action="store_true", help="drawn faces instead of plain noise")
+    ap.add_argument("--real-faces", action="store_true", help="real photos from ../shared")
     a = ap.parse_args()
     random.seed(0)
     res = asyncio.run(main(a))

@@ -18,7 +18,7 @@ from bot.analysis.pipeline.findings import Signal, Strength
 from bot.analysis.pipeline.run import analyze
 from bot.analysis.pipeline.verdict import Label, decide
 from bot.analysis.vision import detect, encoder, features, model
-from bot.analysis.vision.cache import pixels_config
+from bot.analysis.vision.cache import pixels_config, scan_photo
 from bot.analysis.vision.detect import Face, FaceScan
 from bot.analysis.vision.scan import scan_image
 from bot.settings import get_settings
@@ -268,6 +268,46 @@ def test_the_check_loads_only_the_graph_its_head_reads() -> None:
     assert encoder._parts(model.load().needs) == ["head", "tail"]
 
 
+@needs_detector
+@pytest.mark.parametrize("name", ["drawn-avatar.webp", "drawn-wide.jpg"])
+def test_the_quick_stage_settles_a_clear_face_and_otherwise_the_head_goes_on_from_it(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    head, quick = model.load(), model.first_stage(model.load())
+    assert quick is not None and quick.needs == encoder.Needs(False, head.needs.taps, False)
+    halves: list[str] = []
+    first, second = encoder.first_half, encoder.second_half
+    monkeypatch.setattr(encoder, "first_half", lambda c, t: halves.append("head") or first(c, t))
+    monkeypatch.setattr(encoder, "second_half", lambda h, t: halves.append("tail") or second(h, t))
+    t = pixels_config()["thresholds"]
+    ctx = CheckContext(settings=get_settings())
+
+    def check(clear: float) -> tuple[dict, list[str]]:
+        halves.clear()
+        monkeypatch.setitem(t, "clear", clear)
+        [finding] = pixels.run(_drawn(name), ctx)
+        return finding.data, list(halves)
+
+    settled, ran = check(1.0)  # every face is below the bar: the tail never runs
+    assert settled["stage"] == "quick" and ran == ["head"] and settled["band"] == "none"
+    scan = scan_photo(_drawn(name))
+    xq = quick.inputs(encoder.embed(scan.image, scan.face, quick.needs), scan.features.values)
+    assert settled["score"] == pytest.approx(float(quick.proba(xq)[0]), abs=1e-4)
+
+    full, ran = check(0.0)  # no face is below it: the head finishes the face crop's first half
+    e = encoder.embed(scan.image, scan.face, head.needs)  # from scratch, without a cascade
+    assert full["stage"] == "full" and ran == ["head", "tail"] * (1 if e.one_crop else 2)
+    x = head.inputs(e, scan.features.values)
+    assert full["score"] == pytest.approx(float(head.proba(x)[0]), abs=1e-4)
+
+
+def test_the_clearing_bar_is_the_quick_heads_own_and_below_the_weak_threshold() -> None:
+    report = json.loads(model.QUICK_PATH.with_suffix(".json").read_text())
+    t = pixels_config()["thresholds"]
+    assert float(t["clear"]) == report["summary"]["threshold_clear"]
+    assert 0 < float(t["clear"]) < float(t["weak"])
+
+
 def _scan_with_a_face():
     """A scan of a generated image with a face box set by hand (the finding's logic only)."""
     scan = scan_image(_noise_image())
@@ -344,6 +384,7 @@ def test_the_model_card_shows_the_shipped_heads_own_numbers() -> None:
     assert float(t["moderate"]) == report["summary"]["threshold_moderate"]
     assert float(t["weak"]) == report["summary"]["threshold_weak"]
     assert pixel_tables.render(report) in pixel_tables.DOC.read_text()
+    assert all(text in pixel_tables.DOC.read_text() for _, _, text in pixel_tables.blocks())
 
 
 def test_pipeline_attaches_an_annotated_png() -> None:

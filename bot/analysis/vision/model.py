@@ -24,6 +24,10 @@ from bot.analysis.vision.encoder import EMBED_DIM, TOKEN_DIM, Embedding, Needs, 
 from bot.analysis.vision.features import FEATURE_NAMES
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "pixels.npz"
+# the cascade's first stage: a head on the first half of the face crop's pass alone, whose
+# clearly-real scores settle a face before the rest of the pass runs (tools/train_pixels.py
+# --quick; its clearing threshold is in config/pixels.toml)
+QUICK_PATH = MODEL_PATH.with_name("pixels_quick.npz")
 
 
 BLOCK_DIMS = {"face": EMBED_DIM, "frame": EMBED_DIM, "face_tok": TOKEN_DIM, "frame_tok": TOKEN_DIM}
@@ -210,3 +214,14 @@ def load(path: Path = MODEL_PATH) -> PixelHead:
     if head.mean.shape != (n_in,) or n_terms != len(term_names(blocks, cues, head.gate_width)):
         raise ValueError("the pixels model does not match its inputs: retrain it")
     return head
+
+
+def first_stage(head: PixelHead, path: Path = QUICK_PATH) -> PixelHead | None:
+    """The quick head run before `head`, where one is shipped: it must read only the first
+    half of the pass `head` makes on the face crop, so that `head` goes on from there."""
+    if not path.is_file():
+        return None
+    quick = load(path)
+    if quick.needs != Needs(frame=False, taps=head.needs.taps, final=False) or not quick.needs.taps:
+        raise ValueError("the quick pixels model does not read the first half of the head's pass")
+    return quick
