@@ -98,13 +98,16 @@ FAMILIES = {
 }
 FFHQ = "ffhq_jpeg_q75"
 SEED = 20261202
-TRAINED_ON = (
+DATA = (
     "../shared/data/faces (public face images labelled gan/diffusion/real; licences vary: FFHQ "
     "CC BY-NC-SA, studio portraits research-only, some generator outputs unlicensed) and "
     "../shared/data/faces-extra (SFHQ-T2I tiles, MIT; StyleGAN 1 faces from the '140k real and "
-    "fake faces' set, no licence file); all 4,206 images, eight platform-style copies of each "
-    "GAN image, six of each diffusion image and ten of each real photo. Training and evaluation "
-    "only: no image is in the repository or the package."
+    "fake faces' set, no licence file)"
+)
+ONLY_HERE = "Training and evaluation only: no image is in the repository or the package."
+TRAINED_ON = (
+    f"{DATA}; all 4,206 images, eight platform-style copies of each GAN image, six of each "
+    f"diffusion image and ten of each real photo. {ONLY_HERE}"
 )
 
 
@@ -477,7 +480,9 @@ def train_quick(d: dict, folder: Path, check: bool, no_write: bool) -> int:
         return 0 if same_file(head, model.QUICK_PATH) else 1
     if not no_write:
         model.save(model.QUICK_PATH, head)
-        report = {"trained_on": TRAINED_ON, "summary": summary, "cache": folder.name}
+        copies = ", ".join(map(str, sorted(set(d["copy"].tolist()))))
+        trained_on = f"{DATA}; platform-style copies {copies} of all 4,206 images. {ONLY_HERE}"
+        report = {"trained_on": trained_on, "summary": summary, "cache": folder.name}
         model.QUICK_PATH.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
         write_thresholds(clear=clear)
         print(f"wrote {model.QUICK_PATH}")

@@ -74,7 +74,11 @@ def score(scan: Scan) -> float:
 
 
 def _finding(
-    p: float | None, scan: Scan, contrib: dict[str, float], short_side: int, stage: str = ""
+    p: float | None,
+    scan: Scan,
+    contrib: dict[str, float],
+    short_side: int,
+    stage: str | None = None,
 ) -> Finding:
     cfg = pixels_config()
     t = cfg["thresholds"]
@@ -106,7 +110,7 @@ def _finding(
         data={
             "score": None if p is None else round(p, 4),
             "band": key,
-            "stage": stage or None,  # which head settled it (judge)
+            "stage": stage,  # which head settled it (judge); None without a face
             "drivers": drivers,
             "faces": len(scan.faces.faces),
             "face_detection": scan.faces.ran,

@@ -119,9 +119,8 @@ def layer_output(k: int) -> str:
 
 _GRAPH = 2  # the version of what _half builds: raise it when _half changes
 
-Part = Literal[
-    "head", "tail"
-]  # "head": the input to the last tapped block; "tail": from there to the embedding
+# a tapped graph in two: "head", the input to the last tapped block; "tail", on to the embedding
+Part = Literal["head", "tail"]
 
 
 def cut_block(taps: tuple[int, ...]) -> int:
