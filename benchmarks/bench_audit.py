@@ -32,6 +32,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.analysis.vision import encoder
 from bot.audit import AuditRunner, Member
 from bot.core.download import fetch
 from bot.core.pool import AnalysisPool
@@ -53,9 +54,7 @@ def real_avatars(n: int, side: int = 256) -> list[bytes]:
     for path in files[:n]:
         with Image.open(path) as im:
             rgb = im.convert("RGB")
-        side_in = min(rgb.size)
-        x0, y0 = (rgb.width - side_in) // 2, (rgb.height - side_in) // 2
-        sq = rgb.crop((x0, y0, x0 + side_in, y0 + side_in)).resize((side, side))
+        sq = rgb.crop(encoder.frame_box(rgb.size)).resize((side, side))
         buf = io.BytesIO()
         sq.save(buf, "JPEG", quality=85)
         out.append(buf.getvalue())

@@ -421,6 +421,16 @@ def loso_scores(d: dict, recipe: Recipe) -> tuple[np.ndarray, tuple[float, float
     return np.where(hf, sigmoid(margin, calib), 0.0), calib
 
 
+def thresholds(p: np.ndarray, chatlike: np.ndarray) -> dict[str, float]:
+    """The scores at most 1 % (moderate) / 5 % (weak) of the chat-like real faces reach.
+    FFHQ is StyleGAN's own training set: held out, its aligned real photos read as GAN faces,
+    so the thresholds come from the other real sources; FFHQ's rate is reported apart."""
+    return {
+        "moderate": threshold_at_fpr(p[chatlike], 0.01),
+        "weak": threshold_at_fpr(p[chatlike], 0.05),
+    }
+
+
 def train_quick(d: dict, folder: Path, check: bool, no_write: bool) -> int:
     """The cascade's first stage: a head on QUICK_BLOCKS, and the clearing bar below which
     its score settles a face. Both heads are validated leave-one-source-out on this cache;
@@ -431,10 +441,7 @@ def train_quick(d: dict, folder: Path, check: bool, no_write: bool) -> int:
     p_quick, calib = loso_scores(d, quick_recipe)
     y, src, hf, real = d["y"], d["src"], d["has_face"], d["y"] == 0
     chatlike = real & (src != FFHQ)
-    t = {
-        "moderate": threshold_at_fpr(p_full[chatlike], 0.01),
-        "weak": threshold_at_fpr(p_full[chatlike], 0.05),
-    }
+    t = thresholds(p_full, chatlike)
     flagged_ai = hf & ~real & (p_full >= t["weak"])
     clear = min(float(np.quantile(p_quick[flagged_ai], QUICK_MAY_CLEAR)), t["weak"])
     clear = float(np.floor(clear * 1e4) / 1e4)  # as config keeps it
@@ -523,25 +530,16 @@ def main(argv: list[str] | None = None) -> int:
     d = load(folder, args.copies)
     if args.quick:
         return train_quick(d, folder, args.check, args.no_write)
-    d["x"] = inputs(d, recipe.blocks, recipe.gate_width)
-    y, src = d["y"], d["src"]
+    y, src, hf = d["y"], d["src"], d["has_face"]
     real = y == 0
-    print(f"{len(y)} copies from {folder} ({int(real.sum())} real); {d['x'].shape[1]} inputs")
+    print(f"{len(y)} copies from {folder} ({int(real.sum())} real)")
     print(f"recipe: {recipe}")
 
-    loso = held_out(d, recipe, src)
-    hf = d["has_face"]
-    calib = platt(loso[hf], y[hf], recipe_weights(src[hf], y[hf], recipe))
     # the check never counts a score where no face was found: neither do the tables
-    p_loso = np.where(d["has_face"], sigmoid(loso, calib), 0.0)
+    p_loso, calib = loso_scores(d, recipe)
     chatlike = real & (src != FFHQ)
     vs_chatlike = ~real | chatlike  # the AI faces against the chat-like real ones
-    # FFHQ is StyleGAN's own training set: held out, its aligned real photos read as GAN faces,
-    # so the thresholds come from the other (chat-like) real sources; FFHQ's rate is reported.
-    t = {
-        "moderate": threshold_at_fpr(p_loso[chatlike], 0.01),
-        "weak": threshold_at_fpr(p_loso[chatlike], 0.05),
-    }
+    t = thresholds(p_loso, chatlike)
     fam = np.array([FAMILIES.get(s, "real") for s in src])
     ai_fams = np.array(sorted(set(FAMILIES.values())))
     table_loso = source_table(d, p_loso, t, p_loso[real], p_loso[chatlike])

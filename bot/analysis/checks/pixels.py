@@ -30,8 +30,7 @@ _FAMILIES = ("face", "frame", "align", "spec", "noise")
 
 def run(photo: Photo, ctx: CheckContext) -> list[Finding]:
     try:
-        head = model.load()
-        model.first_stage(head)
+        head, _ = model.cascade()
     except (OSError, ValueError) as exc:
         raise CheckSkipped("the pixel detector's model file is missing or out of date") from exc
     if not encoder.available(head.needs):
@@ -56,9 +55,8 @@ def judge(scan: Scan) -> Judged:
     a face it scores below the clearing bar (chosen in training so that it settles almost no
     face the full head would flag) is settled there, and the rest of the pass never runs:
     most real avatars cost two thirds of a pass."""
-    head = model.load()
+    head, quick = model.cascade()
     feats = scan.features.values
-    quick = model.first_stage(head)
     if quick is not None:
         xq = quick.inputs(scan.embedding(quick.needs), feats)
         pq = float(quick.proba(xq)[0])

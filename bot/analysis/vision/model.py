@@ -225,3 +225,11 @@ def first_stage(head: PixelHead, path: Path = QUICK_PATH) -> PixelHead | None:
     if quick.needs != Needs(frame=False, taps=head.needs.taps, final=False) or not quick.needs.taps:
         raise ValueError("the quick pixels model does not read the first half of the head's pass")
     return quick
+
+
+@lru_cache(maxsize=1)
+def cascade() -> tuple[PixelHead, PixelHead | None]:
+    """The shipped head and its first stage (None where none is shipped), loaded and checked
+    once per process."""
+    head = load()
+    return head, first_stage(head)
