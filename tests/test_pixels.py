@@ -461,3 +461,17 @@ def test_the_shipped_head_separates_avatar_copies_from_both_face_sets(shared_dir
 # moderate threshold, 78 % of the AI ones (in-sample: optimistic by construction).
 MIN_IN_SAMPLE_AUC = 0.8
 MAX_IN_SAMPLE_REAL_FLAGGED = 0.1
+
+
+def test_first_stage_experiment_reads_blocks_the_encoder_taps() -> None:
+    """tools/first_stages.py (docs/pixels.md, "Earlier first stages"): its candidates name
+    blocks the encoder can tap, and a stage settles exactly the faces below its bar."""
+    from tools import first_stages
+
+    for recipe in first_stages.CANDIDATES.values():
+        assert all(encoder.layer_block(b) is not None for b in recipe.blocks)
+    p = np.array([0.1, 0.2, 0.3, 0.9, 0.05])
+    flagged = np.array([False, True, True, True, False])
+    hf = np.array([True, True, True, True, False])
+    # the bar clearing none of the flags is their lowest score (0.2): only 0.1 is below it
+    assert first_stages.settles(p, flagged, 0.0, hf).tolist() == [True, False, False, False, False]
