@@ -41,14 +41,17 @@ def time_halves(runs: int = 15) -> None:
     from bot.analysis.vision import encoder
 
     x = np.random.default_rng(0).random((1, 3, encoder.SIDE, encoder.SIDE), np.float32)
-    for label, taps in (("block 4", (3,)), ("block 6", (5,)), ("block 8", (7,)), ("all", ())):
-        session = encoder._session(taps, "head")
-        feed = {session.get_inputs()[0].name: x}
+    for label, taps, final in (
+        ("block 4", (3,), False),
+        ("block 6", (5,), False),
+        ("block 8", (7,), False),
+        ("all", (), True),
+    ):
         for _ in range(3):
-            session.run(None, feed)
+            encoder.run(x, taps, final)
         t = time.process_time()
         for _ in range(runs):
-            session.run(None, feed)
+            encoder.run(x, taps, final)
         print(f"encoder to {label}: {(time.process_time() - t) / runs * 1e3:.1f} ms CPU")
 
 
