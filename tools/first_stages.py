@@ -33,7 +33,7 @@ CANDIDATES = {
 
 def settles(p: np.ndarray, flagged: np.ndarray, share: float, hf: np.ndarray) -> np.ndarray:
     """The faces a stage settles with the bar that clears `share` of the full head's flags."""
-    return hf & (p < float(np.quantile(p[flagged], share)))
+    return hf & (p < tp.clearing_bar(p, flagged, share))
 
 
 def time_halves(runs: int = 15) -> None:
@@ -64,11 +64,15 @@ def main(argv: list[str] | None = None) -> int:
         time_halves()
     d = tp.load(args.cache, [0, 1])
     y, hf, label = d["y"], d["has_face"], d["label"]
-    chatlike = (y == 0) & (d["src"] != tp.FFHQ) & hf
+    chatlike = (y == 0) & (d["src"] != tp.FFHQ)  # as train_quick: faceless copies score 0
     p_full, _ = tp.loso_scores(d, tp.Recipe())
     flagged = hf & (y == 1) & (p_full >= tp.thresholds(p_full, chatlike)["weak"])
-    groups = {"real (not FFHQ)": chatlike, "GAN": hf & (label == "gan")}
-    groups["diffusion"] = hf & (label == "diffusion")
+    real_faces = chatlike & hf
+    groups = {
+        "real (not FFHQ)": real_faces,
+        "GAN": hf & (label == "gan"),
+        "diffusion": hf & (label == "diffusion"),
+    }
     scores: dict[str, np.ndarray] = {}
     for name, recipe in CANDIDATES.items():
         try:
@@ -88,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         b = settles(last, flagged, 0.005, hf) & ~a
         print(
             f"{first} then block 8 (0.5 % each): {(a | b)[flagged].mean():.2%} of the flags "
-            f"cleared; real faces settled at {first} {a[chatlike].mean():.1%}, "
-            f"at block 8 {b[chatlike].mean():.1%}"
+            f"cleared; real faces settled at {first} {a[real_faces].mean():.1%}, "
+            f"at block 8 {b[real_faces].mean():.1%}"
         )
     return 0
 

@@ -431,6 +431,11 @@ def thresholds(p: np.ndarray, chatlike: np.ndarray) -> dict[str, float]:
     }
 
 
+def clearing_bar(p_quick: np.ndarray, flagged: np.ndarray, share: float) -> float:
+    """The first-stage score below which `share` of the faces the full head flags fall."""
+    return float(np.quantile(p_quick[flagged], share))
+
+
 def train_quick(d: dict, folder: Path, check: bool, no_write: bool) -> int:
     """The cascade's first stage: a head on QUICK_BLOCKS, and the clearing bar below which
     its score settles a face. Both heads are validated leave-one-source-out on this cache;
@@ -443,7 +448,7 @@ def train_quick(d: dict, folder: Path, check: bool, no_write: bool) -> int:
     chatlike = real & (src != FFHQ)
     t = thresholds(p_full, chatlike)
     flagged_ai = hf & ~real & (p_full >= t["weak"])
-    clear = min(float(np.quantile(p_quick[flagged_ai], QUICK_MAY_CLEAR)), t["weak"])
+    clear = min(clearing_bar(p_quick, flagged_ai, QUICK_MAY_CLEAR), t["weak"])
     clear = float(np.floor(clear * 1e4) / 1e4)  # as config keeps it
     cascade = np.where(p_quick < clear, p_quick, p_full)
     settled = hf & (p_quick < clear)
@@ -470,7 +475,7 @@ def train_quick(d: dict, folder: Path, check: bool, no_write: bool) -> int:
         "cascade_at_weak": group_rates(d, cascade, t["weak"]),
         "tradeoff": {  # other shares of the full head's flags cleared: the bar, real settled
             str(share): [
-                bar := float(np.quantile(p_quick[flagged_ai], share)),
+                bar := clearing_bar(p_quick, flagged_ai, share),
                 round(float((p_quick[chatlike & hf] < bar).mean()), 4),
             ]
             for share in (0.002, 0.005, 0.01, 0.02, 0.05)
